@@ -1,0 +1,124 @@
+# ifg: build, tests, benchmarks, demo, install.
+#
+#   make            programs in bin/, libifg.a in build/
+#   make check      installs missing Debian packages, builds, runs every test
+#   make bench      speed comparisons (bench: lines, see design.md)
+#   make demo       the detoxification experiment on the built-in data
+#   make fuzz       libFuzzer on the record reader (FUZZ_SECONDS=60)
+#   make install PREFIX=/usr/local DESTDIR=
+#
+# Layout: common/*.c -> build/libifg.a; tools/NAME.c -> bin/NAME;
+# tests/check_*.c -> Check suites; tests/cli/*.sh -> CLI cases.
+# The sanitizer build (ASan + UBSan) of all of it lives in build-san/.
+
+PREFIX  ?= /usr/local
+DESTDIR ?=
+PKGS    := openblas lapacke msgpack libzstd jansson libpcre2-8
+CC      ?= cc
+OPT     ?= -O2 -march=native
+CFLAGS  ?= $(OPT) -g
+CFLAGS  += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Wno-sign-compare -Wno-unused-parameter \
+           -Icommon $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+LDLIBS  += $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lm -lpthread
+CHECK_LIBS = $(shell pkg-config --libs check 2>/dev/null)
+
+SAN_FLAGS = -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=undefined \
+            -fno-omit-frame-pointer
+
+B ?= build
+BIN ?= bin
+
+COMMON_SRC := $(sort $(wildcard common/*.c))
+COMMON_HDR := $(wildcard common/*.h)
+TOOL_SRC   := $(sort $(wildcard tools/*.c))
+TEST_SRC   := $(sort $(wildcard tests/check_*.c))
+PROGS      := $(patsubst tools/%.c,$(BIN)/%,$(TOOL_SRC))
+TESTS      := $(patsubst tests/%.c,$(B)/tests/%,$(TEST_SRC))
+OBJS       := $(patsubst common/%.c,$(B)/common/%.o,$(COMMON_SRC))
+MANS       := $(sort $(wildcard man/*.[157]))
+
+.PHONY: all deps check check-unit check-cli check-san check-man bench demo demo-full \
+        fuzz install clean
+.SUFFIXES:
+
+all: $(PROGS)
+
+$(B)/common/%.o: common/%.c $(COMMON_HDR)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -c -o $@ $<
+
+$(B)/libifg.a: $(OBJS)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BIN)/%: tools/%.c $(B)/libifg.a $(COMMON_HDR)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -o $@ $< $(B)/libifg.a $(LDLIBS)
+
+$(B)/tests/%: tests/%.c $(B)/libifg.a $(COMMON_HDR) tests/testutil.h
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -Itests -o $@ $< $(B)/libifg.a $(CHECK_LIBS) $(LDLIBS)
+
+# Debian packages the build, the tests and the demo need; installed only
+# when something is missing (apt-get; run as root on a fresh Debian 12).
+deps:
+	@sh pipelines/install-deps.sh
+
+check: deps
+	@$(MAKE) --no-print-directory all tests
+	@$(MAKE) --no-print-directory check-unit check-cli
+	@$(MAKE) --no-print-directory check-man
+	@$(MAKE) --no-print-directory check-san
+	@echo "make check: all passed"
+
+tests: $(TESTS)
+
+check-unit: $(TESTS)
+	@sh tests/run-unit.sh $(TESTS)
+
+check-cli: $(PROGS)
+	@sh tests/cli/run.sh $(abspath $(BIN))
+
+check-man: $(PROGS)
+	@sh tests/check-man.sh $(abspath $(BIN)) $(MANS)
+
+# The same tests built with AddressSanitizer and UndefinedBehaviorSanitizer.
+check-san:
+	@$(MAKE) --no-print-directory B=build-san BIN=build-san/bin OPT="$(SAN_FLAGS)" \
+	    all tests
+	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 \
+	    IFG_SAN=1 sh tests/run-unit.sh $(patsubst $(B)/%,build-san/%,$(TESTS))
+	@ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 IFG_SAN=1 \
+	    sh tests/cli/run.sh $(abspath build-san/bin)
+
+bench: deps all
+	@sh tests/bench/run.sh $(abspath $(BIN))
+
+demo: deps all
+	@sh pipelines/demo.sh
+
+demo-full: deps all
+	@sh pipelines/demo.sh --full
+
+# libFuzzer (clang) on the record reader; crashers found go to tests/fuzz/corpus
+# and are replayed by check-unit through tests/check_fuzz_regress.c.
+FUZZ_SECONDS ?= 60
+fuzz:
+	@mkdir -p build-fuzz/obj tests/fuzz/corpus
+	@for f in $(COMMON_SRC); do \
+	    clang -O1 -g -fsanitize=fuzzer-no-link,address,undefined -std=c11 -D_GNU_SOURCE \
+	      -Icommon $(shell pkg-config --cflags $(PKGS)) -c -o build-fuzz/obj/$$(basename $$f .c).o $$f || exit 1; \
+	  done
+	clang -O1 -g -fsanitize=fuzzer,address,undefined -Icommon $(shell pkg-config --cflags $(PKGS)) \
+	    -o build-fuzz/fuzz_reader tests/fuzz/fuzz_reader.c build-fuzz/obj/*.o $(LDLIBS)
+	build-fuzz/fuzz_reader -max_total_time=$(FUZZ_SECONDS) -artifact_prefix=tests/fuzz/corpus/crash- \
+	    build-fuzz/corpus-work tests/fuzz/corpus 2>&1 | tail -n 5 || true
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 \
+	    $(DESTDIR)$(PREFIX)/share/man/man5 $(DESTDIR)$(PREFIX)/share/man/man7
+	install -m 755 $(PROGS) $(DESTDIR)$(PREFIX)/bin
+	for m in $(MANS); do s=$${m##*.}; install -m 644 $$m $(DESTDIR)$(PREFIX)/share/man/man$$s; done
+
+clean:
+	rm -rf build build-san build-fuzz bin

@@ -1,0 +1,71 @@
+/* kinds.h: every record kind and key of the ifg stream format, defined once.
+ * man/ifg-records.5 is the user's reference; keep the two in step.
+ *
+ * Every stream starts with a header map {kind, version, ...}; arrays are
+ * {dtype, shape, data} maps (rec.h).  Records keep fields they do not
+ * consume, so an "id" given to ifg-tokenize reaches ifg-select's output.
+ *
+ * tokens   header: tokenizer {name, sha256, vocab_size, eot (-1: none)},
+ *                  block (0 = one record per document)
+ *          record: id (str or int), tokens (u16 or u32 [T]),
+ *                  cont (int, optional: queries; the loss covers the labels
+ *                        at positions >= cont, i.e. the continuation tokens),
+ *                  mask (u8 [T], optional: 1 = selected, aligned with tokens),
+ *                  any carried fields (e.g. label, text)
+ * grads    header: model {...model identity, see MODEL below}, tokenizer,
+ *                  layers [{name, d_in, d_out}] (d_in without the bias 1),
+ *                  labels ("true" | "sampled"), seed, dtype ("f32" | "bf16")
+ *          record: the tokens record's fields + grads [per layer, header
+ *                  order: {a: (T, d_in + 1), s: (T, d_out)}]
+ * gradsum  header: as grads, plus count (records summed)
+ *          record: one: count, G [per layer: f64 (d_out, d_in + 1)]
+ * scores   header: model, tokenizer, plus what produced them (method,
+ *                  damping, ...);
+ *          record: the tokens record's fields + scores (f32 [T]),
+ *                  layer_scores (f32 [L, T], optional)
+ * MODEL    {sha256 (of the safetensors file), n_layer, n_head, n_embd,
+ *           n_ctx, vocab_size}
+ */
+#ifndef IFG_KINDS_H
+#define IFG_KINDS_H
+
+/* header keys */
+#define IFG_K_KIND "kind"
+#define IFG_K_VERSION "version"
+#define IFG_K_TOKENIZER "tokenizer"
+#define IFG_K_MODEL "model"
+#define IFG_K_LAYERS "layers"
+#define IFG_K_NAME "name"
+#define IFG_K_SHA256 "sha256"
+#define IFG_K_VOCAB_SIZE "vocab_size"
+#define IFG_K_EOT "eot"
+#define IFG_K_BLOCK "block"
+#define IFG_K_D_IN "d_in"
+#define IFG_K_D_OUT "d_out"
+#define IFG_K_LABELS "labels"
+#define IFG_K_SEED "seed"
+#define IFG_K_DTYPE "dtype"
+#define IFG_K_COUNT "count"
+
+/* record keys */
+#define IFG_K_ID "id"
+#define IFG_K_TOKENS "tokens"
+#define IFG_K_CONT "cont"
+#define IFG_K_MASK "mask"
+#define IFG_K_GRADS "grads"
+#define IFG_K_A "a"
+#define IFG_K_S "s"
+#define IFG_K_G "G"
+#define IFG_K_SCORES "scores"
+#define IFG_K_LAYER_SCORES "layer_scores"
+
+/* kinds */
+#define IFG_KIND_TOKENS "tokens"
+#define IFG_KIND_GRADS "grads"
+#define IFG_KIND_GRADSUM "gradsum"
+#define IFG_KIND_SCORES "scores"
+#define IFG_KIND_COV "cov"
+#define IFG_KIND_EIGEN "eigen"
+#define IFG_KIND_FACTORS "factors"
+
+#endif

@@ -1,0 +1,22 @@
+#!/bin/sh
+# Installs the Debian 12 packages that ifg's build, tests and demo need, when
+# any is missing.  Needs root (apt-get); does nothing when all are present.
+set -eu
+pkgs="build-essential pkg-config libopenblas-dev liblapacke-dev libzstd-dev zstd
+libmsgpack-dev check libjansson-dev libpcre2-dev mandoc clang libclang-rt-14-dev
+python3-torch python3-numpy python3-msgpack nodejs npm parallel gnuplot-nox ca-certificates"
+missing=
+for p in $pkgs; do
+	dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q '^install ok installed' ||
+		missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+echo "install-deps: installing:$missing" >&2
+if [ "$(id -u)" -ne 0 ]; then
+	echo "install-deps: not root; run: apt-get install$missing" >&2
+	exit 1
+fi
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+# shellcheck disable=SC2086
+apt-get install -y -qq --no-install-recommends $missing >/dev/null
