@@ -76,6 +76,10 @@ uint64_t ifg_reader_recno(const struct ifg_reader *r);
 uint64_t ifg_reader_offset(const struct ifg_reader *r);
 const char *ifg_reader_name(const struct ifg_reader *r);
 void ifg_reader_close(struct ifg_reader *r);
+/* Bytes asked of the input per read (default 64 KiB; 1 feeds the parser one
+ * byte at a time, as the tests do) and the record size limit. */
+void ifg_reader_set_read_size(struct ifg_reader *r, size_t n);
+void ifg_reader_set_max_record(struct ifg_reader *r, uint64_t n);
 
 /* Sets an error message prefixed with "'name': record N at byte X: ". */
 int ifg_reader_err(const struct ifg_reader *r, const char *fmt, ...)
@@ -104,6 +108,9 @@ int ifg_get_map(const struct ifg_reader *r, const msgpack_object *map, const cha
 /* ndim 0 accepts any rank; otherwise the rank must equal ndim. */
 int ifg_get_array(const struct ifg_reader *r, const msgpack_object *map, const char *key,
 		  int ndim, struct ifg_array *a);
+/* The same for an array object found by other means (key names it). */
+int ifg_obj_to_array(const struct ifg_reader *r, const msgpack_object *v, const char *key,
+		     int ndim, struct ifg_array *a);
 /* str/bin equality helper. */
 bool ifg_obj_streq(const msgpack_object *o, const char *s);
 

@@ -32,7 +32,7 @@
 static inline char *ifg_test_tmpdir(void)
 {
 	const char *base = getenv("TMPDIR");
-	size_t n = strlen(base ? base : "/tmp") + 16;
+	size_t n = strlen(base ? base : "/tmp") + 32;
 	char *d = malloc(n);
 	snprintf(d, n, "%s/ifg-test.XXXXXX", base ? base : "/tmp");
 	ck_assert_ptr_nonnull(mkdtemp(d));

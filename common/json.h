@@ -1,0 +1,22 @@
+/* json.h: msgpack objects as JSON text, for the record viewer and for
+ * programs that print JSON lines. */
+#ifndef IFG_JSON_H
+#define IFG_JSON_H
+
+#include <msgpack.h>
+#include <stdbool.h>
+#include <stdio.h>
+
+/* A JSON string literal of bytes s[0..n): control characters escaped, bytes
+ * that are not valid UTF-8 written as \u00XX (their Latin-1 reading). */
+void ifg_json_str(FILE *f, const char *s, size_t n);
+/* A finite double as the shortest %.9g form; NaN and infinities as strings
+ * ("NaN", "Infinity", "-Infinity"), which JSON cannot represent otherwise. */
+void ifg_json_num(FILE *f, double v);
+
+/* Any object.  Typed arrays ({dtype, shape, data} maps) print as
+ * {"dtype", "shape", "data": [all values]} when full, or else as a summary
+ * {"dtype", "shape", "n", "min", "max", "mean", "head": [first values]}. */
+void ifg_json_obj(FILE *f, const msgpack_object *o, bool full);
+
+#endif

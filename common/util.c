@@ -1,0 +1,139 @@
+/* util.c: error messages, checked number parsing, allocation. */
+#include "util.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static char errbuf[1024];
+
+int ifg_seterr(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(errbuf, sizeof errbuf, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+int ifg_prefixerr(const char *fmt, ...)
+{
+	char old[sizeof errbuf], pre[512];
+	va_list ap;
+	memcpy(old, errbuf, sizeof old);
+	va_start(ap, fmt);
+	vsnprintf(pre, sizeof pre, fmt, ap);
+	va_end(ap);
+	snprintf(errbuf, sizeof errbuf, "%s: %s", pre, old);
+	return -1;
+}
+
+const char *ifg_err(void) { return errbuf; }
+
+int ifg_parse_long(const char *s, long lo, long hi, long *out)
+{
+	char *end;
+	if (!s || !*s)
+		return ifg_seterr("empty number");
+	errno = 0;
+	long v = strtol(s, &end, 10);
+	if (*end)
+		return ifg_seterr("'%s' is not an integer", s);
+	if (errno == ERANGE || v < lo || v > hi)
+		return ifg_seterr("%s is out of range [%ld, %ld]", s, lo, hi);
+	*out = v;
+	return 0;
+}
+
+int ifg_parse_u64(const char *s, uint64_t lo, uint64_t hi, uint64_t *out)
+{
+	char *end;
+	if (!s || !*s || *s == '-' || *s == '+' || *s == ' ')
+		return ifg_seterr("'%s' is not a non-negative integer", s ? s : "");
+	errno = 0;
+	unsigned long long v = strtoull(s, &end, 10);
+	if (*end)
+		return ifg_seterr("'%s' is not an integer", s);
+	if (errno == ERANGE || v < lo || v > hi)
+		return ifg_seterr("%s is out of range [%llu, %llu]", s, (unsigned long long)lo,
+				  (unsigned long long)hi);
+	*out = v;
+	return 0;
+}
+
+int ifg_parse_double(const char *s, double lo, double hi, double *out)
+{
+	char *end;
+	if (!s || !*s)
+		return ifg_seterr("empty number");
+	errno = 0;
+	double v = strtod(s, &end);
+	if (*end)
+		return ifg_seterr("'%s' is not a number", s);
+	if (!isfinite(v))
+		return ifg_seterr("'%s' is not a finite number", s);
+	if (v < lo || v > hi)
+		return ifg_seterr("%s is out of range [%g, %g]", s, lo, hi);
+	*out = v;
+	return 0;
+}
+
+static _Noreturn void oom(void)
+{
+	extern const char *ifg_progname;
+	fprintf(stderr, "%s: out of memory\n", ifg_progname ? ifg_progname : "ifg");
+	exit(1);
+}
+
+static size_t mulsize(size_t n, size_t size)
+{
+	if (size && n > SIZE_MAX / size)
+		oom();
+	return n * size;
+}
+
+void *ifg_xmalloc(size_t n, size_t size)
+{
+	void *p = malloc(mulsize(n, size) ? mulsize(n, size) : 1);
+	if (!p)
+		oom();
+	return p;
+}
+
+void *ifg_xcalloc(size_t n, size_t size)
+{
+	void *p = calloc(n ? n : 1, size ? size : 1);
+	if (!p)
+		oom();
+	return p;
+}
+
+void *ifg_xrealloc(void *p, size_t n, size_t size)
+{
+	size_t b = mulsize(n, size);
+	p = realloc(p, b ? b : 1);
+	if (!p)
+		oom();
+	return p;
+}
+
+char *ifg_xstrdup(const char *s)
+{
+	size_t n = strlen(s) + 1;
+	char *d = ifg_xmalloc(n, 1);
+	memcpy(d, s, n);
+	return d;
+}
+
+void *ifg_xaligned(size_t n, size_t size)
+{
+	size_t b = mulsize(n, size);
+	b = (b + 63) & ~(size_t)63;
+	void *p = aligned_alloc(64, b ? b : 64);
+	if (!p)
+		oom();
+	return p;
+}
