@@ -78,6 +78,22 @@ void ifg_json_num(FILE *f, double v)
 		fprintf(f, "%.9g", v);
 }
 
+/* The shortest %g form that reads back as the same float. */
+static void json_num_f32(FILE *f, double v)
+{
+	if (!isfinite(v) || (v == floor(v) && fabs(v) < 1e15)) {
+		ifg_json_num(f, v);
+		return;
+	}
+	char buf[32];
+	for (int p = 6; p <= 9; p++) {
+		snprintf(buf, sizeof buf, "%.*g", p, v);
+		if ((float)strtod(buf, NULL) == (float)v)
+			break;
+	}
+	fputs(buf, f);
+}
+
 #define HEAD 8
 
 static void json_array(FILE *f, const struct ifg_array *a, bool full)
@@ -86,12 +102,14 @@ static void json_array(FILE *f, const struct ifg_array *a, bool full)
 	for (int i = 0; i < a->ndim; i++)
 		fprintf(f, "%s%llu", i ? "," : "", (unsigned long long)a->shape[i]);
 	fputc(']', f);
+	void (*num)(FILE *, double) =
+		a->dtype == IFG_F32 || a->dtype == IFG_BF16 ? json_num_f32 : ifg_json_num;
 	if (full) {
 		fputs(",\"data\":[", f);
 		for (uint64_t i = 0; i < a->n; i++) {
 			if (i)
 				fputc(',', f);
-			ifg_json_num(f, ifg_array_get(a, i));
+			num(f, ifg_array_get(a, i));
 		}
 		fputs("]}", f);
 		return;
@@ -103,15 +121,15 @@ static void json_array(FILE *f, const struct ifg_array *a, bool full)
 	}
 	fprintf(f, ",\"n\":%llu", (unsigned long long)a->n);
 	if (a->n) {
-		fputs(",\"min\":", f), ifg_json_num(f, mn);
-		fputs(",\"max\":", f), ifg_json_num(f, mx);
+		fputs(",\"min\":", f), num(f, mn);
+		fputs(",\"max\":", f), num(f, mx);
 		fputs(",\"mean\":", f), ifg_json_num(f, sum / (double)a->n);
 	}
 	fputs(",\"head\":[", f);
 	for (uint64_t i = 0; i < a->n && i < HEAD; i++) {
 		if (i)
 			fputc(',', f);
-		ifg_json_num(f, ifg_array_get(a, i));
+		num(f, ifg_array_get(a, i));
 	}
 	fputs(a->n > HEAD ? ",\"...\"]}" : "]}", f);
 }

@@ -121,7 +121,12 @@ static int scan_step(struct scan *s, const uint8_t *p, uint64_t len, uint64_t ma
 		/* Every element takes at least one byte: a count or length
 		 * beyond what the record may still hold is a lie. */
 		if (payload > max || children > max || s->pos + hdr + payload + children > max) {
-			*why = "length or element count exceeds the record size limit";
+			static char msg[160];
+			snprintf(msg, sizeof msg, "a length or element count of %llu exceeds the "
+				 "record size limit (%llu bytes; IFG_MAX_RECORD)",
+				 (unsigned long long)(payload > children ? payload : children),
+				 (unsigned long long)max);
+			*why = msg;
 			return SCAN_BAD;
 		}
 		if (s->pos + hdr + payload > len)

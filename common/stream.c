@@ -45,7 +45,7 @@ static ssize_t refill(struct ifg_in *in)
 		return 0;
 	ssize_t r = read_fd(in->fd, in->raw, IN_CHUNK);
 	if (r < 0)
-		return ifg_seterr("'%s': read error: %s", in->name, strerror(errno));
+		return ifg_seterr("read error: %s", strerror(errno));
 	if (r == 0)
 		in->eof = 1;
 	in->raw_len = (size_t)r;
@@ -69,7 +69,7 @@ struct ifg_in *ifg_in_open(const char *path)
 	while (in->raw_len < 4 && !in->eof) {
 		ssize_t r = read_fd(fd, in->raw + in->raw_len, 4 - in->raw_len);
 		if (r < 0) {
-			ifg_seterr("'%s': read error: %s", in->name, strerror(errno));
+			ifg_seterr("cannot read '%s': %s", in->name, strerror(errno));
 			ifg_in_close(in);
 			return NULL;
 		}
@@ -103,7 +103,7 @@ ssize_t ifg_in_read(struct ifg_in *in, void *buf, size_t n)
 			return 0;
 		ssize_t r = read_fd(in->fd, buf, n);
 		if (r < 0)
-			return ifg_seterr("'%s': read error: %s", in->name, strerror(errno));
+			return ifg_seterr("read error: %s", strerror(errno));
 		if (r == 0)
 			in->eof = 1;
 		return r;
@@ -115,15 +115,14 @@ ssize_t ifg_in_read(struct ifg_in *in, void *buf, size_t n)
 			return -1;
 		if (avail == 0) {
 			if (in->frame_left)
-				return ifg_seterr("'%s': truncated zstd frame", in->name);
+				return ifg_seterr("truncated zstd frame");
 			return 0;
 		}
 		ZSTD_inBuffer zin = { in->raw, in->raw_len, in->raw_pos };
 		size_t ret = ZSTD_decompressStream(in->ds, &out, &zin);
 		in->raw_pos = zin.pos;
 		if (ZSTD_isError(ret))
-			return ifg_seterr("'%s': corrupt zstd data: %s", in->name,
-					  ZSTD_getErrorName(ret));
+			return ifg_seterr("corrupt zstd data: %s", ZSTD_getErrorName(ret));
 		in->frame_left = ret;
 	}
 	return (ssize_t)out.pos;

@@ -22,7 +22,8 @@ enum { IFG_COMPRESS_AUTO = -1, IFG_COMPRESS_NO = 0, IFG_COMPRESS_YES = 1 };
 
 /* path NULL or "-" reads stdin.  NULL with a message on failure. */
 struct ifg_in *ifg_in_open(const char *path);
-/* Up to n decompressed bytes; 0 at end of input; -1 on error (message set). */
+/* Up to n decompressed bytes; 0 at end of input; -1 on error (the message
+ * says what failed; callers add the name and place). */
 ssize_t ifg_in_read(struct ifg_in *in, void *buf, size_t n);
 /* Name for messages: the path, or "<stdin>". */
 const char *ifg_in_name(const struct ifg_in *in);

@@ -27,7 +27,7 @@ int ifg_prefixerr(const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(pre, sizeof pre, fmt, ap);
 	va_end(ap);
-	snprintf(errbuf, sizeof errbuf, "%s: %s", pre, old);
+	snprintf(errbuf, sizeof errbuf, "%.500s: %.500s", pre, old);
 	return -1;
 }
 
