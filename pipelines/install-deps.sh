@@ -4,7 +4,10 @@
 set -eu
 pkgs="build-essential pkg-config libopenblas-dev liblapacke-dev libzstd-dev zstd
 libmsgpack-dev check libjansson-dev libpcre2-dev mandoc clang libclang-rt-14-dev
-python3-torch python3-numpy python3-msgpack nodejs npm parallel gnuplot-nox ca-certificates"
+python3-torch python3-numpy python3-msgpack parallel gnuplot-nox ca-certificates"
+# node and npm may come from elsewhere than Debian (a newer build): take them
+# from Debian only when there are none.
+command -v npm >/dev/null 2>&1 || pkgs="$pkgs nodejs npm"
 missing=
 for p in $pkgs; do
 	dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q '^install ok installed' ||
