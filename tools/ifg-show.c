@@ -46,7 +46,7 @@ static void show(const char *path, const struct opts *o)
 	}
 	const msgpack_object *rec;
 	long n = 0;
-	int rc;
+	int rc = 0;
 	while ((o->count < 0 || n < o->count) && (rc = ifg_reader_next(r, &rec)) > 0) {
 		if (!o->quiet) {
 			ifg_json_obj(stdout, rec, o->full);
