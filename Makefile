@@ -13,7 +13,7 @@
 
 PREFIX  ?= /usr/local
 DESTDIR ?=
-PKGS    := openblas lapacke msgpack libzstd jansson libpcre2-8
+PKGS    := openblas lapacke msgpack libzstd jansson libpcre2-8 libutf8proc
 CC      ?= cc
 OPT     ?= -O2 -march=native
 CFLAGS  ?= $(OPT) -g

@@ -59,6 +59,31 @@
 #define IFG_K_SCORES "scores"
 #define IFG_K_LAYER_SCORES "layer_scores"
 
+/* EK-FAC stages (cov, eigen, factors: one record per layer) and scores
+ * (ifg-factor, ifg-influence; see man 5 ifg-records). */
+#define IFG_K_LAYER "layer"		/* int: index into the header's layers */
+#define IFG_K_A_SUM "A_sum"		/* f64 (na, na) */
+#define IFG_K_A_COUNT "A_count"		/* int: tokens summed into A_sum */
+#define IFG_K_S_SUM "S_sum"		/* f64 (o, o) */
+#define IFG_K_S_COUNT "S_count"		/* int: tokens summed into S_sum */
+#define IFG_K_QA "QA"			/* f64 (na, na): columns are eigenvectors */
+#define IFG_K_EIGVALS_A "eigvals_A"	/* f64 (na), ascending */
+#define IFG_K_QS "QS"			/* f64 (o, o) */
+#define IFG_K_EIGVALS_S "eigvals_S"	/* f64 (o) */
+#define IFG_K_LAMBDA_SUM "Lambda_sum"	/* f64 (o, na) */
+#define IFG_K_LAMBDA_COUNT "Lambda_count" /* int: records summed into Lambda_sum */
+#define IFG_K_STRATEGY "strategy"	/* str: identity | diagonal | kfac | ekfac */
+#define IFG_K_RECORDS "records"		/* int: grads records consumed */
+#define IFG_K_METHOD "method"		/* "differential" | "toxic-only" */
+#define IFG_K_LEVEL "level"		/* "token" | "document" */
+#define IFG_K_DAMPING "damping"		/* {rule, value, layers} */
+#define IFG_K_RULE "rule"		/* "fixed" | "heuristic" | "none" (identity) */
+#define IFG_K_VALUE "value"		/* δ (fixed) or the scale of mean(C) (heuristic) */
+#define IFG_K_QUERIES "queries"		/* K_tox: toxic query records */
+#define IFG_K_NEGATIVES "negatives"	/* K_safe: non-toxic query records (0: none) */
+#define IFG_K_SCORE "score"		/* f64: Σ_t S[t] = ⟨P, G_n⟩ over layers */
+#define IFG_K_LAYER_SCORE "layer_score"	/* f64 [L] */
+
 /* kinds */
 #define IFG_KIND_TOKENS "tokens"
 #define IFG_KIND_GRADS "grads"

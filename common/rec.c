@@ -568,8 +568,20 @@ int ifg_array_to_f32(const struct ifg_array *a, float *dst, bool allow_nonfinite
 
 int ifg_array_to_f64(const struct ifg_array *a, double *dst, bool allow_nonfinite)
 {
+	if (a->dtype == IFG_F64) {
+		memcpy(dst, a->data, a->n * 8);
+	} else if (a->dtype == IFG_F32) {
+		const uint8_t *p = a->data;
+		for (uint64_t i = 0; i < a->n; i++) {
+			float f;
+			memcpy(&f, p + 4 * i, 4);
+			dst[i] = f;
+		}
+	} else {
+		for (uint64_t i = 0; i < a->n; i++)
+			dst[i] = ifg_array_get(a, i);
+	}
 	for (uint64_t i = 0; i < a->n; i++) {
-		dst[i] = ifg_array_get(a, i);
 		if (!allow_nonfinite && !isfinite(dst[i]))
 			return ifg_seterr("array element %llu is %s", (unsigned long long)i,
 					  isnan(dst[i]) ? "NaN" : "infinite");

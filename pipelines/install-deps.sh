@@ -3,7 +3,7 @@
 # any is missing.  Needs root (apt-get); does nothing when all are present.
 set -eu
 pkgs="build-essential pkg-config libopenblas-dev liblapacke-dev libzstd-dev zstd
-libmsgpack-dev check libjansson-dev libpcre2-dev mandoc clang libclang-rt-14-dev
+libmsgpack-dev check libjansson-dev libpcre2-dev libutf8proc-dev mandoc clang libclang-rt-14-dev
 python3-torch python3-numpy python3-msgpack parallel gnuplot-nox ca-certificates"
 # node and npm may come from elsewhere than Debian (a newer build): take them
 # from Debian only when there are none.

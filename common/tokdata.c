@@ -1,0 +1,223 @@
+/* tokdata.c: see tokdata.h. */
+#include "tokdata.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "json.h"
+#include "kinds.h"
+#include "rec.h"
+#include "rng.h"
+#include "sha256.h"
+#include "util.h"
+
+static char *tokenizer_json(const msgpack_object *hdr, long *vocab)
+{
+	const msgpack_object *t = ifg_get(hdr, IFG_K_TOKENIZER);
+	*vocab = -1;
+	if (!t)
+		return NULL;
+	if (t->type == MSGPACK_OBJECT_MAP) {
+		const msgpack_object *v = ifg_get(t, IFG_K_VOCAB_SIZE);
+		if (v && v->type == MSGPACK_OBJECT_POSITIVE_INTEGER && v->via.u64 < (1u << 31))
+			*vocab = (long)v->via.u64;
+	}
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	if (!f)
+		return NULL;
+	ifg_json_obj(f, t, true);
+	fclose(f);
+	return buf;
+}
+
+static int load_one(struct ifg_tokdata *d, const char *path, size_t *cap_rec, size_t *cap_tok,
+		    bool first)
+{
+	struct ifg_reader *r = ifg_reader_open(path);
+	if (!r)
+		return -1;
+	int rc = -1;
+	if (ifg_reader_header(r, IFG_KIND_TOKENS) < 0)
+		goto out;
+	long vocab;
+	char *tj = tokenizer_json(ifg_reader_hdr(r), &vocab);
+	if (first) {
+		d->tokenizer = tj;
+		d->vocab_size = vocab;
+	} else {
+		bool same = (!tj && !d->tokenizer) || (tj && d->tokenizer && !strcmp(tj, d->tokenizer));
+		free(tj);
+		if (!same) {
+			ifg_seterr("'%s': made with another tokenizer than the first input",
+				   ifg_reader_name(r));
+			goto out;
+		}
+	}
+	uint32_t max_id = d->vocab_size > 0 ? (uint32_t)(d->vocab_size - 1) : UINT32_MAX - 1;
+	const msgpack_object *rec;
+	int k;
+	while ((k = ifg_reader_next(r, &rec)) == 1) {
+		struct ifg_array a, ma;
+		if (ifg_get_array(r, rec, IFG_K_TOKENS, 1, &a) < 0)
+			goto out;
+		if (a.n > UINT32_MAX / 2) {
+			ifg_reader_err(r, "record of %llu tokens is too long", (unsigned long long)a.n);
+			goto out;
+		}
+		if (d->n + 2 > *cap_rec) {
+			*cap_rec = *cap_rec ? 2 * *cap_rec : 1024;
+			d->off = ifg_xrealloc(d->off, *cap_rec, sizeof *d->off);
+		}
+		if (d->ntok + a.n > *cap_tok) {
+			size_t nc = *cap_tok ? 2 * *cap_tok : 1 << 16;
+			while (nc < d->ntok + a.n)
+				nc *= 2;
+			d->tok = ifg_xrealloc(d->tok, nc, sizeof *d->tok);
+			if (d->mask)
+				d->mask = ifg_xrealloc(d->mask, nc, 1);
+			*cap_tok = nc;
+		}
+		if (ifg_array_to_u32(&a, d->tok + d->ntok, max_id) < 0) {
+			ifg_reader_err(r, "tokens: %s", ifg_err());
+			goto out;
+		}
+		const msgpack_object *mo = ifg_get(rec, IFG_K_MASK);
+		if (mo) {
+			if (ifg_get_array(r, rec, IFG_K_MASK, 1, &ma) < 0)
+				goto out;
+			if (ma.n != a.n) {
+				ifg_reader_err(r, "mask has %llu entries for %llu tokens",
+					       (unsigned long long)ma.n, (unsigned long long)a.n);
+				goto out;
+			}
+			if (!d->mask)
+				d->mask = ifg_xcalloc(*cap_tok, 1);
+			if (ifg_array_to_u8(&ma, d->mask + d->ntok) < 0) {
+				ifg_reader_err(r, "mask: %s", ifg_err());
+				goto out;
+			}
+			for (uint64_t i = 0; i < a.n; i++) {
+				d->mask[d->ntok + i] = d->mask[d->ntok + i] != 0;
+				d->nmasked += d->mask[d->ntok + i];
+			}
+		} else if (d->mask) {
+			memset(d->mask + d->ntok, 0, a.n);
+		}
+		for (uint64_t i = 0; i < a.n; i++)
+			if (d->tok[d->ntok + i] > d->max_id)
+				d->max_id = d->tok[d->ntok + i];
+		if (a.n > d->max_len)
+			d->max_len = (uint32_t)a.n;
+		d->ntok += a.n;
+		d->off[++d->n] = d->ntok;
+	}
+	rc = k < 0 ? -1 : 0;
+out:
+	ifg_reader_close(r);
+	return rc;
+}
+
+int ifg_tokdata_load(struct ifg_tokdata *d, const char *const *paths, int npaths)
+{
+	memset(d, 0, sizeof *d);
+	d->vocab_size = -1;
+	size_t cap_rec = 1024, cap_tok = 0;
+	d->off = ifg_xcalloc(cap_rec, sizeof *d->off);
+	const char *std[] = { "-" };
+	if (npaths == 0) {
+		paths = std;
+		npaths = 1;
+	}
+	for (int i = 0; i < npaths; i++)
+		if (load_one(d, paths[i], &cap_rec, &cap_tok, i == 0) < 0) {
+			ifg_tokdata_free(d);
+			return -1;
+		}
+	/* identity: lengths, tokens, masks */
+	struct ifg_sha256 h;
+	ifg_sha256_init(&h);
+	for (size_t i = 0; i < d->n; i++) {
+		uint64_t len = d->off[i + 1] - d->off[i];
+		ifg_sha256_update(&h, &len, sizeof len);
+	}
+	if (d->ntok)
+		ifg_sha256_update(&h, d->tok, d->ntok * sizeof *d->tok);
+	if (d->mask)
+		ifg_sha256_update(&h, d->mask, d->ntok);
+	ifg_sha256_final(&h, d->sha256);
+	return 0;
+}
+
+void ifg_tokdata_free(struct ifg_tokdata *d)
+{
+	free(d->off);
+	free(d->tok);
+	free(d->mask);
+	free(d->tokenizer);
+	memset(d, 0, sizeof *d);
+}
+
+void ifg_order_init(struct ifg_order *o, const struct ifg_tokdata *d, uint64_t seed, bool shuffle)
+{
+	o->d = d;
+	o->seed = seed;
+	o->shuffle = shuffle;
+	o->epoch = UINT64_MAX;
+	o->perm = ifg_xmalloc(d->n ? d->n : 1, sizeof *o->perm);
+}
+
+size_t ifg_order_at(struct ifg_order *o, uint64_t i)
+{
+	size_t n = o->d->n;
+	uint64_t e = i / n;
+	if (!o->shuffle)
+		return (size_t)(i % n);
+	if (e != o->epoch) {
+		struct ifg_rng r;
+		ifg_rng_init2(&r, o->seed, e);
+		for (size_t k = 0; k < n; k++)
+			o->perm[k] = (uint32_t)k;
+		ifg_rng_shuffle_u32(&r, o->perm, n);
+		o->epoch = e;
+	}
+	return o->perm[i % n];
+}
+
+void ifg_order_free(struct ifg_order *o)
+{
+	free(o->perm);
+	o->perm = NULL;
+}
+
+int64_t ifg_tokdata_batch(const struct ifg_tokdata *d, const size_t *idx, int nrec, int T,
+			  double lambda, uint32_t *tokens, int32_t *targets, float *weights,
+			  int64_t *npred)
+{
+	int64_t labels = 0, pred = 0;
+	for (int b = 0; b < nrec; b++) {
+		size_t r = idx[b];
+		uint64_t o = d->off[r], len = d->off[r + 1] - o;
+		if (len > (uint64_t)T)
+			return ifg_seterr("record %zu has %llu tokens, more than the %d of a sequence", r,
+					  (unsigned long long)len, T);
+		uint32_t *tk = tokens + (size_t)b * T;
+		int32_t *tg = targets + (size_t)b * T;
+		float *w = weights ? weights + (size_t)b * T : NULL;
+		for (int t = 0; t < T; t++) {
+			bool has = (uint64_t)t + 1 < len;
+			tk[t] = (uint64_t)t < len ? d->tok[o + t] : 0;
+			tg[t] = has ? (int32_t)d->tok[o + t + 1] : -1;
+			if (w)
+				w[t] = !has ? 0.0f
+				       : d->mask && d->mask[o + t + 1] ? (float)-lambda : 1.0f;
+		}
+		labels += (int64_t)len;
+		pred += len > 1 ? (int64_t)len - 1 : 0;
+	}
+	if (npred)
+		*npred = pred;
+	return labels;
+}
