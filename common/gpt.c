@@ -1,0 +1,1261 @@
+/* gpt.c: GPT-2 forward and backward on OpenBLAS (see gpt.h).
+ *
+ * Notation in comments: N = B*T rows (positions, b-major), C = n_embd,
+ * NH = n_head, hs = C / NH, V = vocab_size, L = n_layer. */
+#include "gpt.h"
+
+#include <cblas.h>
+#include <errno.h>
+#include <jansson.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#if defined(__AVX2__) && defined(__FMA__)
+#include <immintrin.h>
+#define IFG_AVX2 1
+#endif
+
+#include "rng.h"
+#include "safetensors.h"
+#include "stream.h"
+#include "util.h"
+
+#define LN_EPS 1e-5f
+#define ATT_BLOCK 128 /* rows per attention block: the masked triangle is skipped per block */
+
+/* OpenBLAS's own entry point (declared by its cblas.h, repeated here so the
+ * file also builds against other CBLAS headers). */
+void openblas_set_num_threads(int num_threads);
+
+struct acts {
+	float *encoded;		  /* (N, C) token + position embeddings */
+	float *ln1;		  /* (L, N, C)  input of attn.c_attn */
+	float *ln1_mean, *ln1_rstd; /* (L, N) */
+	float *qkv;		  /* (L, N, 3C) */
+	float *atty;		  /* (L, N, C)  input of attn.c_proj */
+	float *att;		  /* (L, B, NH, T, T) softmax probabilities, lower triangle */
+	float *res2;		  /* (L, N, C)  residual after attention */
+	float *ln2;		  /* (L, N, C)  input of mlp.c_fc */
+	float *ln2_mean, *ln2_rstd; /* (L, N) */
+	float *fch;		  /* (L, N, 4C) c_fc output, before GELU */
+	float *fch_gelu;	  /* (L, N, 4C) input of mlp.c_proj */
+	float *res3;		  /* (L, N, C)  block output */
+	float *lnf;		  /* (N, C) */
+	float *lnf_mean, *lnf_rstd; /* (N) */
+	float *logits;		  /* (N, V); dlogits in place after backward */
+	float *lse;		  /* (N) log-sum-exp of each logits row */
+	float *nll;		  /* (N) */
+	float *ones;		  /* (N) all 1: bias gradients as a product */
+};
+
+struct gacts {
+	/* Kept per layer with IFG_GPT_KEEP_LINEAR, else one buffer that every
+	 * layer shares (layer stride 0): these are the output gradients of the
+	 * four linear layers. */
+	float *g_mlp;		/* (L, N, C)  d/d block output = mlp.c_proj output grad */
+	float *g_att;		/* (L, N, C)  d/d res2 = attn.c_proj output grad */
+	float *dqkv;		/* (L, N, 3C) attn.c_attn output grad */
+	float *dfch;		/* (L, N, 4C) mlp.c_fc output grad */
+	size_t lstride_c, lstride_3c, lstride_4c;
+	/* scratch */
+	float *dx0;		/* (N, C) d/d encoded */
+	float *dln;		/* (N, C) d/d LayerNorm output */
+	float *datty;		/* (N, C) */
+	float *dfch_gelu;	/* (N, 4C) */
+	float *datt;		/* (T, T) one head's dP / dS */
+};
+
+struct ifg_gpt {
+	struct ifg_gpt_config cfg;
+	size_t nparams;
+	float *params_mem, *grads_mem;
+	struct ifg_gpt_params p, g;
+	struct ifg_gpt_tensor *tensors;
+	int ntensors;
+	/* activations, for up to Bmax x Tmax */
+	int Bmax, Tmax;
+	unsigned flags;
+	float *acts_mem, *gacts_mem;
+	struct acts a;
+	struct gacts ga;
+	int B, T;		/* of the last forward */
+	uint32_t *tokens;	/* (Bmax * Tmax) copy of the last inputs */
+	int32_t *targets;	/* (Bmax * Tmax) copy of the last targets */
+	bool have_targets, have_backward;
+	char sha256[65];
+};
+
+/* ---------------------------------------------------------------- config */
+
+int ifg_gpt_config_check(const struct ifg_gpt_config *c)
+{
+	if (c->n_layer < 1 || c->n_layer > 1024)
+		return ifg_seterr("n_layer %d out of range [1, 1024]", c->n_layer);
+	if (c->n_head < 1 || c->n_head > 1024)
+		return ifg_seterr("n_head %d out of range [1, 1024]", c->n_head);
+	if (c->n_embd < 1 || c->n_embd > 65536)
+		return ifg_seterr("n_embd %d out of range [1, 65536]", c->n_embd);
+	if (c->n_embd % c->n_head)
+		return ifg_seterr("n_embd %d is not a multiple of n_head %d", c->n_embd, c->n_head);
+	if (c->n_ctx < 1 || c->n_ctx > 65536)
+		return ifg_seterr("n_ctx %d out of range [1, 65536]", c->n_ctx);
+	if (c->vocab_size < 1 || c->vocab_size > (1 << 24))
+		return ifg_seterr("vocab_size %d out of range [1, 2^24]", c->vocab_size);
+	double np = (double)c->vocab_size * c->n_embd + (double)c->n_ctx * c->n_embd +
+		    (double)c->n_layer * 12.0 * c->n_embd * c->n_embd;
+	if (np > 4e10)
+		return ifg_seterr("model too large (%.3g parameters)", np);
+	return 0;
+}
+
+/* ------------------------------------------------------------ parameters */
+
+/* Sizes of the 16 stacked parameter arrays, in memory order. */
+static void param_sizes(const struct ifg_gpt_config *c, size_t sz[16])
+{
+	size_t L = c->n_layer, C = c->n_embd, V = c->vocab_size, P = c->n_ctx;
+	size_t s[16] = { V * C, P * C, L * C, L * C, L * C * 3 * C, L * 3 * C, L * C * C, L * C,
+			 L * C, L * C, L * C * 4 * C, L * 4 * C, L * 4 * C * C, L * C, C, C };
+	memcpy(sz, s, sizeof s);
+}
+
+void ifg_gpt_point(const struct ifg_gpt *m, float *mem, struct ifg_gpt_params *o)
+{
+	size_t sz[16];
+	param_sizes(&m->cfg, sz);
+	float **ptrs[16] = { &o->wte,	   &o->wpe,	 &o->ln1w, &o->ln1b,   &o->qkvw, &o->qkvb,
+			     &o->attprojw, &o->attprojb, &o->ln2w, &o->ln2b,   &o->fcw,	 &o->fcb,
+			     &o->fcprojw,  &o->fcprojb,	 &o->lnfw, &o->lnfb };
+	for (int i = 0; i < 16; i++) {
+		*ptrs[i] = mem;
+		mem += sz[i];
+	}
+}
+
+static void add_tensor(struct ifg_gpt *m, const char *name, int ndim, int64_t d0, int64_t d1,
+		       size_t offset)
+{
+	struct ifg_gpt_tensor *t = &m->tensors[m->ntensors++];
+	snprintf(t->name, sizeof t->name, "%s", name);
+	t->ndim = ndim;
+	t->shape[0] = d0;
+	t->shape[1] = ndim > 1 ? d1 : 1;
+	t->n = (size_t)d0 * (size_t)(ndim > 1 ? d1 : 1);
+	t->offset = offset;
+	t->decay = ndim == 2;
+}
+
+/* The checkpoint's tensor table: Hugging Face order (per block: ln_1,
+ * attn.c_attn, attn.c_proj, ln_2, mlp.c_fc, mlp.c_proj), offsets into the
+ * stacked layout. */
+static void build_tensors(struct ifg_gpt *m)
+{
+	const struct ifg_gpt_config *c = &m->cfg;
+	int64_t C = c->n_embd;
+	const float *base = m->params_mem;
+	const struct ifg_gpt_params *p = &m->p;
+	m->tensors = ifg_xcalloc(4 + 12 * (size_t)c->n_layer, sizeof *m->tensors);
+	m->ntensors = 0;
+#define OFF(ptr) ((size_t)((ptr) - base))
+	add_tensor(m, "wte.weight", 2, c->vocab_size, C, OFF(p->wte));
+	add_tensor(m, "wpe.weight", 2, c->n_ctx, C, OFF(p->wpe));
+	char nm[48];
+	for (int l = 0; l < c->n_layer; l++) {
+#define T1(suffix, arr, d0) \
+	(snprintf(nm, sizeof nm, "h.%d." suffix, l), add_tensor(m, nm, 1, d0, 1, OFF(arr + l * (d0))))
+#define T2(suffix, arr, d0, d1) \
+	(snprintf(nm, sizeof nm, "h.%d." suffix, l), \
+	 add_tensor(m, nm, 2, d0, d1, OFF(arr + l * (d0) * (d1))))
+		T1("ln_1.weight", p->ln1w, C);
+		T1("ln_1.bias", p->ln1b, C);
+		T2("attn.c_attn.weight", p->qkvw, C, 3 * C);
+		T1("attn.c_attn.bias", p->qkvb, 3 * C);
+		T2("attn.c_proj.weight", p->attprojw, C, C);
+		T1("attn.c_proj.bias", p->attprojb, C);
+		T1("ln_2.weight", p->ln2w, C);
+		T1("ln_2.bias", p->ln2b, C);
+		T2("mlp.c_fc.weight", p->fcw, C, 4 * C);
+		T1("mlp.c_fc.bias", p->fcb, 4 * C);
+		T2("mlp.c_proj.weight", p->fcprojw, 4 * C, C);
+		T1("mlp.c_proj.bias", p->fcprojb, C);
+#undef T1
+#undef T2
+	}
+	add_tensor(m, "ln_f.weight", 1, C, 1, OFF(p->lnfw));
+	add_tensor(m, "ln_f.bias", 1, C, 1, OFF(p->lnfb));
+#undef OFF
+}
+
+struct ifg_gpt *ifg_gpt_new(const struct ifg_gpt_config *cfg)
+{
+	if (ifg_gpt_config_check(cfg) < 0)
+		return NULL;
+	struct ifg_gpt *m = ifg_xcalloc(1, sizeof *m);
+	m->cfg = *cfg;
+	size_t sz[16];
+	param_sizes(cfg, sz);
+	for (int i = 0; i < 16; i++)
+		m->nparams += sz[i];
+	m->params_mem = ifg_xaligned(m->nparams, sizeof(float));
+	memset(m->params_mem, 0, m->nparams * sizeof(float));
+	ifg_gpt_point(m, m->params_mem, &m->p);
+	build_tensors(m);
+	return m;
+}
+
+static void free_acts(struct ifg_gpt *m)
+{
+	free(m->acts_mem);
+	free(m->gacts_mem);
+	free(m->targets);
+	free(m->tokens);
+	m->acts_mem = m->gacts_mem = NULL;
+	m->targets = NULL;
+	m->tokens = NULL;
+	memset(&m->a, 0, sizeof m->a);
+	memset(&m->ga, 0, sizeof m->ga);
+	m->Bmax = m->Tmax = 0;
+	m->B = m->T = 0;
+	m->have_targets = m->have_backward = false;
+}
+
+void ifg_gpt_free(struct ifg_gpt *m)
+{
+	if (!m)
+		return;
+	free_acts(m);
+	free(m->params_mem);
+	free(m->grads_mem);
+	free(m->tensors);
+	free(m);
+}
+
+const struct ifg_gpt_config *ifg_gpt_cfg(const struct ifg_gpt *m) { return &m->cfg; }
+size_t ifg_gpt_nparams(const struct ifg_gpt *m) { return m->nparams; }
+float *ifg_gpt_param_mem(struct ifg_gpt *m) { return m->params_mem; }
+float *ifg_gpt_grad_mem(struct ifg_gpt *m) { return m->grads_mem; }
+const struct ifg_gpt_params *ifg_gpt_params(const struct ifg_gpt *m) { return &m->p; }
+const struct ifg_gpt_params *ifg_gpt_grads(const struct ifg_gpt *m) { return &m->g; }
+int ifg_gpt_ntensors(const struct ifg_gpt *m) { return m->ntensors; }
+const struct ifg_gpt_tensor *ifg_gpt_tensor(const struct ifg_gpt *m, int i)
+{
+	return i >= 0 && i < m->ntensors ? &m->tensors[i] : NULL;
+}
+
+void ifg_gpt_init_weights(struct ifg_gpt *m, uint64_t seed)
+{
+	struct ifg_rng r;
+	ifg_rng_init2(&r, seed, 0x696e6974 /* "init" */);
+	double proj_std = 0.02 / sqrt(2.0 * m->cfg.n_layer);
+	for (int i = 0; i < m->ntensors; i++) {
+		const struct ifg_gpt_tensor *t = &m->tensors[i];
+		float *x = m->params_mem + t->offset;
+		size_t nl = strlen(t->name);
+		bool is_weight = nl > 7 && strcmp(t->name + nl - 7, ".weight") == 0;
+		if (t->ndim == 2) {
+			bool proj = strstr(t->name, "c_proj.weight") != NULL;
+			double sd = proj ? proj_std : 0.02;
+			for (size_t j = 0; j < t->n; j++)
+				x[j] = (float)(sd * ifg_rng_normal(&r));
+		} else {
+			float v = is_weight ? 1.0f : 0.0f; /* LayerNorm weights 1, biases 0 */
+			for (size_t j = 0; j < t->n; j++)
+				x[j] = v;
+		}
+	}
+}
+
+void ifg_gpt_set_threads(int n)
+{
+	openblas_set_num_threads(n > 0 ? n : 1);
+}
+
+/* ----------------------------------------------------------- activations */
+
+int ifg_gpt_reserve(struct ifg_gpt *m, int B, int T, unsigned flags)
+{
+	const struct ifg_gpt_config *c = &m->cfg;
+	if (B < 1 || T < 1)
+		return ifg_seterr("batch %d x %d: must be positive", B, T);
+	if (T > c->n_ctx)
+		return ifg_seterr("sequence length %d exceeds the model's context %d", T, c->n_ctx);
+	if (m->acts_mem && B <= m->Bmax && T <= m->Tmax && (flags & ~m->flags) == 0)
+		return 0;
+	if (m->acts_mem) { /* grow to cover the old capacity too */
+		if (B < m->Bmax)
+			B = m->Bmax;
+		if (T < m->Tmax)
+			T = m->Tmax;
+		flags |= m->flags;
+	}
+	free_acts(m);
+	size_t N = (size_t)B * T, L = c->n_layer, C = c->n_embd, NH = c->n_head,
+	       V = c->vocab_size;
+	double total = (double)N * (L * (16.0 * C + 4 + NH * (double)T) + 2.0 * C + V + 6);
+	if (total > 1.5e11)
+		return ifg_seterr("activations for %d x %d need %.3g floats: too large", B, T, total);
+	struct { float **p; size_t n; } A[] = {
+		{ &m->a.encoded, N * C },      { &m->a.ln1, L * N * C },
+		{ &m->a.ln1_mean, L * N },     { &m->a.ln1_rstd, L * N },
+		{ &m->a.qkv, L * N * 3 * C },  { &m->a.atty, L * N * C },
+		{ &m->a.att, L * B * NH * (size_t)T * T },
+		{ &m->a.res2, L * N * C },     { &m->a.ln2, L * N * C },
+		{ &m->a.ln2_mean, L * N },     { &m->a.ln2_rstd, L * N },
+		{ &m->a.fch, L * N * 4 * C },  { &m->a.fch_gelu, L * N * 4 * C },
+		{ &m->a.res3, L * N * C },     { &m->a.lnf, N * C },
+		{ &m->a.lnf_mean, N },	       { &m->a.lnf_rstd, N },
+		{ &m->a.logits, N * V },       { &m->a.lse, N },
+		{ &m->a.nll, N },	       { &m->a.ones, N },
+	};
+	size_t na = sizeof A / sizeof A[0], tot = 0;
+	for (size_t i = 0; i < na; i++)
+		tot += (A[i].n + 15) & ~(size_t)15; /* 64-byte aligned tensors */
+	m->acts_mem = ifg_xaligned(tot, sizeof(float));
+	float *q = m->acts_mem;
+	for (size_t i = 0; i < na; i++) {
+		*A[i].p = q;
+		q += (A[i].n + 15) & ~(size_t)15;
+	}
+	memset(m->acts_mem, 0, tot * sizeof(float));
+	for (size_t i = 0; i < N; i++)
+		m->a.ones[i] = 1.0f;
+	m->targets = ifg_xcalloc(N, sizeof *m->targets);
+	m->tokens = ifg_xcalloc(N, sizeof *m->tokens);
+
+	if (flags & IFG_GPT_TRAIN) {
+		size_t KL = (flags & IFG_GPT_KEEP_LINEAR) ? L : 1;
+		struct { float **p; size_t n; } G[] = {
+			{ &m->ga.g_mlp, KL * N * C },	 { &m->ga.g_att, KL * N * C },
+			{ &m->ga.dqkv, KL * N * 3 * C }, { &m->ga.dfch, KL * N * 4 * C },
+			{ &m->ga.dx0, N * C },		 { &m->ga.dln, N * C },
+			{ &m->ga.datty, N * C },	 { &m->ga.dfch_gelu, N * 4 * C },
+			{ &m->ga.datt, (size_t)T * T },
+		};
+		size_t ng = sizeof G / sizeof G[0];
+		tot = 0;
+		for (size_t i = 0; i < ng; i++)
+			tot += (G[i].n + 15) & ~(size_t)15;
+		m->gacts_mem = ifg_xaligned(tot, sizeof(float));
+		memset(m->gacts_mem, 0, tot * sizeof(float));
+		q = m->gacts_mem;
+		for (size_t i = 0; i < ng; i++) {
+			*G[i].p = q;
+			q += (G[i].n + 15) & ~(size_t)15;
+		}
+		m->ga.lstride_c = KL > 1 ? N * C : 0;
+		m->ga.lstride_3c = KL > 1 ? N * 3 * C : 0;
+		m->ga.lstride_4c = KL > 1 ? N * 4 * C : 0;
+		if (!m->grads_mem) {
+			m->grads_mem = ifg_xaligned(m->nparams, sizeof(float));
+			memset(m->grads_mem, 0, m->nparams * sizeof(float));
+			ifg_gpt_point(m, m->grads_mem, &m->g);
+		}
+	}
+	m->Bmax = B;
+	m->Tmax = T;
+	m->flags = flags;
+	return 0;
+}
+
+/* ------------------------------------------------------- vector kernels */
+
+/* exp(x) for x in float range: Cephes' expf polynomial (relative error about
+ * 2e-7), the same in the AVX2 and the scalar path.  Clamped so that the
+ * result is a normal float (or +large). */
+static inline float exp_scalar(float x)
+{
+	x = fminf(fmaxf(x, -87.33654f), 88.37626f);
+	float n = nearbyintf(x * 1.44269504088896341f);
+	float r = x - n * 0.693359375f + n * 2.12194440e-4f;
+	float y = 1.9875691500E-4f;
+	y = y * r + 1.3981999507E-3f;
+	y = y * r + 8.3334519073E-3f;
+	y = y * r + 4.1665795894E-2f;
+	y = y * r + 1.6666665459E-1f;
+	y = y * r + 5.0000001201E-1f;
+	y = y * r * r + r + 1.0f;
+	union { uint32_t u; float f; } p = { .u = (uint32_t)((int)n + 127) << 23 };
+	return y * p.f;
+}
+
+#ifdef IFG_AVX2
+static inline __m256 exp_avx2(__m256 x)
+{
+	x = _mm256_min_ps(_mm256_max_ps(x, _mm256_set1_ps(-87.33654f)), _mm256_set1_ps(88.37626f));
+	__m256 n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504088896341f)),
+				   _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+	__m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693359375f), x);
+	r = _mm256_fmadd_ps(n, _mm256_set1_ps(2.12194440e-4f), r);
+	__m256 y = _mm256_set1_ps(1.9875691500E-4f);
+	y = _mm256_fmadd_ps(y, r, _mm256_set1_ps(1.3981999507E-3f));
+	y = _mm256_fmadd_ps(y, r, _mm256_set1_ps(8.3334519073E-3f));
+	y = _mm256_fmadd_ps(y, r, _mm256_set1_ps(4.1665795894E-2f));
+	y = _mm256_fmadd_ps(y, r, _mm256_set1_ps(1.6666665459E-1f));
+	y = _mm256_fmadd_ps(y, r, _mm256_set1_ps(5.0000001201E-1f));
+	y = _mm256_fmadd_ps(y, _mm256_mul_ps(r, r), _mm256_add_ps(r, _mm256_set1_ps(1.0f)));
+	__m256i e = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
+	return _mm256_mul_ps(y, _mm256_castsi256_ps(e));
+}
+
+static inline float hsum_avx2(__m256 v)
+{
+	__m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+	s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+	s = _mm_add_ss(s, _mm_movehdup_ps(s));
+	return _mm_cvtss_f32(s);
+}
+#endif
+
+/* y[i] = exp(x[i] - sub) * mul; returns Σ exp(x[i] - sub) (before mul). */
+static float exp_shift(float *y, const float *x, int n, float sub, float mul)
+{
+	int i = 0;
+	float sum = 0;
+#ifdef IFG_AVX2
+	__m256 vs = _mm256_set1_ps(sub), vm = _mm256_set1_ps(mul), acc = _mm256_setzero_ps();
+	for (; i + 8 <= n; i += 8) {
+		__m256 e = exp_avx2(_mm256_sub_ps(_mm256_loadu_ps(x + i), vs));
+		acc = _mm256_add_ps(acc, e);
+		_mm256_storeu_ps(y + i, _mm256_mul_ps(e, vm));
+	}
+	sum = hsum_avx2(acc);
+#endif
+	for (; i < n; i++) {
+		float e = exp_scalar(x[i] - sub);
+		sum += e;
+		y[i] = e * mul;
+	}
+	return sum;
+}
+
+/* Σ exp(x[i] - sub), double accumulation across vector lanes' partials. */
+static double sum_exp(const float *x, int n, float sub)
+{
+	int i = 0;
+	double sum = 0;
+#ifdef IFG_AVX2
+	__m256 vs = _mm256_set1_ps(sub);
+	for (; i + 64 <= n; i += 64) { /* 64-element partial sums in float */
+		__m256 acc = _mm256_setzero_ps();
+		for (int j = 0; j < 64; j += 8)
+			acc = _mm256_add_ps(acc, exp_avx2(_mm256_sub_ps(_mm256_loadu_ps(x + i + j), vs)));
+		sum += hsum_avx2(acc);
+	}
+#endif
+	for (; i < n; i++)
+		sum += exp_scalar(x[i] - sub);
+	return sum;
+}
+
+static float max_of(const float *x, int n)
+{
+	int i = 0;
+	float mx = -INFINITY;
+#ifdef IFG_AVX2
+	if (n >= 8) {
+		__m256 v = _mm256_loadu_ps(x);
+		for (i = 8; i + 8 <= n; i += 8)
+			v = _mm256_max_ps(v, _mm256_loadu_ps(x + i));
+		float t[8];
+		_mm256_storeu_ps(t, v);
+		for (int j = 0; j < 8; j++)
+			mx = fmaxf(mx, t[j]);
+	}
+#endif
+	for (; i < n; i++)
+		mx = fmaxf(mx, x[i]);
+	return mx;
+}
+
+/* GELU, tanh form ("gelu_new"): y = x/2 (1 + tanh(k (x + 0.044715 x^3))),
+ * k = sqrt(2/pi); tanh(u) = 1 - 2 / (1 + exp(2u)). */
+#define GELU_K 0.7978845608028654f
+#define GELU_A 0.044715f
+
+static inline float gelu_scalar(float x)
+{
+	float u = GELU_K * (x + GELU_A * x * x * x);
+	float t = 1.0f - 2.0f / (1.0f + exp_scalar(2.0f * u));
+	return 0.5f * x * (1.0f + t);
+}
+
+/* dy/dx = (1 + t)/2 + x/2 (1 - t^2) k (1 + 3a x^2) */
+static inline float gelu_grad_scalar(float x)
+{
+	float u = GELU_K * (x + GELU_A * x * x * x);
+	float t = 1.0f - 2.0f / (1.0f + exp_scalar(2.0f * u));
+	return 0.5f * (1.0f + t) + 0.5f * x * (1.0f - t * t) * GELU_K * (1.0f + 3.0f * GELU_A * x * x);
+}
+
+static void gelu_fwd(float *y, const float *x, size_t n)
+{
+	size_t i = 0;
+#ifdef IFG_AVX2
+	const __m256 k = _mm256_set1_ps(GELU_K), a = _mm256_set1_ps(GELU_A),
+		     one = _mm256_set1_ps(1.0f), two = _mm256_set1_ps(2.0f),
+		     half = _mm256_set1_ps(0.5f);
+	for (; i + 8 <= n; i += 8) {
+		__m256 v = _mm256_loadu_ps(x + i);
+		__m256 u = _mm256_mul_ps(k, _mm256_fmadd_ps(_mm256_mul_ps(a, v), _mm256_mul_ps(v, v), v));
+		__m256 e = exp_avx2(_mm256_mul_ps(two, u));
+		__m256 t = _mm256_sub_ps(one, _mm256_div_ps(two, _mm256_add_ps(one, e)));
+		_mm256_storeu_ps(y + i, _mm256_mul_ps(_mm256_mul_ps(half, v), _mm256_add_ps(one, t)));
+	}
+#endif
+	for (; i < n; i++)
+		y[i] = gelu_scalar(x[i]);
+}
+
+/* dx = dy * gelu'(x) */
+static void gelu_bwd(float *dx, const float *x, const float *dy, size_t n)
+{
+	size_t i = 0;
+#ifdef IFG_AVX2
+	const __m256 k = _mm256_set1_ps(GELU_K), a = _mm256_set1_ps(GELU_A),
+		     a3 = _mm256_set1_ps(3.0f * GELU_A), one = _mm256_set1_ps(1.0f),
+		     two = _mm256_set1_ps(2.0f), half = _mm256_set1_ps(0.5f);
+	for (; i + 8 <= n; i += 8) {
+		__m256 v = _mm256_loadu_ps(x + i), v2 = _mm256_mul_ps(v, v);
+		__m256 u = _mm256_mul_ps(k, _mm256_fmadd_ps(_mm256_mul_ps(a, v), v2, v));
+		__m256 e = exp_avx2(_mm256_mul_ps(two, u));
+		__m256 t = _mm256_sub_ps(one, _mm256_div_ps(two, _mm256_add_ps(one, e)));
+		__m256 g1 = _mm256_mul_ps(half, _mm256_add_ps(one, t));
+		__m256 sech2 = _mm256_fnmadd_ps(t, t, one);
+		__m256 du = _mm256_mul_ps(k, _mm256_fmadd_ps(a3, v2, one));
+		__m256 g = _mm256_fmadd_ps(_mm256_mul_ps(_mm256_mul_ps(half, v), sech2), du, g1);
+		_mm256_storeu_ps(dx + i, _mm256_mul_ps(g, _mm256_loadu_ps(dy + i)));
+	}
+#endif
+	for (; i < n; i++)
+		dx[i] = dy[i] * gelu_grad_scalar(x[i]);
+}
+
+/* ------------------------------------------------------------------- ops */
+
+/* out (N, C) = LayerNorm(inp (N, C)) * w + b; mean, rstd (N) kept. */
+static void layernorm_fwd(float *out, float *mean, float *rstd, const float *inp, const float *w,
+			  const float *b, size_t N, int C)
+{
+	for (size_t r = 0; r < N; r++) {
+		const float *x = inp + r * C;
+		float s = 0;
+		for (int i = 0; i < C; i++)
+			s += x[i];
+		float mu = s / C, v = 0;
+		for (int i = 0; i < C; i++) {
+			float d = x[i] - mu;
+			v += d * d;
+		}
+		float rs = 1.0f / sqrtf(v / C + LN_EPS);
+		float *o = out + r * C;
+		for (int i = 0; i < C; i++)
+			o[i] = (x[i] - mu) * rs * w[i] + b[i];
+		mean[r] = mu;
+		rstd[r] = rs;
+	}
+}
+
+/* dinp (N, C) = dres (N, C) + LayerNorm backward of dout; dw, db (C) +=.
+ * dres may be NULL (no residual gradient to add). */
+static void layernorm_bwd(float *dinp, const float *dres, float *dw, float *db, const float *dout,
+			  const float *inp, const float *w, const float *mean, const float *rstd,
+			  size_t N, int C)
+{
+	for (size_t r = 0; r < N; r++) {
+		const float *x = inp + r * C, *dy = dout + r * C;
+		float mu = mean[r], rs = rstd[r];
+		float dsum = 0, dxsum = 0;
+		for (int i = 0; i < C; i++) {
+			float xh = (x[i] - mu) * rs, dn = dy[i] * w[i];
+			dsum += dn;
+			dxsum += dn * xh;
+		}
+		dsum /= C;
+		dxsum /= C;
+		float *dx = dinp + r * C;
+		const float *rr = dres ? dres + r * C : NULL;
+		for (int i = 0; i < C; i++) {
+			float xh = (x[i] - mu) * rs, dn = dy[i] * w[i];
+			db[i] += dy[i];
+			dw[i] += dy[i] * xh;
+			float g = rs * (dn - dsum - xh * dxsum);
+			dx[i] = rr ? rr[i] + g : g;
+		}
+	}
+}
+
+/* out (N, dout) = inp (N, din) W (din, dout) + b (dout) */
+static void linear_fwd(float *out, const float *inp, const float *w, const float *b, size_t N,
+		       int din, int dout)
+{
+	for (size_t r = 0; r < N; r++)
+		memcpy(out + r * dout, b, dout * sizeof(float));
+	cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)N, dout, din, 1.0f, inp, din, w,
+		    dout, 1.0f, out, dout);
+}
+
+/* Backward of linear_fwd for upstream gradient g (N, dout):
+ *   dinp (N, din) = g Wᵀ           (overwritten; skipped when dinp is NULL)
+ *   dW (din, dout) += inpᵀ g ;  db (dout) += gᵀ 1 */
+static void linear_bwd(float *dinp, float *dw, float *db, const float *g, const float *inp,
+		       const float *w, const float *ones, size_t N, int din, int dout)
+{
+	if (dinp)
+		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)N, din, dout, 1.0f, g, dout,
+			    w, dout, 0.0f, dinp, din);
+	cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, din, dout, (int)N, 1.0f, inp, din, g,
+		    dout, 1.0f, dw, dout);
+	cblas_sgemv(CblasRowMajor, CblasTrans, (int)N, dout, 1.0f, g, dout, ones, 1, 1.0f, db, 1);
+}
+
+/* Causal self-attention of one layer.
+ * qkv (B, T, 3C): q | k | v, head h in columns [h hs, (h+1) hs) of each;
+ * att (B, NH, T, T): softmax(q kᵀ / sqrt(hs)) with zeros above the diagonal
+ * (up to the end of each ATT_BLOCK row block); y (B, T, C). */
+static void attention_fwd(float *y, float *att, const float *qkv, int B, int T, int C, int NH)
+{
+	int hs = C / NH, C3 = 3 * C;
+	float scale = 1.0f / sqrtf((float)hs);
+	for (int b = 0; b < B; b++)
+		for (int h = 0; h < NH; h++) {
+			const float *q = qkv + (size_t)b * T * C3 + h * hs, *k = q + C, *v = q + 2 * C;
+			float *P = att + ((size_t)b * NH + h) * T * T;
+			float *yo = y + (size_t)b * T * C + h * hs;
+			for (int i0 = 0; i0 < T; i0 += ATT_BLOCK) {
+				int i1 = i0 + ATT_BLOCK < T ? i0 + ATT_BLOCK : T;
+				/* S[i0:i1, 0:i1] = scale q[i0:i1] k[0:i1]ᵀ : (M, i1) = (M, hs)(hs, i1) */
+				cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, i1 - i0, i1, hs,
+					    scale, q + (size_t)i0 * C3, C3, k, C3, 0.0f,
+					    P + (size_t)i0 * T, T);
+				for (int i = i0; i < i1; i++) {
+					float *row = P + (size_t)i * T;
+					float mx = max_of(row, i + 1);
+					float s = 0;
+					s = exp_shift(row, row, i + 1, mx, 1.0f);
+					float inv = 1.0f / s;
+					for (int j = 0; j <= i; j++)
+						row[j] *= inv;
+					for (int j = i + 1; j < i1; j++)
+						row[j] = 0.0f;
+				}
+				/* y[i0:i1] = P[i0:i1, 0:i1] v[0:i1] : (M, hs) = (M, i1)(i1, hs) */
+				cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, i1 - i0, hs, i1,
+					    1.0f, P + (size_t)i0 * T, T, v, C3, 0.0f,
+					    yo + (size_t)i0 * C, C);
+			}
+		}
+}
+
+/* Backward of attention_fwd: dy (B, T, C) -> dqkv (B, T, 3C) (overwritten);
+ * dS (T, T) scratch. */
+static void attention_bwd(float *dqkv, float *dS, const float *dy, const float *att,
+			  const float *qkv, int B, int T, int C, int NH)
+{
+	int hs = C / NH, C3 = 3 * C;
+	float scale = 1.0f / sqrtf((float)hs);
+	for (int b = 0; b < B; b++)
+		for (int h = 0; h < NH; h++) {
+			size_t qo = (size_t)b * T * C3 + h * hs;
+			const float *q = qkv + qo, *k = q + C, *v = q + 2 * C;
+			float *dq = dqkv + qo, *dk = dq + C, *dv = dq + 2 * C;
+			const float *P = att + ((size_t)b * NH + h) * T * T;
+			const float *dyo = dy + (size_t)b * T * C + h * hs;
+			for (int i0 = 0; i0 < T; i0 += ATT_BLOCK) {
+				int i1 = i0 + ATT_BLOCK < T ? i0 + ATT_BLOCK : T;
+				/* dP[i0:i1, 0:i1] = dy[i0:i1] v[0:i1]ᵀ : (M, i1) = (M, hs)(hs, i1) */
+				cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, i1 - i0, i1, hs,
+					    1.0f, dyo + (size_t)i0 * C, C, v, C3, 0.0f,
+					    dS + (size_t)i0 * T, T);
+				/* softmax backward: dS = P (dP - Σ_j P dP), zero above the diagonal */
+				for (int i = i0; i < i1; i++) {
+					const float *p = P + (size_t)i * T;
+					float *d = dS + (size_t)i * T;
+					float dot = 0;
+					for (int j = 0; j <= i; j++)
+						dot += p[j] * d[j];
+					for (int j = 0; j <= i; j++)
+						d[j] = p[j] * (d[j] - dot);
+					for (int j = i + 1; j < i1; j++)
+						d[j] = 0.0f;
+				}
+			}
+			for (int j0 = 0; j0 < T; j0 += ATT_BLOCK) {
+				int j1 = j0 + ATT_BLOCK < T ? j0 + ATT_BLOCK : T;
+				/* rows i < j0 have P[i, j] = 0 for j >= j0: only rows j0..T count */
+				/* dv[j0:j1] = P[j0:T, j0:j1]ᵀ dy[j0:T] : (M, hs) = (M, T-j0)(T-j0, hs) */
+				cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, j1 - j0, hs, T - j0,
+					    1.0f, P + (size_t)j0 * T + j0, T, dyo + (size_t)j0 * C, C,
+					    0.0f, dv + (size_t)j0 * C3, C3);
+				/* dk[j0:j1] = scale dS[j0:T, j0:j1]ᵀ q[j0:T] */
+				cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, j1 - j0, hs, T - j0,
+					    scale, dS + (size_t)j0 * T + j0, T, q + (size_t)j0 * C3, C3,
+					    0.0f, dk + (size_t)j0 * C3, C3);
+				/* dq[j0:j1] = scale dS[j0:j1, 0:j1] k[0:j1] : (M, hs) = (M, j1)(j1, hs) */
+				cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, j1 - j0, hs, j1,
+					    scale, dS + (size_t)j0 * T, T, k, C3, 0.0f,
+					    dq + (size_t)j0 * C3, C3);
+			}
+		}
+}
+
+/* --------------------------------------------------------------- forward */
+
+#define LAYER(ptr, l, per) ((ptr) + (size_t)(l) * (per))
+
+int ifg_gpt_forward(struct ifg_gpt *m, const uint32_t *tokens, const int32_t *targets, int B,
+		    int T, double *nll_sum)
+{
+	const struct ifg_gpt_config *c = &m->cfg;
+	if (!m->acts_mem || B > m->Bmax || T > m->Tmax)
+		if (ifg_gpt_reserve(m, B, T, m->flags) < 0)
+			return -1;
+	int C = c->n_embd, NH = c->n_head, V = c->vocab_size, L = c->n_layer;
+	size_t N = (size_t)B * T, NC = (size_t)m->Bmax * m->Tmax * C,
+	       Nmax = (size_t)m->Bmax * m->Tmax;
+	size_t att_per = (size_t)m->Bmax * NH * m->Tmax * m->Tmax;
+	const struct ifg_gpt_params *p = &m->p;
+	struct acts *a = &m->a;
+
+	for (size_t i = 0; i < N; i++) {
+		if (tokens[i] >= (uint32_t)V)
+			return ifg_seterr("token %u at position %zu is outside the vocabulary (%d)",
+					  tokens[i], i, V);
+		if (targets && targets[i] >= V)
+			return ifg_seterr("target %d at position %zu is outside the vocabulary (%d)",
+					  targets[i], i, V);
+	}
+	m->B = B;
+	m->T = T;
+	m->have_backward = false;
+	m->have_targets = targets != NULL;
+	memcpy(m->tokens, tokens, N * sizeof *tokens);
+	if (targets)
+		memcpy(m->targets, targets, N * sizeof *targets);
+
+	/* encoded (N, C) = wte[tok] + wpe[t] */
+	for (int b = 0; b < B; b++)
+		for (int t = 0; t < T; t++) {
+			size_t r = (size_t)b * T + t;
+			const float *we = p->wte + (size_t)tokens[r] * C, *pe = p->wpe + (size_t)t * C;
+			float *o = a->encoded + r * C;
+			for (int i = 0; i < C; i++)
+				o[i] = we[i] + pe[i];
+		}
+
+	for (int l = 0; l < L; l++) {
+		const float *in = l == 0 ? a->encoded : LAYER(a->res3, l - 1, NC);
+		float *ln1 = LAYER(a->ln1, l, NC), *qkv = LAYER(a->qkv, l, 3 * NC);
+		float *atty = LAYER(a->atty, l, NC), *att = LAYER(a->att, l, att_per);
+		float *res2 = LAYER(a->res2, l, NC), *ln2 = LAYER(a->ln2, l, NC);
+		float *fch = LAYER(a->fch, l, 4 * NC), *fchg = LAYER(a->fch_gelu, l, 4 * NC);
+		float *res3 = LAYER(a->res3, l, NC);
+		layernorm_fwd(ln1, LAYER(a->ln1_mean, l, Nmax), LAYER(a->ln1_rstd, l, Nmax), in,
+			      p->ln1w + (size_t)l * C, p->ln1b + (size_t)l * C, N, C);
+		linear_fwd(qkv, ln1, p->qkvw + (size_t)l * C * 3 * C, p->qkvb + (size_t)l * 3 * C, N,
+			   C, 3 * C);
+		attention_fwd(atty, att, qkv, B, T, C, NH);
+		linear_fwd(res2, atty, p->attprojw + (size_t)l * C * C, p->attprojb + (size_t)l * C,
+			   N, C, C);
+		for (size_t i = 0; i < N * C; i++)
+			res2[i] += in[i];
+		layernorm_fwd(ln2, LAYER(a->ln2_mean, l, Nmax), LAYER(a->ln2_rstd, l, Nmax), res2,
+			      p->ln2w + (size_t)l * C, p->ln2b + (size_t)l * C, N, C);
+		linear_fwd(fch, ln2, p->fcw + (size_t)l * C * 4 * C, p->fcb + (size_t)l * 4 * C, N,
+			   C, 4 * C);
+		gelu_fwd(fchg, fch, N * 4 * C);
+		linear_fwd(res3, fchg, p->fcprojw + (size_t)l * 4 * C * C,
+			   p->fcprojb + (size_t)l * C, N, 4 * C, C);
+		for (size_t i = 0; i < N * C; i++)
+			res3[i] += res2[i];
+	}
+	layernorm_fwd(a->lnf, a->lnf_mean, a->lnf_rstd, LAYER(a->res3, L - 1, NC), p->lnfw, p->lnfb,
+		      N, C);
+	/* logits (N, V) = lnf (N, C) wteᵀ (C, V) */
+	cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)N, V, C, 1.0f, a->lnf, C, p->wte,
+		    C, 0.0f, a->logits, V);
+
+	double total = 0;
+	for (size_t r = 0; r < N; r++) {
+		a->nll[r] = 0;
+		if (!targets || targets[r] < 0)
+			continue;
+		const float *row = a->logits + r * V;
+		float mx = max_of(row, V);
+		float lse = mx + (float)log(sum_exp(row, V, mx));
+		a->lse[r] = lse;
+		a->nll[r] = lse - row[targets[r]];
+		total += a->nll[r];
+	}
+	if (nll_sum)
+		*nll_sum = total;
+	return 0;
+}
+
+const float *ifg_gpt_logits(const struct ifg_gpt *m) { return m->a.logits; }
+const float *ifg_gpt_nll(const struct ifg_gpt *m) { return m->a.nll; }
+
+/* -------------------------------------------------------------- backward */
+
+void ifg_gpt_zero_grad(struct ifg_gpt *m)
+{
+	if (m->grads_mem)
+		memset(m->grads_mem, 0, m->nparams * sizeof(float));
+}
+
+int ifg_gpt_backward(struct ifg_gpt *m, const float *weights, double divisor)
+{
+	const struct ifg_gpt_config *c = &m->cfg;
+	if (!m->gacts_mem)
+		return ifg_seterr("backward: the model was not reserved for training");
+	if (!m->have_targets)
+		return ifg_seterr("backward: the last forward had no targets");
+	if (!(divisor > 0) || isinf(divisor))
+		return ifg_seterr("backward: divisor %g must be positive", divisor);
+	if (m->have_backward)
+		return ifg_seterr("backward: called twice for one forward");
+	int B = m->B, T = m->T, C = c->n_embd, NH = c->n_head, V = c->vocab_size, L = c->n_layer;
+	size_t N = (size_t)B * T, NC = (size_t)m->Bmax * m->Tmax * C,
+	       Nmax = (size_t)m->Bmax * m->Tmax;
+	size_t att_per = (size_t)m->Bmax * NH * m->Tmax * m->Tmax;
+	const struct ifg_gpt_params *p = &m->p;
+	const struct ifg_gpt_params *g = &m->g;
+	struct acts *a = &m->a;
+	struct gacts *ga = &m->ga;
+
+	/* dlogits (N, V), in place of the logits:
+	 *   w/div (softmax(z) - onehot(y)) for rows with a target, else 0 */
+	float *dl = a->logits;
+	for (size_t r = 0; r < N; r++) {
+		float *row = dl + r * V;
+		int32_t y = m->targets[r];
+		float w = y < 0 ? 0.0f : weights ? weights[r] : 1.0f;
+		if (w == 0.0f) {
+			memset(row, 0, V * sizeof(float));
+			continue;
+		}
+		float coef = (float)(w / divisor);
+		exp_shift(row, row, V, a->lse[r], coef);
+		row[y] -= coef;
+	}
+	m->have_backward = true;
+	/* dlnf (N, C) = dlogits (N, V) wte (V, C);  dwte (V, C) += dlogitsᵀ lnf */
+	cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)N, C, V, 1.0f, dl, V, p->wte, C,
+		    0.0f, ga->dln, C);
+	cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, V, C, (int)N, 1.0f, dl, V, a->lnf, C,
+		    1.0f, g->wte, C);
+	layernorm_bwd(LAYER(ga->g_mlp, L - 1, ga->lstride_c), NULL, g->lnfw, g->lnfb, ga->dln,
+		      LAYER(a->res3, L - 1, NC), p->lnfw, a->lnf_mean, a->lnf_rstd, N, C);
+
+	for (int l = L - 1; l >= 0; l--) {
+		const float *in = l == 0 ? a->encoded : LAYER(a->res3, l - 1, NC);
+		float *g_mlp = LAYER(ga->g_mlp, l, ga->lstride_c);
+		float *g_att = LAYER(ga->g_att, l, ga->lstride_c);
+		float *dqkv = LAYER(ga->dqkv, l, ga->lstride_3c);
+		float *dfch = LAYER(ga->dfch, l, ga->lstride_4c);
+		float *g_in = l == 0 ? ga->dx0 : LAYER(ga->g_mlp, l - 1, ga->lstride_c);
+		size_t lC = (size_t)l * C;
+		/* MLP: g_mlp -> dfch_gelu -> dfch -> dln2 */
+		linear_bwd(ga->dfch_gelu, g->fcprojw + lC * 4 * C, g->fcprojb + lC, g_mlp,
+			   LAYER(a->fch_gelu, l, 4 * NC), p->fcprojw + lC * 4 * C, a->ones, N, 4 * C,
+			   C);
+		gelu_bwd(dfch, LAYER(a->fch, l, 4 * NC), ga->dfch_gelu, N * 4 * C);
+		linear_bwd(ga->dln, g->fcw + lC * 4 * C, g->fcb + (size_t)l * 4 * C, dfch,
+			   LAYER(a->ln2, l, NC), p->fcw + lC * 4 * C, a->ones, N, C, 4 * C);
+		/* g_att = g_mlp + LayerNorm_2 backward */
+		layernorm_bwd(g_att, g_mlp, g->ln2w + lC, g->ln2b + lC, ga->dln, LAYER(a->res2, l, NC),
+			      p->ln2w + lC, LAYER(a->ln2_mean, l, Nmax), LAYER(a->ln2_rstd, l, Nmax),
+			      N, C);
+		/* attention: g_att -> datty -> dqkv -> dln1 */
+		linear_bwd(ga->datty, g->attprojw + lC * C, g->attprojb + lC, g_att,
+			   LAYER(a->atty, l, NC), p->attprojw + lC * C, a->ones, N, C, C);
+		attention_bwd(dqkv, ga->datt, ga->datty, LAYER(a->att, l, att_per),
+			      LAYER(a->qkv, l, 3 * NC), B, T, C, NH);
+		linear_bwd(ga->dln, g->qkvw + lC * 3 * C, g->qkvb + (size_t)l * 3 * C, dqkv,
+			   LAYER(a->ln1, l, NC), p->qkvw + lC * 3 * C, a->ones, N, C, 3 * C);
+		/* g_in = g_att + LayerNorm_1 backward */
+		layernorm_bwd(g_in, g_att, g->ln1w + lC, g->ln1b + lC, ga->dln, in, p->ln1w + lC,
+			      LAYER(a->ln1_mean, l, Nmax), LAYER(a->ln1_rstd, l, Nmax), N, C);
+	}
+	/* embeddings: dwte[tok] += dx0, dwpe[t] += dx0 (in row order: deterministic) */
+	for (int b = 0; b < B; b++)
+		for (int t = 0; t < T; t++) {
+			size_t r = (size_t)b * T + t;
+			const float *d = ga->dx0 + r * C;
+			float *ge = g->wte + (size_t)m->tokens[r] * C, *gp = g->wpe + (size_t)t * C;
+			for (int i = 0; i < C; i++) {
+				ge[i] += d[i];
+				gp[i] += d[i];
+			}
+		}
+	return 0;
+}
+
+/* ------------------------------------------------------ linear layer API */
+
+int ifg_gpt_linear(const struct ifg_gpt *m, int layer, enum ifg_gpt_lin which,
+		   struct ifg_gpt_linear *o)
+{
+	const struct ifg_gpt_config *c = &m->cfg;
+	if (layer < 0 || layer >= c->n_layer)
+		return ifg_seterr("layer %d out of range [0, %d)", layer, c->n_layer);
+	if (!m->acts_mem)
+		return ifg_seterr("no forward pass yet");
+	size_t C = c->n_embd, l = layer, NC = (size_t)m->Bmax * m->Tmax * C;
+	const struct ifg_gpt_params *p = &m->p;
+	const struct acts *a = &m->a;
+	const struct gacts *ga = &m->ga;
+	bool s_ok = m->have_backward && m->gacts_mem &&
+		    ((m->flags & IFG_GPT_KEEP_LINEAR) || layer == 0);
+	switch (which) {
+	case IFG_LIN_QKV:
+		*o = (struct ifg_gpt_linear){ (int)C, (int)(3 * C), LAYER(a->ln1, l, NC),
+					      s_ok ? LAYER(ga->dqkv, l, ga->lstride_3c) : NULL,
+					      p->qkvw + l * C * 3 * C, p->qkvb + l * 3 * C };
+		break;
+	case IFG_LIN_ATTN_PROJ:
+		*o = (struct ifg_gpt_linear){ (int)C, (int)C, LAYER(a->atty, l, NC),
+					      s_ok ? LAYER(ga->g_att, l, ga->lstride_c) : NULL,
+					      p->attprojw + l * C * C, p->attprojb + l * C };
+		break;
+	case IFG_LIN_FC:
+		*o = (struct ifg_gpt_linear){ (int)C, (int)(4 * C), LAYER(a->ln2, l, NC),
+					      s_ok ? LAYER(ga->dfch, l, ga->lstride_4c) : NULL,
+					      p->fcw + l * C * 4 * C, p->fcb + l * 4 * C };
+		break;
+	case IFG_LIN_MLP_PROJ:
+		*o = (struct ifg_gpt_linear){ (int)(4 * C), (int)C, LAYER(a->fch_gelu, l, 4 * NC),
+					      s_ok ? LAYER(ga->g_mlp, l, ga->lstride_c) : NULL,
+					      p->fcprojw + l * 4 * C * C, p->fcprojb + l * C };
+		break;
+	default:
+		return ifg_seterr("linear layer kind %d out of range", (int)which);
+	}
+	return 0;
+}
+
+void ifg_gpt_linear_name(int layer, enum ifg_gpt_lin which, char *buf, size_t n)
+{
+	static const char *const names[] = { "attn.c_attn", "attn.c_proj", "mlp.c_fc",
+					     "mlp.c_proj" };
+	snprintf(buf, n, "h.%d.%s", layer, (unsigned)which < IFG_LIN_N ? names[which] : "?");
+}
+
+/* ----------------------------------------------------------- checkpoints */
+
+static char *path_join(const char *dir, const char *name)
+{
+	size_t n = strlen(dir) + strlen(name) + 2;
+	char *s = ifg_xmalloc(n, 1);
+	snprintf(s, n, "%s/%s", dir, name);
+	return s;
+}
+
+/* Writes text to path atomically. */
+static int write_text(const char *path, const char *text)
+{
+	struct ifg_out *out = ifg_out_open(path, IFG_COMPRESS_NO, 0);
+	if (!out)
+		return -1;
+	if (ifg_out_write(out, text, strlen(text)) < 0) {
+		ifg_out_abort(out);
+		return -1;
+	}
+	return ifg_out_close(out);
+}
+
+int ifg_gpt_save(const struct ifg_gpt *mc, const char *dir, const char *const *meta)
+{
+	struct ifg_gpt *m = (struct ifg_gpt *)mc; /* only the identity is updated */
+	const struct ifg_gpt_config *c = &m->cfg;
+	if (mkdir(dir, 0777) < 0 && errno != EEXIST)
+		return ifg_seterr("cannot create directory '%s': %s", dir, strerror(errno));
+	struct ifg_st_writer *w = ifg_st_writer_new();
+	for (int i = 0; i < m->ntensors; i++) {
+		const struct ifg_gpt_tensor *t = &m->tensors[i];
+		ifg_st_add_f32(w, t->name, t->ndim, t->shape, m->params_mem + t->offset);
+	}
+	/* "format": "pt" is what transformers checks before loading */
+	ifg_st_set_meta(w, "format", "pt");
+	char num[32];
+	const char *keys[] = { "n_layer", "n_head", "n_embd", "n_ctx", "vocab_size" };
+	int vals[] = { c->n_layer, c->n_head, c->n_embd, c->n_ctx, c->vocab_size };
+	for (int i = 0; i < 5; i++) {
+		snprintf(num, sizeof num, "%d", vals[i]);
+		ifg_st_set_meta(w, keys[i], num);
+	}
+	for (const char *const *kv = meta; kv && kv[0] && kv[1]; kv += 2)
+		ifg_st_set_meta(w, kv[0], kv[1]);
+	char *stp = path_join(dir, "model.safetensors");
+	int rc = ifg_st_writer_write(w, stp);
+	if (rc == 0)
+		snprintf(m->sha256, sizeof m->sha256, "%s", ifg_st_writer_sha256(w));
+	ifg_st_writer_free(w);
+	free(stp);
+	if (rc < 0)
+		return -1;
+
+	/* config.json: GPT2Config, no dropout (the model was trained without) */
+	json_t *j = json_pack("{s:[s], s:s, s:s, s:i, s:i, s:i, s:i, s:i, s:i, s:n, s:f, s:f, s:f, "
+			      "s:f, s:f, s:b, s:b, s:s}",
+			      "architectures", "GPT2LMHeadModel", "model_type", "gpt2",
+			      "activation_function", "gelu_new", "vocab_size", c->vocab_size,
+			      "n_positions", c->n_ctx, "n_ctx", c->n_ctx, "n_embd", c->n_embd,
+			      "n_layer", c->n_layer, "n_head", c->n_head, "n_inner",
+			      "layer_norm_epsilon", 1e-5, "initializer_range", 0.02, "resid_pdrop",
+			      0.0, "embd_pdrop", 0.0, "attn_pdrop", 0.0, "scale_attn_weights", 1,
+			      "tie_word_embeddings", 1, "torch_dtype", "float32");
+	char *text = j ? json_dumps(j, JSON_INDENT(2)) : NULL;
+	json_decref(j);
+	if (!text)
+		return ifg_seterr("cannot encode config.json");
+	size_t tl = strlen(text);
+	char *nl = ifg_xmalloc(tl + 2, 1);
+	memcpy(nl, text, tl);
+	nl[tl] = '\n';
+	nl[tl + 1] = 0;
+	free(text);
+	char *cp = path_join(dir, "config.json");
+	rc = write_text(cp, nl);
+	free(cp);
+	free(nl);
+	return rc;
+}
+
+static int json_int_field(json_t *j, const char *key, const char *alt, const char *path, int *out)
+{
+	json_t *v = json_object_get(j, key);
+	if (!v && alt)
+		v = json_object_get(j, alt);
+	if (!json_is_integer(v))
+		return ifg_seterr("'%s': \"%s\" missing or not an integer", path, key);
+	json_int_t x = json_integer_value(v);
+	if (x < 0 || x > INT32_MAX)
+		return ifg_seterr("'%s': \"%s\" out of range", path, key);
+	*out = (int)x;
+	return 0;
+}
+
+static int read_config_json(const char *path, struct ifg_gpt_config *c)
+{
+	json_error_t e;
+	json_t *j = json_load_file(path, 0, &e);
+	if (!j)
+		return ifg_seterr("'%s': line %d: %s", path, e.line, e.text);
+	int rc = -1;
+	if (!json_is_object(j)) {
+		ifg_seterr("'%s': not a JSON object", path);
+		goto out;
+	}
+	json_t *mt = json_object_get(j, "model_type");
+	if (mt && (!json_is_string(mt) || strcmp(json_string_value(mt), "gpt2") != 0)) {
+		ifg_seterr("'%s': model_type is not \"gpt2\"", path);
+		goto out;
+	}
+	json_t *act = json_object_get(j, "activation_function");
+	if (act) {
+		const char *a = json_is_string(act) ? json_string_value(act) : "";
+		if (strcmp(a, "gelu_new") && strcmp(a, "gelu_pytorch_tanh") && strcmp(a, "gelu_fast")) {
+			ifg_seterr("'%s': activation_function \"%s\" is not supported (tanh GELU only)",
+				   path, a);
+			goto out;
+		}
+	}
+	json_t *eps = json_object_get(j, "layer_norm_epsilon");
+	if (eps && (!json_is_number(eps) || fabs(json_number_value(eps) - 1e-5) > 1e-9)) {
+		ifg_seterr("'%s': layer_norm_epsilon must be 1e-5", path);
+		goto out;
+	}
+	if (json_int_field(j, "n_layer", NULL, path, &c->n_layer) < 0 ||
+	    json_int_field(j, "n_head", NULL, path, &c->n_head) < 0 ||
+	    json_int_field(j, "n_embd", NULL, path, &c->n_embd) < 0 ||
+	    json_int_field(j, "n_positions", "n_ctx", path, &c->n_ctx) < 0 ||
+	    json_int_field(j, "vocab_size", NULL, path, &c->vocab_size) < 0)
+		goto out;
+	json_t *inner = json_object_get(j, "n_inner");
+	if (inner && !json_is_null(inner) &&
+	    (!json_is_integer(inner) || json_integer_value(inner) != 4 * (json_int_t)c->n_embd)) {
+		ifg_seterr("'%s': n_inner must be null or 4 * n_embd", path);
+		goto out;
+	}
+	rc = 0;
+out:
+	json_decref(j);
+	return rc;
+}
+
+static int config_from_meta(const struct ifg_st *st, struct ifg_gpt_config *c)
+{
+	const char *keys[] = { "n_layer", "n_head", "n_embd", "n_ctx", "vocab_size" };
+	int *dst[] = { &c->n_layer, &c->n_head, &c->n_embd, &c->n_ctx, &c->vocab_size };
+	for (int i = 0; i < 5; i++) {
+		const char *v = ifg_st_meta(st, keys[i]);
+		long x;
+		if (!v)
+			return ifg_seterr("'%s': no config.json beside it and no \"%s\" in its metadata",
+					  ifg_st_path(st), keys[i]);
+		if (ifg_parse_long(v, 1, INT32_MAX, &x) < 0)
+			return ifg_prefixerr("'%s': metadata \"%s\"", ifg_st_path(st), keys[i]);
+		*dst[i] = (int)x;
+	}
+	return 0;
+}
+
+/* Tensors a checkpoint may hold besides ours: HF's attention mask buffers
+ * and the tied output layer. */
+static bool ignorable(const char *name)
+{
+	size_t n = strlen(name);
+	return strcmp(name, "lm_head.weight") == 0 ||
+	       (n > 9 && strcmp(name + n - 9, ".attn.bias") == 0) ||
+	       (n > 16 && strcmp(name + n - 16, ".attn.masked_bias") == 0);
+}
+
+struct ifg_gpt *ifg_gpt_load(const char *path)
+{
+	struct stat sb;
+	if (stat(path, &sb) < 0) {
+		ifg_seterr("cannot open '%s': %s", path, strerror(errno));
+		return NULL;
+	}
+	char *stp, *cfgp;
+	if (S_ISDIR(sb.st_mode)) {
+		stp = path_join(path, "model.safetensors");
+		cfgp = path_join(path, "config.json");
+	} else {
+		stp = ifg_xstrdup(path);
+		const char *slash = strrchr(path, '/');
+		if (slash) {
+			char *d = ifg_xstrdup(path);
+			d[slash - path] = 0;
+			cfgp = path_join(d, "config.json");
+			free(d);
+		} else {
+			cfgp = ifg_xstrdup("config.json");
+		}
+	}
+	struct ifg_gpt *m = NULL;
+	struct ifg_st *st = ifg_st_open(stp);
+	if (!st)
+		goto out;
+	struct ifg_gpt_config c;
+	if (access(cfgp, R_OK) == 0 ? read_config_json(cfgp, &c) : config_from_meta(st, &c))
+		goto out;
+	if (ifg_gpt_config_check(&c) < 0) {
+		ifg_prefixerr("'%s'", stp);
+		goto out;
+	}
+	m = ifg_gpt_new(&c);
+	size_t used = 0;
+	for (int i = 0; i < m->ntensors; i++) {
+		const struct ifg_gpt_tensor *t = &m->tensors[i];
+		const struct ifg_st_tensor *s = ifg_st_find(st, t->name);
+		if (!s) {
+			char alt[64];
+			snprintf(alt, sizeof alt, "transformer.%s", t->name);
+			s = ifg_st_find(st, alt);
+		}
+		if (!s) {
+			ifg_seterr("'%s': tensor '%s' is missing", stp, t->name);
+			goto fail;
+		}
+		if (ifg_st_read_f32(st, s, m->params_mem + t->offset, t->ndim, t->shape) < 0)
+			goto fail;
+		for (size_t k = 0; k < t->n; k++)
+			if (!isfinite(m->params_mem[t->offset + k])) {
+				ifg_seterr("'%s': tensor '%s' holds NaN or infinity", stp, t->name);
+				goto fail;
+			}
+		used++;
+	}
+	for (size_t i = 0; i < ifg_st_count(st); i++) {
+		const char *nm = ifg_st_at(st, i)->name;
+		if (strncmp(nm, "transformer.", 12) == 0)
+			nm += 12;
+		bool ours = false;
+		for (int k = 0; k < m->ntensors && !ours; k++)
+			ours = strcmp(m->tensors[k].name, nm) == 0;
+		if (!ours && !ignorable(nm)) {
+			ifg_seterr("'%s': unexpected tensor '%s' (not a GPT-2 checkpoint?)", stp,
+				   ifg_st_at(st, i)->name);
+			goto fail;
+		}
+	}
+	snprintf(m->sha256, sizeof m->sha256, "%s", ifg_st_sha256(st));
+	goto out;
+fail:
+	ifg_gpt_free(m);
+	m = NULL;
+out:
+	ifg_st_close(st);
+	free(stp);
+	free(cfgp);
+	return m;
+}
+
+void ifg_gpt_identity(const struct ifg_gpt *m, struct ifg_model_id *id)
+{
+	memset(id, 0, sizeof *id);
+	snprintf(id->sha256, sizeof id->sha256, "%s", m->sha256);
+	id->n_layer = m->cfg.n_layer;
+	id->n_head = m->cfg.n_head;
+	id->n_embd = m->cfg.n_embd;
+	id->n_ctx = m->cfg.n_ctx;
+	id->vocab_size = m->cfg.vocab_size;
+}
+
+void ifg_model_id_pack(msgpack_packer *pk, const struct ifg_model_id *id)
+{
+	static const char *const keys[] = { "sha256", "n_layer", "n_head", "n_embd", "n_ctx",
+					    "vocab_size" };
+	int vals[] = { 0, id->n_layer, id->n_head, id->n_embd, id->n_ctx, id->vocab_size };
+	msgpack_pack_map(pk, 6);
+	for (int i = 0; i < 6; i++) {
+		msgpack_pack_str(pk, strlen(keys[i]));
+		msgpack_pack_str_body(pk, keys[i], strlen(keys[i]));
+		if (i == 0) {
+			msgpack_pack_str(pk, strlen(id->sha256));
+			msgpack_pack_str_body(pk, id->sha256, strlen(id->sha256));
+		} else {
+			msgpack_pack_int64(pk, vals[i]);
+		}
+	}
+}
+
+static const msgpack_object *map_get(const msgpack_object *map, const char *key)
+{
+	size_t kl = strlen(key);
+	for (uint32_t i = 0; i < map->via.map.size; i++) {
+		const msgpack_object *k = &map->via.map.ptr[i].key;
+		if (k->type == MSGPACK_OBJECT_STR && k->via.str.size == kl &&
+		    memcmp(k->via.str.ptr, key, kl) == 0)
+			return &map->via.map.ptr[i].val;
+	}
+	return NULL;
+}
+
+int ifg_model_id_check(const msgpack_object *map, const struct ifg_model_id *id)
+{
+	if (!map || map->type != MSGPACK_OBJECT_MAP)
+		return ifg_seterr("model identity is not a map");
+	const msgpack_object *s = map_get(map, "sha256");
+	if (!s || s->type != MSGPACK_OBJECT_STR)
+		return ifg_seterr("model identity has no sha256");
+	if (s->via.str.size != strlen(id->sha256) ||
+	    memcmp(s->via.str.ptr, id->sha256, s->via.str.size) != 0)
+		return ifg_seterr("made with another model (sha256 %.*s..., this model %.12s...)",
+				  s->via.str.size < 12 ? (int)s->via.str.size : 12, s->via.str.ptr,
+				  id->sha256);
+	static const char *const keys[] = { "n_layer", "n_head", "n_embd", "n_ctx", "vocab_size" };
+	int vals[] = { id->n_layer, id->n_head, id->n_embd, id->n_ctx, id->vocab_size };
+	for (int i = 0; i < 5; i++) {
+		const msgpack_object *v = map_get(map, keys[i]);
+		if (!v || v->type != MSGPACK_OBJECT_POSITIVE_INTEGER || v->via.u64 != (uint64_t)vals[i])
+			return ifg_seterr("model identity: %s differs (this model: %d)", keys[i],
+					  vals[i]);
+	}
+	return 0;
+}
