@@ -1,0 +1,367 @@
+/* ekfac.c: covariance, merge, eigen, lambda, strategies and the EK-FAC
+ * inverse (ekfac.h; method.md §3.4-3.9).  Every product goes through
+ * OpenBLAS in double; the eigensolver is LAPACKE_dsyevd. */
+#include <cblas.h>
+#include <lapacke.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "ekfac.h"
+#include "util.h"
+
+static double now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+void ifg_layer_init(struct ifg_layer_factors *l, const char *name, int d_in, int d_out)
+{
+	memset(l, 0, sizeof *l);
+	l->name = ifg_xstrdup(name);
+	l->d_in = d_in;
+	l->d_out = d_out;
+}
+
+void ifg_layer_release(struct ifg_layer_factors *l)
+{
+	free(l->name);
+	free(l->A_sum);
+	free(l->S_sum);
+	free(l->QA);
+	free(l->eigvals_A);
+	free(l->QS);
+	free(l->eigvals_S);
+	free(l->Lambda_sum);
+	free(l->work);
+	memset(l, 0, sizeof *l);
+}
+
+void ifg_factors_init(struct ifg_factors *f, int n_layers, const char *const *names,
+		      const int *d_in, const int *d_out)
+{
+	memset(f, 0, sizeof *f);
+	f->n_layers = n_layers;
+	f->layer = ifg_xcalloc(n_layers > 0 ? n_layers : 1, sizeof *f->layer);
+	for (int i = 0; i < n_layers; i++)
+		ifg_layer_init(&f->layer[i], names[i], d_in[i], d_out[i]);
+}
+
+void ifg_factors_release(struct ifg_factors *f)
+{
+	for (int i = 0; i < f->n_layers; i++)
+		ifg_layer_release(&f->layer[i]);
+	free(f->layer);
+	memset(f, 0, sizeof *f);
+}
+
+static double *zeros(size_t n)
+{
+	return ifg_xcalloc(n, sizeof(double));
+}
+
+static double *scratch(struct ifg_layer_factors *l)
+{
+	if (!l->work)
+		l->work = ifg_xaligned(3 * (size_t)l->d_out * (l->d_in + 1), sizeof(double));
+	return l->work;
+}
+
+/* ---- covariance ---- */
+
+void ifg_cov_add(struct ifg_layer_factors *l, const double *a, const double *s, int64_t T,
+		 double *blas_seconds)
+{
+	int na = l->d_in + 1, o = l->d_out;
+	if (!l->A_sum)
+		l->A_sum = zeros((size_t)na * na);
+	if (!l->S_sum)
+		l->S_sum = zeros((size_t)o * o);
+	double t0 = now();
+	if (T > 0) {
+		/* A_sum += āᵀ ā : (na, na) += (T, na)ᵀ (T, na), upper triangle */
+		cblas_dsyrk(CblasRowMajor, CblasUpper, CblasTrans, na, (int)T, 1.0, a, na, 1.0,
+			    l->A_sum, na);
+		/* S_sum += sᵀ s : (o, o) += (T, o)ᵀ (T, o), upper triangle */
+		cblas_dsyrk(CblasRowMajor, CblasUpper, CblasTrans, o, (int)T, 1.0, s, o, 1.0,
+			    l->S_sum, o);
+	}
+	if (blas_seconds)
+		*blas_seconds += now() - t0;
+	l->A_count += T;
+	l->S_count += T;
+}
+
+static void mirror_upper(double *m, int n)
+{
+	for (int i = 0; i < n; i++)
+		for (int j = 0; j < i; j++)
+			m[(size_t)i * n + j] = m[(size_t)j * n + i];
+}
+
+void ifg_cov_symmetrize(struct ifg_layer_factors *l)
+{
+	if (l->A_sum)
+		mirror_upper(l->A_sum, l->d_in + 1);
+	if (l->S_sum)
+		mirror_upper(l->S_sum, l->d_out);
+}
+
+/* ---- merge ---- */
+
+static int add_part(const char *layer, const char *part, double **dst, const double *src,
+		    size_t n)
+{
+	if (!*dst && !src)
+		return 0;
+	if (!*dst || !src)
+		return ifg_seterr("layer '%s': %s is present in only one of the results", layer,
+				  part);
+	for (size_t i = 0; i < n; i++)
+		(*dst)[i] += src[i];
+	return 0;
+}
+
+static int same_part(const char *layer, const char *part, const double *x, const double *y,
+		     size_t n)
+{
+	if (!x && !y)
+		return 0;
+	if (!x || !y)
+		return ifg_seterr("layer '%s': %s is present in only one of the results", layer,
+				  part);
+	if (memcmp(x, y, n * sizeof *x) != 0)
+		return ifg_seterr("layer '%s': the results were computed with different "
+				  "eigenbases (%s differs); lambda sums merge only over one "
+				  "eigen result", layer, part);
+	return 0;
+}
+
+int ifg_layer_merge(struct ifg_layer_factors *dst, const struct ifg_layer_factors *src)
+{
+	size_t na = dst->d_in + 1, o = dst->d_out;
+	if (dst->d_in != src->d_in || dst->d_out != src->d_out || strcmp(dst->name, src->name))
+		return ifg_seterr("layer '%s' (d_in %d, d_out %d) cannot merge with layer '%s' "
+				  "(d_in %d, d_out %d)", dst->name, dst->d_in, dst->d_out,
+				  src->name, src->d_in, src->d_out);
+	if (same_part(dst->name, IFG_K_QA, dst->QA, src->QA, na * na) < 0 ||
+	    same_part(dst->name, IFG_K_QS, dst->QS, src->QS, o * o) < 0)
+		return -1;
+	if (add_part(dst->name, IFG_K_A_SUM, &dst->A_sum, src->A_sum, na * na) < 0 ||
+	    add_part(dst->name, IFG_K_S_SUM, &dst->S_sum, src->S_sum, o * o) < 0 ||
+	    add_part(dst->name, IFG_K_LAMBDA_SUM, &dst->Lambda_sum, src->Lambda_sum, o * na) < 0)
+		return -1;
+	/* without sums the token counts describe the shared eigen result */
+	if (src->A_sum) {
+		dst->A_count += src->A_count;
+		dst->S_count += src->S_count;
+	}
+	dst->Lambda_count += src->Lambda_count;
+	return 0;
+}
+
+/* ---- eigen ---- */
+
+/* Q, w = eigh(sym(sum / count)), (n, n) and (n), ascending. */
+static int eigh(const char *layer, const char *what, int n, const double *sum, int64_t count,
+		double **Q, double **w, double *blas_seconds)
+{
+	if (!sum)
+		return ifg_seterr("layer '%s': no %s covariance to decompose", layer, what);
+	if (count <= 0)
+		return ifg_seterr("layer '%s': %s covariance summed over no tokens", layer, what);
+	double *q = ifg_xmalloc((size_t)n * n, sizeof *q);
+	double *ev = ifg_xmalloc(n, sizeof *ev);
+	double inv = 1.0 / (double)count;
+	for (int i = 0; i < n; i++)
+		for (int j = 0; j < n; j++)
+			q[(size_t)i * n + j] =
+				0.5 * (sum[(size_t)i * n + j] + sum[(size_t)j * n + i]) * inv;
+	double t0 = now();
+	/* row-major: on return column j of q is the eigenvector of ev[j] */
+	lapack_int info = LAPACKE_dsyevd(LAPACK_ROW_MAJOR, 'V', 'U', n, q, n, ev);
+	if (blas_seconds)
+		*blas_seconds += now() - t0;
+	if (info != 0) {
+		free(q);
+		free(ev);
+		return ifg_seterr("layer '%s': eigendecomposition of %s failed (dsyevd info %d)",
+				  layer, what, (int)info);
+	}
+	free(*Q);
+	free(*w);
+	*Q = q;
+	*w = ev;
+	return 0;
+}
+
+int ifg_eigen(struct ifg_layer_factors *l, double *blas_seconds)
+{
+	if (eigh(l->name, "activation (A)", l->d_in + 1, l->A_sum, l->A_count, &l->QA,
+		 &l->eigvals_A, blas_seconds) < 0)
+		return -1;
+	return eigh(l->name, "gradient (S)", l->d_out, l->S_sum, l->S_count, &l->QS,
+		    &l->eigvals_S, blas_seconds);
+}
+
+/* ---- strategies ---- */
+
+static void copy_g(const struct ifg_layer_factors *l, const double *g, double *out,
+		   double *work)
+{
+	(void)work;
+	memcpy(out, g, (size_t)l->d_out * (l->d_in + 1) * sizeof *out);
+}
+
+static void rotate_q(const struct ifg_layer_factors *l, const double *g, double *out,
+		     double *work)
+{
+	int na = l->d_in + 1, o = l->d_out;
+	/* work = Q_Sᵀ g : (o, na) = (o, o)ᵀ (o, na) */
+	cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, o, na, o, 1.0, l->QS, o, g, na, 0.0,
+		    work, na);
+	/* out = work Q_A : (o, na) = (o, na) (na, na) */
+	cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, o, na, na, 1.0, work, na, l->QA,
+		    na, 0.0, out, na);
+}
+
+static void unrotate_q(const struct ifg_layer_factors *l, const double *g, double *out,
+		       double *work)
+{
+	int na = l->d_in + 1, o = l->d_out;
+	/* work = Q_S g : (o, na) = (o, o) (o, na) */
+	cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, o, na, o, 1.0, l->QS, o, g, na,
+		    0.0, work, na);
+	/* out = work Q_Aᵀ : (o, na) = (o, na) (na, na)ᵀ */
+	cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, o, na, na, 1.0, work, na, l->QA, na,
+		    0.0, out, na);
+}
+
+static void curv_ones(const struct ifg_layer_factors *l, double *c)
+{
+	size_t n = (size_t)l->d_out * (l->d_in + 1);
+	for (size_t i = 0; i < n; i++)
+		c[i] = 1.0;
+}
+
+/* C = Λ_sum / N_Λ (ekfac, and diagonal where the basis is the identity) */
+static void curv_lambda(const struct ifg_layer_factors *l, double *c)
+{
+	size_t n = (size_t)l->d_out * (l->d_in + 1);
+	double inv = 1.0 / (double)l->Lambda_count;
+	for (size_t i = 0; i < n; i++)
+		c[i] = l->Lambda_sum[i] * inv;
+}
+
+/* C[i, j] = λ_S[i] λ_A[j], the K-FAC eigenvalues of S ⊗ A */
+static void curv_kfac(const struct ifg_layer_factors *l, double *c)
+{
+	int na = l->d_in + 1, o = l->d_out;
+	for (int i = 0; i < o; i++)
+		for (int j = 0; j < na; j++)
+			c[(size_t)i * na + j] = l->eigvals_S[i] * l->eigvals_A[j];
+}
+
+static const struct ifg_strategy strategies[] = {
+	{ "identity", false, false, false, copy_g, copy_g, curv_ones },
+	{ "diagonal", false, true, true, copy_g, copy_g, curv_lambda },
+	{ "kfac", true, false, true, rotate_q, unrotate_q, curv_kfac },
+	{ "ekfac", true, true, true, rotate_q, unrotate_q, curv_lambda },
+};
+
+const struct ifg_strategy *ifg_strategy_find(const char *name)
+{
+	for (size_t i = 0; i < sizeof strategies / sizeof *strategies; i++)
+		if (!strcmp(strategies[i].name, name))
+			return &strategies[i];
+	ifg_seterr("unknown strategy '%s' (identity, diagonal, kfac, ekfac)", name);
+	return NULL;
+}
+
+int ifg_strategy_usable(const struct ifg_strategy *s, const struct ifg_layer_factors *l)
+{
+	if (s->needs_eigen && (!l->QA || !l->QS || !l->eigvals_A || !l->eigvals_S))
+		return ifg_seterr("layer '%s': strategy %s needs eigenbases, which these factors "
+				  "lack", l->name, s->name);
+	if (s->needs_lambda && !l->Lambda_sum)
+		return ifg_seterr("layer '%s': strategy %s needs the lambda pass, which these "
+				  "factors lack", l->name, s->name);
+	if (s->needs_lambda && l->Lambda_count <= 0)
+		return ifg_seterr("layer '%s': lambda summed over no records", l->name);
+	return 0;
+}
+
+/* ---- lambda ---- */
+
+int ifg_lambda_add(struct ifg_layer_factors *l, const struct ifg_strategy *s, const double *a,
+		   const double *sg, int64_t T, double *blas_seconds)
+{
+	int na = l->d_in + 1, o = l->d_out;
+	size_t n = (size_t)o * na;
+	if (!s->needs_lambda)
+		return ifg_seterr("strategy %s has no lambda pass", s->name);
+	if (s->needs_eigen && (!l->QA || !l->QS))
+		return ifg_seterr("layer '%s': the lambda pass of %s needs eigenbases", l->name,
+				  s->name);
+	if (!l->Lambda_sum)
+		l->Lambda_sum = zeros(n);
+	double *w = scratch(l), *G = w, *rot = w + n, *rw = w + 2 * n;
+	double t0 = now();
+	if (T > 0)
+		/* G = sᵀ ā : (o, na) = (T, o)ᵀ (T, na), the record's weight gradient */
+		cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, o, na, (int)T, 1.0, sg, o, a,
+			    na, 0.0, G, na);
+	else
+		memset(G, 0, n * sizeof *G);
+	/* rot = B_Sᵀ G B_A : (o, na) */
+	s->rotate(l, G, rot, rw);
+	if (blas_seconds)
+		*blas_seconds += now() - t0;
+	for (size_t i = 0; i < n; i++)
+		l->Lambda_sum[i] += rot[i] * rot[i];
+	l->Lambda_count += 1;
+	return 0;
+}
+
+/* ---- damping and inverse ---- */
+
+int ifg_precondition(const struct ifg_layer_factors *l, const struct ifg_strategy *s,
+		     const struct ifg_damping *d, const double *g, double *out,
+		     double *delta_used)
+{
+	int na = l->d_in + 1, o = l->d_out;
+	size_t n = (size_t)o * na;
+	if (ifg_strategy_usable(s, l) < 0)
+		return -1;
+	double *buf = ifg_xaligned(3 * n, sizeof *buf), *gt = buf, *c = buf + n, *w = buf + 2 * n;
+	s->rotate(l, g, gt, w);
+	s->curvature(l, c);
+	double delta = 0;
+	if (s->damped) {
+		if (d->rule == IFG_DAMP_FIXED) {
+			delta = d->value;
+		} else {
+			double sum = 0;
+			for (size_t i = 0; i < n; i++)
+				sum += c[i];
+			delta = d->value * sum / (double)n;
+		}
+	}
+	for (size_t i = 0; i < n; i++) {
+		double den = s->damped ? c[i] + delta : 1.0;
+		if (den == 0) {
+			free(buf);
+			return ifg_seterr("layer '%s': curvature plus damping is 0 at (%zu, %zu); "
+					  "use a positive damping", l->name, i / na, i % na);
+		}
+		gt[i] /= den;
+	}
+	s->unrotate(l, gt, out, w);
+	free(buf);
+	if (delta_used)
+		*delta_used = delta;
+	return 0;
+}

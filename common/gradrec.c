@@ -1,0 +1,678 @@
+/* gradrec.c: grads, gradsum, cov, eigen and factors records (gradrec.h). */
+#include "gradrec.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kinds.h"
+#include "util.h"
+
+#define MAX_DIM (1 << 16)	/* largest d_in or d_out a header may claim */
+
+/* ---- headers ---- */
+
+static int copy_str(const struct ifg_reader *r, const msgpack_object *map, const char *key,
+		    char *dst, size_t cap)
+{
+	const char *s;
+	size_t n;
+	if (ifg_get_str(r, map, key, &s, &n) < 0)
+		return -1;
+	if (n >= cap)
+		return ifg_reader_err(r, "field '%s' is too long (%zu bytes, at most %zu)", key, n,
+				      cap - 1);
+	memcpy(dst, s, n);
+	dst[n] = 0;
+	return 0;
+}
+
+static int parse_layers(const struct ifg_reader *r, struct ifg_gradhdr *h)
+{
+	const msgpack_object *ls = ifg_get(h->hdr, IFG_K_LAYERS);
+	if (!ls || ls->type != MSGPACK_OBJECT_ARRAY || ls->via.array.size == 0)
+		return ifg_reader_err(r, "header has no '%s' list of tracked layers", IFG_K_LAYERS);
+	int n = (int)ls->via.array.size;
+	if (ls->via.array.size > 100000)
+		return ifg_reader_err(r, "header lists %u layers", ls->via.array.size);
+	h->layers = ifg_xcalloc(n, sizeof *h->layers);
+	h->n_layers = n;
+	for (int i = 0; i < n; i++) {
+		const msgpack_object *m = &ls->via.array.ptr[i];
+		int64_t din, dout;
+		if (m->type != MSGPACK_OBJECT_MAP)
+			return ifg_reader_err(r, "layers[%d] is not a map", i);
+		if (ifg_get_strdup(r, m, IFG_K_NAME, &h->layers[i].name) < 0 ||
+		    ifg_get_i64(r, m, IFG_K_D_IN, 1, MAX_DIM, &din) < 0 ||
+		    ifg_get_i64(r, m, IFG_K_D_OUT, 1, MAX_DIM, &dout) < 0)
+			return ifg_prefixerr("layers[%d]", i);
+		h->layers[i].d_in = (int)din;
+		h->layers[i].d_out = (int)dout;
+	}
+	return 0;
+}
+
+int ifg_gradhdr_read(struct ifg_reader *r, const char *const *kinds, struct ifg_gradhdr *h)
+{
+	memset(h, 0, sizeof *h);
+	h->count = -1;
+	h->dtype = IFG_F32;
+	msgpack_sbuffer_init(&h->raw_);
+	msgpack_unpacked_init(&h->unp_);
+	h->source = ifg_xstrdup(ifg_reader_name(r));
+	bool one = kinds && kinds[0] && !kinds[1];
+	if (ifg_reader_header(r, one ? kinds[0] : NULL) < 0)
+		return -1;
+	const char *kind = ifg_reader_kind(r);
+	bool ok = !kinds;
+	char want[128] = "";
+	for (const char *const *k = kinds; k && *k; k++) {
+		ok |= !strcmp(*k, kind);
+		size_t len = strlen(want);
+		snprintf(want + len, sizeof want - len, "%s'%s'", len ? " or " : "", *k);
+	}
+	if (!ok)
+		return ifg_reader_err(r, "expected a %s stream, got '%s'", want, kind);
+	h->kind = ifg_xstrdup(kind);
+
+	/* own copy of the header, valid after the reader is closed */
+	msgpack_packer pk;
+	msgpack_packer_init(&pk, &h->raw_, msgpack_sbuffer_write);
+	msgpack_pack_object(&pk, *ifg_reader_hdr(r));
+	size_t off = 0;
+	if (msgpack_unpack_next(&h->unp_, h->raw_.data, h->raw_.size, &off) !=
+	    MSGPACK_UNPACK_SUCCESS)
+		return ifg_reader_err(r, "cannot copy the header");
+	h->hdr = &h->unp_.data;
+
+	if (ifg_get_map(r, h->hdr, IFG_K_MODEL, &h->model) < 0 ||
+	    copy_str(r, h->model, IFG_K_SHA256, h->model_sha256, sizeof h->model_sha256) < 0)
+		return ifg_prefixerr("model identity");
+	h->tokenizer = ifg_get(h->hdr, IFG_K_TOKENIZER);
+	if (h->tokenizer && h->tokenizer->type != MSGPACK_OBJECT_MAP)
+		return ifg_reader_err(r, "field '%s' is not a map", IFG_K_TOKENIZER);
+	if (parse_layers(r, h) < 0)
+		return -1;
+	if (ifg_get(h->hdr, IFG_K_LABELS) &&
+	    copy_str(r, h->hdr, IFG_K_LABELS, h->labels, sizeof h->labels) < 0)
+		return -1;
+	h->has_seed = ifg_get(h->hdr, IFG_K_SEED) != NULL;
+	if (ifg_get(h->hdr, IFG_K_DTYPE)) {
+		char dt[8];
+		if (copy_str(r, h->hdr, IFG_K_DTYPE, dt, sizeof dt) < 0)
+			return -1;
+		int t = ifg_dtype_parse(dt, strlen(dt));
+		if (t != IFG_F32 && t != IFG_BF16 && t != IFG_F64)
+			return ifg_reader_err(r, "gradient dtype '%s' (f32, bf16 or f64)", dt);
+		h->dtype = (enum ifg_dtype)t;
+	}
+	const char *ckey = !strcmp(kind, IFG_KIND_GRADSUM) ? IFG_K_COUNT : IFG_K_RECORDS;
+	if (ifg_get(h->hdr, ckey) && ifg_get_i64(r, h->hdr, ckey, 0, INT64_MAX, &h->count) < 0)
+		return -1;
+	if (ifg_get(h->hdr, IFG_K_STRATEGY) &&
+	    copy_str(r, h->hdr, IFG_K_STRATEGY, h->strategy, sizeof h->strategy) < 0)
+		return -1;
+	return 0;
+}
+
+void ifg_gradhdr_release(struct ifg_gradhdr *h)
+{
+	for (int i = 0; i < h->n_layers; i++)
+		free(h->layers[i].name);
+	free(h->layers);
+	free(h->source);
+	free(h->kind);
+	msgpack_unpacked_destroy(&h->unp_);
+	msgpack_sbuffer_destroy(&h->raw_);
+	memset(h, 0, sizeof *h);
+}
+
+/* The tokenizer's sha256 string, or NULL when the header states none. */
+static const msgpack_object *tok_sha(const struct ifg_gradhdr *h)
+{
+	const msgpack_object *s = h->tokenizer ? ifg_get(h->tokenizer, IFG_K_SHA256) : NULL;
+	return s && s->type == MSGPACK_OBJECT_STR ? s : NULL;
+}
+
+int ifg_gradhdr_same_model(const struct ifg_gradhdr *a, const char *what_a,
+			   const struct ifg_gradhdr *b, const char *what_b)
+{
+	if (strcmp(a->model_sha256, b->model_sha256))
+		return ifg_seterr("%s '%s' and %s '%s' come from different models (model sha256 "
+				  "%.16s... and %.16s...)", what_a, a->source, what_b, b->source,
+				  a->model_sha256, b->model_sha256);
+	if (a->n_layers != b->n_layers)
+		return ifg_seterr("%s '%s' tracks %d layers, %s '%s' %d", what_a, a->source,
+				  a->n_layers, what_b, b->source, b->n_layers);
+	for (int i = 0; i < a->n_layers; i++) {
+		const struct ifg_layer_shape *x = &a->layers[i], *y = &b->layers[i];
+		if (strcmp(x->name, y->name) || x->d_in != y->d_in || x->d_out != y->d_out)
+			return ifg_seterr("layer %d is '%s' (d_in %d, d_out %d) in %s '%s' but "
+					  "'%s' (d_in %d, d_out %d) in %s '%s'", i, x->name,
+					  x->d_in, x->d_out, what_a, a->source, y->name, y->d_in,
+					  y->d_out, what_b, b->source);
+	}
+	const msgpack_object *sa = tok_sha(a), *sb = tok_sha(b);
+	if (sa && sb && (sa->via.str.size != sb->via.str.size ||
+			 memcmp(sa->via.str.ptr, sb->via.str.ptr, sa->via.str.size)))
+		return ifg_seterr("%s '%s' and %s '%s' come from different tokenizers (sha256 "
+				  "%.*s... and %.*s...)", what_a, a->source, what_b, b->source,
+				  (int)(sa->via.str.size < 16 ? sa->via.str.size : 16), sa->via.str.ptr,
+				  (int)(sb->via.str.size < 16 ? sb->via.str.size : 16), sb->via.str.ptr);
+	return 0;
+}
+
+static const char *const carried[] = { IFG_K_MODEL, IFG_K_TOKENIZER, IFG_K_LAYERS,
+				       IFG_K_LABELS, IFG_K_SEED, NULL };
+
+uint32_t ifg_gradhdr_npairs(const struct ifg_gradhdr *h)
+{
+	uint32_t n = 0;
+	for (const char *const *k = carried; *k; k++)
+		n += ifg_get(h->hdr, *k) != NULL;
+	return n;
+}
+
+void ifg_gradhdr_pack_pairs(msgpack_packer *pk, const struct ifg_gradhdr *h)
+{
+	for (const char *const *k = carried; *k; k++) {
+		const msgpack_object *v = ifg_get(h->hdr, *k);
+		if (!v)
+			continue;
+		ifg_pack_cstr(pk, *k);
+		msgpack_pack_object(pk, *v);
+	}
+}
+
+void ifg_pack_kv_layers(msgpack_packer *pk, int n, const struct ifg_layer_shape *layers)
+{
+	ifg_pack_cstr(pk, IFG_K_LAYERS);
+	msgpack_pack_array(pk, (size_t)n);
+	for (int i = 0; i < n; i++) {
+		msgpack_pack_map(pk, 3);
+		ifg_pack_kv_str(pk, IFG_K_NAME, layers[i].name);
+		ifg_pack_kv_i64(pk, IFG_K_D_IN, layers[i].d_in);
+		ifg_pack_kv_i64(pk, IFG_K_D_OUT, layers[i].d_out);
+	}
+}
+
+/* ---- grads ---- */
+
+static bool float_dtype(enum ifg_dtype t)
+{
+	return t == IFG_F32 || t == IFG_BF16 || t == IFG_F64;
+}
+
+int ifg_grads_parse(const struct ifg_reader *r, const struct ifg_gradhdr *h,
+		    const msgpack_object *rec, struct ifg_layer_grad *g, uint64_t *T)
+{
+	const msgpack_object *gl = ifg_get(rec, IFG_K_GRADS);
+	if (!gl || gl->type != MSGPACK_OBJECT_ARRAY)
+		return ifg_reader_err(r, "record has no '%s' list", IFG_K_GRADS);
+	if ((int)gl->via.array.size != h->n_layers)
+		return ifg_reader_err(r, "record has gradients of %u layers, the header lists %d",
+				      gl->via.array.size, h->n_layers);
+	for (int i = 0; i < h->n_layers; i++) {
+		const struct ifg_layer_shape *L = &h->layers[i];
+		const msgpack_object *m = &gl->via.array.ptr[i];
+		const msgpack_object *a = m->type == MSGPACK_OBJECT_MAP ? ifg_get(m, IFG_K_A) : NULL;
+		const msgpack_object *s = m->type == MSGPACK_OBJECT_MAP ? ifg_get(m, IFG_K_S) : NULL;
+		if (!a || !s)
+			return ifg_reader_err(r, "layer '%s': no '%s' and '%s' arrays", L->name,
+					      IFG_K_A, IFG_K_S);
+		if (ifg_obj_to_array(r, a, IFG_K_A, 2, &g[i].a) < 0 ||
+		    ifg_obj_to_array(r, s, IFG_K_S, 2, &g[i].s) < 0)
+			return ifg_prefixerr("layer '%s'", L->name);
+		if (!float_dtype(g[i].a.dtype) || !float_dtype(g[i].s.dtype))
+			return ifg_reader_err(r, "layer '%s': gradients of dtype %s/%s (f32, bf16 "
+					      "or f64)", L->name, ifg_dtype_name(g[i].a.dtype),
+					      ifg_dtype_name(g[i].s.dtype));
+		if (i == 0)
+			*T = g[0].a.shape[0];
+		if (g[i].a.shape[0] != *T || g[i].a.shape[1] != (uint64_t)L->d_in + 1 ||
+		    g[i].s.shape[0] != *T || g[i].s.shape[1] != (uint64_t)L->d_out)
+			return ifg_reader_err(r, "layer '%s': a (%llu, %llu) and s (%llu, %llu), "
+					      "expected (%llu, %d) and (%llu, %d)", L->name,
+					      (unsigned long long)g[i].a.shape[0],
+					      (unsigned long long)g[i].a.shape[1],
+					      (unsigned long long)g[i].s.shape[0],
+					      (unsigned long long)g[i].s.shape[1],
+					      (unsigned long long)*T, L->d_in + 1,
+					      (unsigned long long)*T, L->d_out);
+	}
+	const msgpack_object *tok = ifg_get(rec, IFG_K_TOKENS);
+	if (tok) {
+		struct ifg_array ta;
+		if (ifg_obj_to_array(r, tok, IFG_K_TOKENS, 1, &ta) < 0)
+			return -1;
+		if (ta.n != *T)
+			return ifg_reader_err(r, "%llu tokens but gradients of %llu positions",
+					      (unsigned long long)ta.n, (unsigned long long)*T);
+	}
+	return 0;
+}
+
+void ifg_pack_kv_grads(msgpack_packer *pk, int n, const struct ifg_layer_shape *layers,
+		       uint64_t T, const float *const *a, const float *const *s,
+		       enum ifg_dtype dtype)
+{
+	ifg_pack_cstr(pk, IFG_K_GRADS);
+	msgpack_pack_array(pk, (size_t)n);
+	for (int i = 0; i < n; i++) {
+		uint64_t sa[2] = { T, (uint64_t)layers[i].d_in + 1 };
+		uint64_t ss[2] = { T, (uint64_t)layers[i].d_out };
+		msgpack_pack_map(pk, 2);
+		ifg_pack_kv_f32_as(pk, IFG_K_A, dtype, 2, sa, a[i]);
+		ifg_pack_kv_f32_as(pk, IFG_K_S, dtype, 2, ss, s[i]);
+	}
+}
+
+/* ---- gradsum ---- */
+
+/* An array map without a key: {dtype: f64, shape: [d0, d1], data}. */
+static void pack_f64_matrix(msgpack_packer *pk, uint64_t d0, uint64_t d1, const double *x)
+{
+	msgpack_pack_map(pk, 3);
+	ifg_pack_kv_str(pk, "dtype", "f64");
+	ifg_pack_cstr(pk, "shape");
+	msgpack_pack_array(pk, 2);
+	msgpack_pack_uint64(pk, d0);
+	msgpack_pack_uint64(pk, d1);
+	ifg_pack_cstr(pk, "data");
+	msgpack_pack_bin(pk, d0 * d1 * sizeof *x);
+	msgpack_pack_bin_body(pk, x, d0 * d1 * sizeof *x);
+}
+
+void ifg_pack_gradsum(msgpack_packer *pk, int n, const struct ifg_layer_shape *layers,
+		      int64_t count, const double *const *G)
+{
+	msgpack_pack_map(pk, 2);
+	ifg_pack_kv_i64(pk, IFG_K_COUNT, count);
+	ifg_pack_cstr(pk, IFG_K_G);
+	msgpack_pack_array(pk, (size_t)n);
+	for (int i = 0; i < n; i++)
+		pack_f64_matrix(pk, (uint64_t)layers[i].d_out, (uint64_t)layers[i].d_in + 1, G[i]);
+}
+
+/* A whole f64-convertible array of exactly (d0, d1) (d1 0: one dimension),
+ * into a new buffer. */
+static int take_f64(const struct ifg_reader *r, const msgpack_object *v, const char *key,
+		    const char *layer, uint64_t d0, uint64_t d1, double **dst)
+{
+	struct ifg_array a;
+	if (ifg_obj_to_array(r, v, key, d1 ? 2 : 1, &a) < 0)
+		return ifg_prefixerr("layer '%s'", layer);
+	if (a.shape[0] != d0 || (d1 && a.shape[1] != d1))
+		return ifg_reader_err(r, "layer '%s': %s has shape (%llu%s%llu), expected (%llu%s%llu)",
+				      layer, key, (unsigned long long)a.shape[0], d1 ? ", " : "",
+				      d1 ? (unsigned long long)a.shape[1] : 0ULL,
+				      (unsigned long long)d0, d1 ? ", " : "", (unsigned long long)d1);
+	double *p = ifg_xmalloc(a.n ? a.n : 1, sizeof *p);
+	if (ifg_array_to_f64(&a, p, false) < 0) {
+		free(p);
+		return ifg_reader_err(r, "layer '%s': %s: %s", layer, key, ifg_err());
+	}
+	free(*dst);
+	*dst = p;
+	return 0;
+}
+
+int ifg_gradsum_read(const char *path, struct ifg_gradhdr *h, double ***Gout, int64_t *count)
+{
+	static const char *const kinds[] = { IFG_KIND_GRADSUM, NULL };
+	struct ifg_reader *r = ifg_reader_open(path);
+	if (!r) {
+		memset(h, 0, sizeof *h);
+		msgpack_sbuffer_init(&h->raw_);
+		msgpack_unpacked_init(&h->unp_);
+		return -1;
+	}
+	const msgpack_object *rec;
+	double **G = NULL;
+	int rc = -1, n = 0;
+	if (ifg_gradhdr_read(r, kinds, h) < 0)
+		goto out;
+	n = h->n_layers;
+	int got = ifg_reader_next(r, &rec);
+	if (got <= 0) {
+		if (got == 0)
+			ifg_reader_err(r, "no gradsum record after the header");
+		goto out;
+	}
+	if (ifg_get_i64(r, rec, IFG_K_COUNT, 0, INT64_MAX, count) < 0)
+		goto out;
+	const msgpack_object *gl = ifg_get(rec, IFG_K_G);
+	if (!gl || gl->type != MSGPACK_OBJECT_ARRAY || (int)gl->via.array.size != n) {
+		ifg_reader_err(r, "'%s' is not a list of %d layer gradients", IFG_K_G, n);
+		goto out;
+	}
+	G = ifg_xcalloc(n, sizeof *G);
+	for (int i = 0; i < n; i++)
+		if (take_f64(r, &gl->via.array.ptr[i], IFG_K_G, h->layers[i].name,
+			     (uint64_t)h->layers[i].d_out, (uint64_t)h->layers[i].d_in + 1,
+			     &G[i]) < 0)
+			goto out;
+	got = ifg_reader_next(r, &rec);
+	if (got != 0) {
+		if (got > 0)
+			ifg_reader_err(r, "a gradsum stream holds one record, this has more");
+		goto out;
+	}
+	rc = 0;
+out:
+	ifg_reader_close(r);
+	if (rc < 0 && G) {
+		for (int i = 0; i < n; i++)
+			free(G[i]);
+		free(G);
+		G = NULL;
+	}
+	*Gout = G;
+	return rc;
+}
+
+/* ---- cov, eigen, factors ---- */
+
+void ifg_factors_from_header(struct ifg_factors *f, const struct ifg_gradhdr *h)
+{
+	const char **names = ifg_xmalloc(h->n_layers, sizeof *names);
+	int *din = ifg_xmalloc(h->n_layers, sizeof *din), *dout = ifg_xmalloc(h->n_layers,
+									      sizeof *dout);
+	for (int i = 0; i < h->n_layers; i++) {
+		names[i] = h->layers[i].name;
+		din[i] = h->layers[i].d_in;
+		dout[i] = h->layers[i].d_out;
+	}
+	ifg_factors_init(f, h->n_layers, names, din, dout);
+	free(names);
+	free(din);
+	free(dout);
+}
+
+void ifg_factor_header(struct ifg_writer *w, const char *kind, const struct ifg_gradhdr *src,
+		       int64_t records, const char *strategy)
+{
+	msgpack_packer *pk = ifg_writer_pk(w);
+	ifg_writer_begin_header(w, kind, ifg_gradhdr_npairs(src) + 1 + (strategy != NULL));
+	ifg_gradhdr_pack_pairs(pk, src);
+	ifg_pack_kv_i64(pk, IFG_K_RECORDS, records);
+	if (strategy)
+		ifg_pack_kv_str(pk, IFG_K_STRATEGY, strategy);
+}
+
+void ifg_factor_rec_pack(msgpack_packer *pk, int index, const struct ifg_layer_factors *l,
+			 unsigned parts)
+{
+	bool cov = (parts & IFG_PART_COV) && l->A_sum && l->S_sum;
+	bool eig = (parts & IFG_PART_EIGEN) && l->QA && l->QS && l->eigvals_A && l->eigvals_S;
+	bool lam = (parts & IFG_PART_LAMBDA) && l->Lambda_sum;
+	uint64_t na = (uint64_t)l->d_in + 1, o = (uint64_t)l->d_out;
+	msgpack_pack_map(pk, 2 + 2 * (cov || eig) + 2 * cov + 4 * eig + 2 * lam);
+	ifg_pack_kv_i64(pk, IFG_K_LAYER, index);
+	ifg_pack_kv_str(pk, IFG_K_NAME, l->name);
+	if (cov || eig) {
+		ifg_pack_kv_i64(pk, IFG_K_A_COUNT, l->A_count);
+		ifg_pack_kv_i64(pk, IFG_K_S_COUNT, l->S_count);
+	}
+	if (cov) {
+		ifg_pack_kv_array(pk, IFG_K_A_SUM, IFG_F64, 2, (uint64_t[]){ na, na }, l->A_sum);
+		ifg_pack_kv_array(pk, IFG_K_S_SUM, IFG_F64, 2, (uint64_t[]){ o, o }, l->S_sum);
+	}
+	if (eig) {
+		ifg_pack_kv_array(pk, IFG_K_QA, IFG_F64, 2, (uint64_t[]){ na, na }, l->QA);
+		ifg_pack_kv_array(pk, IFG_K_EIGVALS_A, IFG_F64, 1, (uint64_t[]){ na }, l->eigvals_A);
+		ifg_pack_kv_array(pk, IFG_K_QS, IFG_F64, 2, (uint64_t[]){ o, o }, l->QS);
+		ifg_pack_kv_array(pk, IFG_K_EIGVALS_S, IFG_F64, 1, (uint64_t[]){ o }, l->eigvals_S);
+	}
+	if (lam) {
+		ifg_pack_kv_array(pk, IFG_K_LAMBDA_SUM, IFG_F64, 2, (uint64_t[]){ o, na },
+				  l->Lambda_sum);
+		ifg_pack_kv_i64(pk, IFG_K_LAMBDA_COUNT, l->Lambda_count);
+	}
+}
+
+/* The optional part key of rec into *dst (shape (d0, d1), d1 0: a vector). */
+static int opt_part(const struct ifg_reader *r, const msgpack_object *rec, const char *key,
+		    const char *layer, uint64_t d0, uint64_t d1, double **dst)
+{
+	const msgpack_object *v = ifg_get(rec, key);
+	return v ? take_f64(r, v, key, layer, d0, d1, dst) : 0;
+}
+
+static int opt_count(const struct ifg_reader *r, const msgpack_object *rec, const char *key,
+		     int64_t *dst)
+{
+	return ifg_get(rec, key) ? ifg_get_i64(r, rec, key, 0, INT64_MAX, dst) : 0;
+}
+
+int ifg_factor_rec_parse(const struct ifg_reader *r, const msgpack_object *rec, int expect,
+			 struct ifg_layer_factors *l)
+{
+	int64_t idx;
+	const char *name;
+	size_t nlen;
+	uint64_t na = (uint64_t)l->d_in + 1, o = (uint64_t)l->d_out;
+	if (ifg_get_i64(r, rec, IFG_K_LAYER, 0, INT32_MAX, &idx) < 0 ||
+	    ifg_get_str(r, rec, IFG_K_NAME, &name, &nlen) < 0)
+		return -1;
+	if (idx != expect || nlen != strlen(l->name) || memcmp(name, l->name, nlen))
+		return ifg_reader_err(r, "expected layer %d '%s', got layer %lld '%.*s'", expect,
+				      l->name, (long long)idx, (int)nlen, name);
+	if (opt_part(r, rec, IFG_K_A_SUM, l->name, na, na, &l->A_sum) < 0 ||
+	    opt_part(r, rec, IFG_K_S_SUM, l->name, o, o, &l->S_sum) < 0 ||
+	    opt_part(r, rec, IFG_K_QA, l->name, na, na, &l->QA) < 0 ||
+	    opt_part(r, rec, IFG_K_EIGVALS_A, l->name, na, 0, &l->eigvals_A) < 0 ||
+	    opt_part(r, rec, IFG_K_QS, l->name, o, o, &l->QS) < 0 ||
+	    opt_part(r, rec, IFG_K_EIGVALS_S, l->name, o, 0, &l->eigvals_S) < 0 ||
+	    opt_part(r, rec, IFG_K_LAMBDA_SUM, l->name, o, na, &l->Lambda_sum) < 0 ||
+	    opt_count(r, rec, IFG_K_A_COUNT, &l->A_count) < 0 ||
+	    opt_count(r, rec, IFG_K_S_COUNT, &l->S_count) < 0 ||
+	    opt_count(r, rec, IFG_K_LAMBDA_COUNT, &l->Lambda_count) < 0)
+		return -1;
+	if (!l->QA != !l->QS)
+		return ifg_reader_err(r, "layer '%s': one eigenbasis without the other", l->name);
+	return 0;
+}
+
+int ifg_factors_read(const char *path, const char *const *kinds, struct ifg_gradhdr *h,
+		     struct ifg_factors *f)
+{
+	memset(f, 0, sizeof *f);
+	struct ifg_reader *r = ifg_reader_open(path);
+	if (!r) {
+		memset(h, 0, sizeof *h);
+		msgpack_sbuffer_init(&h->raw_);
+		msgpack_unpacked_init(&h->unp_);
+		return -1;
+	}
+	int rc = -1;
+	const msgpack_object *rec;
+	if (ifg_gradhdr_read(r, kinds, h) < 0)
+		goto out;
+	ifg_factors_from_header(f, h);
+	f->records = h->count;
+	for (int i = 0; i < h->n_layers; i++) {
+		int got = ifg_reader_next(r, &rec);
+		if (got == 0)
+			ifg_reader_err(r, "the stream ends after %d of %d layers", i, h->n_layers);
+		if (got <= 0 || ifg_factor_rec_parse(r, rec, i, &f->layer[i]) < 0)
+			goto out;
+	}
+	int got = ifg_reader_next(r, &rec);
+	if (got > 0)
+		ifg_reader_err(r, "more records than the %d layers of the header", h->n_layers);
+	if (got == 0)
+		rc = 0;
+out:
+	ifg_reader_close(r);
+	return rc;
+}
+
+/* ---- gradients from the model ---- */
+
+static const char *const lin_kind[IFG_LIN_N] = { "attn.c_attn", "attn.c_proj", "mlp.c_fc",
+						 "mlp.c_proj" };
+
+/* Marks sel[block * IFG_LIN_N + kind] for one item of the selection. */
+static int select_item(const char *item, size_t n, int L, bool *sel)
+{
+	if (n == 3 && !memcmp(item, "all", 3)) {
+		for (int i = 0; i < L * IFG_LIN_N; i++)
+			sel[i] = true;
+		return 0;
+	}
+	for (int k = 0; k < IFG_LIN_N; k++)
+		if (strlen(lin_kind[k]) == n && !memcmp(item, lin_kind[k], n)) {
+			for (int b = 0; b < L; b++)
+				sel[b * IFG_LIN_N + k] = true;
+			return 0;
+		}
+	for (int b = 0; b < L; b++)
+		for (int k = 0; k < IFG_LIN_N; k++) {
+			char name[64];
+			ifg_gpt_linear_name(b, (enum ifg_gpt_lin)k, name, sizeof name);
+			if (strlen(name) == n && !memcmp(item, name, n)) {
+				sel[b * IFG_LIN_N + k] = true;
+				return 0;
+			}
+		}
+	return ifg_seterr("no layer '%.*s' in a model of %d blocks (all, a kind such as "
+			  "mlp.c_fc, or a name such as h.0.mlp.c_fc)", (int)n, item, L);
+}
+
+int ifg_gradext_init(struct ifg_gradext *g, struct ifg_gpt *m, const char *select)
+{
+	memset(g, 0, sizeof *g);
+	g->m = m;
+	const struct ifg_gpt_config *c = ifg_gpt_cfg(m);
+	int L = c->n_layer;
+	bool *sel = ifg_xcalloc((size_t)L * IFG_LIN_N, sizeof *sel);
+	for (const char *p = select;;) {
+		const char *e = strchr(p, ',');
+		size_t n = e ? (size_t)(e - p) : strlen(p);
+		if (select_item(p, n, L, sel) < 0) {
+			free(sel);
+			return -1;
+		}
+		if (!e)
+			break;
+		p = e + 1;
+	}
+	for (int i = 0; i < L * IFG_LIN_N; i++)
+		g->n_layers += sel[i];
+	g->layers = ifg_xcalloc(g->n_layers, sizeof *g->layers);
+	g->block = ifg_xcalloc(g->n_layers, sizeof *g->block);
+	g->which = ifg_xcalloc(g->n_layers, sizeof *g->which);
+	g->a = ifg_xcalloc(g->n_layers, sizeof *g->a);
+	g->s = ifg_xcalloc(g->n_layers, sizeof *g->s);
+	int j = 0;
+	for (int b = 0; b < L; b++)
+		for (int k = 0; k < IFG_LIN_N; k++) {
+			if (!sel[b * IFG_LIN_N + k])
+				continue;
+			char name[64];
+			int C = c->n_embd;
+			ifg_gpt_linear_name(b, (enum ifg_gpt_lin)k, name, sizeof name);
+			g->layers[j].name = ifg_xstrdup(name);
+			g->layers[j].d_in = k == IFG_LIN_MLP_PROJ ? 4 * C : C;
+			g->layers[j].d_out = k == IFG_LIN_QKV ? 3 * C : k == IFG_LIN_FC ? 4 * C : C;
+			g->block[j] = b;
+			g->which[j] = (enum ifg_gpt_lin)k;
+			j++;
+		}
+	free(sel);
+	g->w = ifg_xmalloc(c->vocab_size, sizeof *g->w);
+	return 0;
+}
+
+void ifg_gradext_release(struct ifg_gradext *g)
+{
+	for (int i = 0; i < g->n_layers; i++) {
+		free(g->layers[i].name);
+		free(g->a[i]);
+		free(g->s[i]);
+	}
+	free(g->layers);
+	free(g->block);
+	free(g->which);
+	free(g->a);
+	free(g->s);
+	free(g->tok);
+	free(g->tgt);
+	free(g->w);
+	memset(g, 0, sizeof *g);
+}
+
+/* Draws every label position's target from softmax(logits) of its row. */
+static void sample_targets(struct ifg_gradext *g, int T, struct ifg_rng *rng)
+{
+	int V = ifg_gpt_cfg(g->m)->vocab_size;
+	const float *logits = ifg_gpt_logits(g->m);	/* (1, T, V) */
+	for (int t = 0; t < T; t++) {
+		if (g->tgt[t] < 0)
+			continue;
+		const float *z = logits + (size_t)t * V;
+		float mx = z[0];
+		for (int v = 1; v < V; v++)
+			mx = z[v] > mx ? z[v] : mx;
+		for (int v = 0; v < V; v++)
+			g->w[v] = expf(z[v] - mx);
+		g->tgt[t] = (int32_t)ifg_rng_categorical(rng, g->w, (size_t)V);
+	}
+}
+
+int ifg_gradext_record(struct ifg_gradext *g, const uint32_t *tok, int T, int cont,
+		       struct ifg_rng *rng, double *loss)
+{
+	const struct ifg_gpt_config *c = ifg_gpt_cfg(g->m);
+	if (T < 1 || T > c->n_ctx)
+		return ifg_seterr("a record of %d tokens (the model takes 1 to %d)", T, c->n_ctx);
+	if (T > g->cap) {
+		if (ifg_gpt_reserve(g->m, 1, T, IFG_GPT_TRAIN | IFG_GPT_KEEP_LINEAR) < 0)
+			return -1;
+		free(g->tok);
+		free(g->tgt);
+		g->tok = ifg_xmalloc(T, sizeof *g->tok);
+		g->tgt = ifg_xmalloc(T, sizeof *g->tgt);
+		for (int i = 0; i < g->n_layers; i++) {
+			free(g->a[i]);
+			free(g->s[i]);
+			g->a[i] = ifg_xaligned((size_t)T * (g->layers[i].d_in + 1), sizeof(float));
+			g->s[i] = ifg_xaligned((size_t)T * g->layers[i].d_out, sizeof(float));
+		}
+		g->cap = T;
+	}
+	memcpy(g->tok, tok, (size_t)T * sizeof *tok);
+	/* position t predicts token t + 1, a label when t + 1 >= cont */
+	for (int t = 0; t < T; t++)
+		g->tgt[t] = t + 1 < T && t + 1 >= cont ? (int32_t)tok[t + 1] : -1;
+	if (rng) {
+		if (ifg_gpt_forward(g->m, g->tok, NULL, 1, T, NULL) < 0)
+			return -1;
+		sample_targets(g, T, rng);
+	}
+	if (ifg_gpt_forward(g->m, g->tok, g->tgt, 1, T, loss) < 0)
+		return -1;
+	ifg_gpt_zero_grad(g->m);
+	/* the summed loss: weights 1, divisor 1 */
+	if (ifg_gpt_backward(g->m, NULL, 1.0) < 0)
+		return -1;
+	for (int i = 0; i < g->n_layers; i++) {
+		struct ifg_gpt_linear lin;
+		int din = g->layers[i].d_in, dout = g->layers[i].d_out;
+		if (ifg_gpt_linear(g->m, g->block[i], g->which[i], &lin) < 0)
+			return -1;
+		if (lin.d_in != din || lin.d_out != dout || !lin.s)
+			return ifg_seterr("layer '%s': the model gave no gradients", g->layers[i].name);
+		/* a: (T, d_in) rows plus the constant-1 bias column */
+		for (int t = 0; t < T; t++) {
+			float *row = g->a[i] + (size_t)t * (din + 1);
+			memcpy(row, lin.a + (size_t)t * din, (size_t)din * sizeof *row);
+			row[din] = 1.0f;
+		}
+		memcpy(g->s[i], lin.s, (size_t)T * dout * sizeof(float));
+	}
+	g->T = T;
+	return 0;
+}

@@ -1,0 +1,402 @@
+/* check_ekfac.c: covariance, eigen, lambda, merge and the inverse of
+ * common/ekfac.c against dense brute force on tiny random layers. */
+#include <lapacke.h>
+#include <stdint.h>
+
+#include "ekfac.h"
+#include "testutil.h"
+#include "util.h"
+
+/* A tiny layer: d_in 3 (na 4), d_out 5; records of a few tokens. */
+enum { DIN = 3, NA = DIN + 1, DO = 5, NREC = 12, TMAX = 7 };
+
+static uint64_t rng_state;
+static double urand(void)	/* uniform in [-1, 1) */
+{
+	rng_state ^= rng_state << 13;
+	rng_state ^= rng_state >> 7;
+	rng_state ^= rng_state << 17;
+	return (double)(rng_state >> 11) / 9007199254740992.0 * 2.0 - 1.0;
+}
+
+/* Random records: a[n] (T[n], NA) with the bias column 1, s[n] (T[n], DO). */
+static double a_rec[NREC][TMAX * NA], s_rec[NREC][TMAX * DO];
+static int T_rec[NREC];
+
+static void make_records(uint64_t seed)
+{
+	rng_state = seed;
+	for (int n = 0; n < NREC; n++) {
+		T_rec[n] = 1 + n % TMAX;
+		for (int t = 0; t < T_rec[n]; t++) {
+			for (int j = 0; j < DIN; j++)
+				a_rec[n][t * NA + j] = urand() + 0.3 * j;
+			a_rec[n][t * NA + DIN] = 1.0;
+			for (int i = 0; i < DO; i++)
+				s_rec[n][t * DO + i] = urand() * (1 + i);
+		}
+	}
+}
+
+static void new_layer(struct ifg_layer_factors *l)
+{
+	ifg_layer_init(l, "h.0.mlp.c_fc", DIN, DO);
+}
+
+static double relerr(const double *x, const double *y, size_t n)
+{
+	double num = 0, den = 0;
+	for (size_t i = 0; i < n; i++) {
+		num = fmax(num, fabs(x[i] - y[i]));
+		den = fmax(den, fabs(y[i]));
+	}
+	return num / (den > 0 ? den : 1);
+}
+
+/* Dense record gradient G_n = Σ_t s_t ā_tᵀ (DO, NA), naive loops. */
+static void dense_G(int n, double *G)
+{
+	for (int i = 0; i < DO; i++)
+		for (int j = 0; j < NA; j++) {
+			double acc = 0;
+			for (int t = 0; t < T_rec[n]; t++)
+				acc += s_rec[n][t * DO + i] * a_rec[n][t * NA + j];
+			G[i * NA + j] = acc;
+		}
+}
+
+/* Full factors (covariance, eigen, lambda) over records [lo, hi). */
+static void fit(struct ifg_layer_factors *l, const struct ifg_strategy *st, int lo, int hi)
+{
+	for (int n = lo; n < hi; n++)
+		ifg_cov_add(l, a_rec[n], s_rec[n], T_rec[n], NULL);
+	ifg_cov_symmetrize(l);
+	ck_assert_int_eq(ifg_eigen(l, NULL), 0);
+	for (int n = lo; n < hi; n++)
+		ck_assert_int_eq(ifg_lambda_add(l, st, a_rec[n], s_rec[n], T_rec[n], NULL), 0);
+}
+
+START_TEST(test_covariance_dense)
+{
+	make_records(11);
+	struct ifg_layer_factors l;
+	new_layer(&l);
+	for (int n = 0; n < NREC; n++)
+		ifg_cov_add(&l, a_rec[n], s_rec[n], T_rec[n], NULL);
+	ifg_cov_symmetrize(&l);
+	double A[NA * NA] = { 0 }, S[DO * DO] = { 0 };
+	int64_t tokens = 0;
+	for (int n = 0; n < NREC; n++) {
+		tokens += T_rec[n];
+		for (int t = 0; t < T_rec[n]; t++) {
+			for (int i = 0; i < NA; i++)
+				for (int j = 0; j < NA; j++)
+					A[i * NA + j] += a_rec[n][t * NA + i] * a_rec[n][t * NA + j];
+			for (int i = 0; i < DO; i++)
+				for (int j = 0; j < DO; j++)
+					S[i * DO + j] += s_rec[n][t * DO + i] * s_rec[n][t * DO + j];
+		}
+	}
+	ck_assert_int_eq(l.A_count, tokens);
+	ck_assert_int_eq(l.S_count, tokens);
+	ck_assert_double_le(relerr(l.A_sum, A, NA * NA), 1e-14);
+	ck_assert_double_le(relerr(l.S_sum, S, DO * DO), 1e-14);
+	/* the bias coordinate of A counts tokens */
+	ck_assert_double_eq(l.A_sum[NA * NA - 1], (double)tokens);
+	ifg_layer_release(&l);
+}
+END_TEST
+
+START_TEST(test_eigen_reconstructs)
+{
+	make_records(12);
+	struct ifg_layer_factors l;
+	new_layer(&l);
+	for (int n = 0; n < NREC; n++)
+		ifg_cov_add(&l, a_rec[n], s_rec[n], T_rec[n], NULL);
+	ifg_cov_symmetrize(&l);
+	ck_assert_int_eq(ifg_eigen(&l, NULL), 0);
+	/* Q diag(λ) Qᵀ = A_sum / N_A, QᵀQ = I, λ ascending */
+	for (int i = 0; i < NA; i++)
+		for (int j = 0; j < NA; j++) {
+			double r = 0, o = 0;
+			for (int k = 0; k < NA; k++) {
+				r += l.QA[i * NA + k] * l.eigvals_A[k] * l.QA[j * NA + k];
+				o += l.QA[k * NA + i] * l.QA[k * NA + j];
+			}
+			ck_assert_close(r, l.A_sum[i * NA + j] / l.A_count, 1e-12);
+			ck_assert_close(o, i == j ? 1.0 : 0.0, 1e-12);
+		}
+	for (int k = 1; k < DO; k++)
+		ck_assert_double_le(l.eigvals_S[k - 1], l.eigvals_S[k]);
+	for (int i = 0; i < DO; i++)
+		for (int j = 0; j < DO; j++) {
+			double r = 0;
+			for (int k = 0; k < DO; k++)
+				r += l.QS[i * DO + k] * l.eigvals_S[k] * l.QS[j * DO + k];
+			ck_assert_close(r, l.S_sum[i * DO + j] / l.S_count, 1e-12);
+		}
+	ifg_layer_release(&l);
+}
+END_TEST
+
+START_TEST(test_eigen_needs_tokens)
+{
+	struct ifg_layer_factors l;
+	new_layer(&l);
+	ck_assert_int_eq(ifg_eigen(&l, NULL), -1);
+	ck_assert_ptr_nonnull(strstr(ifg_err(), "h.0.mlp.c_fc"));
+	ifg_layer_release(&l);
+}
+END_TEST
+
+/* Λ equals the mean of the squared rotated per-record gradients, dense. */
+START_TEST(test_lambda_dense)
+{
+	make_records(13);
+	const struct ifg_strategy *ek = ifg_strategy_find("ekfac");
+	struct ifg_layer_factors l;
+	new_layer(&l);
+	fit(&l, ek, 0, NREC);
+	ck_assert_int_eq(l.Lambda_count, NREC);
+	double lam[DO * NA] = { 0 }, G[DO * NA];
+	for (int n = 0; n < NREC; n++) {
+		dense_G(n, G);
+		for (int k = 0; k < DO; k++)
+			for (int m = 0; m < NA; m++) {
+				double r = 0;	/* (Q_Sᵀ G Q_A)[k, m] */
+				for (int i = 0; i < DO; i++)
+					for (int j = 0; j < NA; j++)
+						r += l.QS[i * DO + k] * G[i * NA + j] *
+						     l.QA[j * NA + m];
+				lam[k * NA + m] += r * r / NREC;
+			}
+	}
+	double got[DO * NA];
+	for (int i = 0; i < DO * NA; i++)
+		got[i] = l.Lambda_sum[i] / l.Lambda_count;
+	ck_assert_double_le(relerr(got, lam, DO * NA), 1e-12);
+	ifg_layer_release(&l);
+}
+END_TEST
+
+/* Four shards merged equal one pass (covariance and lambda, shared eigen). */
+START_TEST(test_merge_shards)
+{
+	make_records(14);
+	const struct ifg_strategy *ek = ifg_strategy_find("ekfac");
+	struct ifg_layer_factors whole, part[4];
+	new_layer(&whole);
+	fit(&whole, ek, 0, NREC);
+	int cut[5] = { 0, 2, 5, 9, NREC };
+	for (int k = 0; k < 4; k++) {
+		new_layer(&part[k]);
+		for (int n = cut[k]; n < cut[k + 1]; n++)
+			ifg_cov_add(&part[k], a_rec[n], s_rec[n], T_rec[n], NULL);
+		ifg_cov_symmetrize(&part[k]);
+		/* lambda in the whole pass's eigenbasis, as `lambda -e eigen` does */
+		part[k].QA = ifg_xmalloc(NA * NA, sizeof(double));
+		part[k].QS = ifg_xmalloc(DO * DO, sizeof(double));
+		memcpy(part[k].QA, whole.QA, NA * NA * sizeof(double));
+		memcpy(part[k].QS, whole.QS, DO * DO * sizeof(double));
+		for (int n = cut[k]; n < cut[k + 1]; n++)
+			ck_assert_int_eq(ifg_lambda_add(&part[k], ek, a_rec[n], s_rec[n],
+							T_rec[n], NULL), 0);
+	}
+	for (int k = 1; k < 4; k++)
+		ck_assert_int_eq(ifg_layer_merge(&part[0], &part[k]), 0);
+	ck_assert_int_eq(part[0].A_count, whole.A_count);
+	ck_assert_int_eq(part[0].S_count, whole.S_count);
+	ck_assert_int_eq(part[0].Lambda_count, NREC);
+	ck_assert_double_le(relerr(part[0].A_sum, whole.A_sum, NA * NA), 1e-10);
+	ck_assert_double_le(relerr(part[0].S_sum, whole.S_sum, DO * DO), 1e-10);
+	ck_assert_double_le(relerr(part[0].Lambda_sum, whole.Lambda_sum, DO * NA), 1e-10);
+	for (int k = 0; k < 4; k++)
+		ifg_layer_release(&part[k]);
+	ifg_layer_release(&whole);
+}
+END_TEST
+
+START_TEST(test_merge_refuses)
+{
+	make_records(15);
+	const struct ifg_strategy *ek = ifg_strategy_find("ekfac");
+	struct ifg_layer_factors x, y, z;
+	new_layer(&x);
+	new_layer(&y);
+	fit(&x, ek, 0, 6);
+	fit(&y, ek, 6, NREC);	/* another eigenbasis */
+	ck_assert_int_eq(ifg_layer_merge(&x, &y), -1);
+	ck_assert_ptr_nonnull(strstr(ifg_err(), "different eigenbases"));
+	ifg_layer_init(&z, "h.0.mlp.c_fc", DIN + 1, DO);
+	ck_assert_int_eq(ifg_layer_merge(&x, &z), -1);
+	ck_assert_ptr_nonnull(strstr(ifg_err(), "d_in 4"));
+	ifg_layer_release(&x);
+	ifg_layer_release(&y);
+	ifg_layer_release(&z);
+}
+END_TEST
+
+/* Solve F x = vec(g) densely (row-major vec, index i * NA + j). */
+static void dense_solve(double *F, const double *g, double *x)
+{
+	enum { N = DO * NA };
+	lapack_int ipiv[N];
+	memcpy(x, g, N * sizeof(double));
+	ck_assert_int_eq(LAPACKE_dgesv(LAPACK_ROW_MAJOR, N, 1, F, N, ipiv, x, 1), 0);
+}
+
+static void random_g(double *g)
+{
+	for (int i = 0; i < DO * NA; i++)
+		g[i] = urand();
+}
+
+/* ekfac: H̃⁻¹ g = dense solve with Q diag(Λ + δ) Qᵀ, Q = Q_S ⊗ Q_A. */
+static void check_ekfac_inverse(const struct ifg_damping *d)
+{
+	enum { N = DO * NA };
+	make_records(16);
+	const struct ifg_strategy *ek = ifg_strategy_find("ekfac");
+	struct ifg_layer_factors l;
+	new_layer(&l);
+	fit(&l, ek, 0, NREC);
+	double g[N], got[N], want[N], lam[N], delta;
+	random_g(g);
+	ck_assert_int_eq(ifg_precondition(&l, ek, d, g, got, &delta), 0);
+	double mean = 0;
+	for (int k = 0; k < N; k++)
+		mean += (lam[k] = l.Lambda_sum[k] / l.Lambda_count) / N;
+	ck_assert_double_eq_tol(delta, d->rule == IFG_DAMP_FIXED ? d->value : d->value * mean,
+				1e-15 * (1 + delta));
+	static double F[N * N];
+	for (int r = 0; r < N; r++)
+		for (int c = 0; c < N; c++) {
+			int i = r / NA, j = r % NA, i2 = c / NA, j2 = c % NA;
+			double acc = 0;
+			for (int k = 0; k < DO; k++)
+				for (int m = 0; m < NA; m++)
+					acc += l.QS[i * DO + k] * l.QA[j * NA + m] *
+					       (lam[k * NA + m] + delta) * l.QS[i2 * DO + k] *
+					       l.QA[j2 * NA + m];
+			F[r * N + c] = acc;
+		}
+	dense_solve(F, g, want);
+	ck_assert_double_le(relerr(got, want, N), 1e-8);
+	ifg_layer_release(&l);
+}
+
+START_TEST(test_ekfac_inverse_fixed)
+{
+	struct ifg_damping d = { IFG_DAMP_FIXED, 1e-3 };
+	check_ekfac_inverse(&d);
+}
+END_TEST
+
+START_TEST(test_ekfac_inverse_heuristic)
+{
+	struct ifg_damping d = { IFG_DAMP_HEURISTIC, IFG_DAMPING_HEURISTIC_SCALE };
+	check_ekfac_inverse(&d);
+}
+END_TEST
+
+/* kfac: H̃ = S ⊗ A + δ I, built without eigenvectors. */
+START_TEST(test_kfac_inverse)
+{
+	enum { N = DO * NA };
+	make_records(17);
+	struct ifg_layer_factors l;
+	new_layer(&l);
+	for (int n = 0; n < NREC; n++)
+		ifg_cov_add(&l, a_rec[n], s_rec[n], T_rec[n], NULL);
+	ifg_cov_symmetrize(&l);
+	ck_assert_int_eq(ifg_eigen(&l, NULL), 0);
+	const struct ifg_strategy *kf = ifg_strategy_find("kfac");
+	struct ifg_damping d = { IFG_DAMP_FIXED, 1e-2 };
+	double g[N], got[N], want[N];
+	random_g(g);
+	ck_assert_int_eq(ifg_precondition(&l, kf, &d, g, got, NULL), 0);
+	static double F[N * N];
+	for (int r = 0; r < N; r++)
+		for (int c = 0; c < N; c++) {
+			int i = r / NA, j = r % NA, i2 = c / NA, j2 = c % NA;
+			F[r * N + c] = l.S_sum[i * DO + i2] / l.S_count *
+					       l.A_sum[j * NA + j2] / l.A_count +
+				       (r == c ? d.value : 0);
+		}
+	dense_solve(F, g, want);
+	ck_assert_double_le(relerr(got, want, N), 1e-8);
+	ifg_layer_release(&l);
+}
+END_TEST
+
+/* diagonal: g / (mean(G ⊙ G) + δ); identity: g unchanged. */
+START_TEST(test_diagonal_identity)
+{
+	enum { N = DO * NA };
+	make_records(18);
+	struct ifg_layer_factors l;
+	new_layer(&l);
+	const struct ifg_strategy *dg = ifg_strategy_find("diagonal");
+	const struct ifg_strategy *id = ifg_strategy_find("identity");
+	ck_assert_int_eq(ifg_precondition(&l, dg, &(struct ifg_damping){ 0, 1 }, (double[N]){ 0 },
+					  (double[N]){ 0 }, NULL), -1);
+	ck_assert_ptr_nonnull(strstr(ifg_err(), "lambda"));
+	for (int n = 0; n < NREC; n++)
+		ck_assert_int_eq(ifg_lambda_add(&l, dg, a_rec[n], s_rec[n], T_rec[n], NULL), 0);
+	double diag[N] = { 0 }, G[N], g[N], got[N], delta;
+	for (int n = 0; n < NREC; n++) {
+		dense_G(n, G);
+		for (int k = 0; k < N; k++)
+			diag[k] += G[k] * G[k] / NREC;
+	}
+	random_g(g);
+	struct ifg_damping d = { IFG_DAMP_FIXED, 0.5 };
+	ck_assert_int_eq(ifg_precondition(&l, dg, &d, g, got, NULL), 0);
+	for (int k = 0; k < N; k++)
+		ck_assert_close(got[k], g[k] / (diag[k] + 0.5), 1e-12);
+	ck_assert_int_eq(ifg_precondition(&l, id, &d, g, got, &delta), 0);
+	ck_assert_double_eq(delta, 0);
+	for (int k = 0; k < N; k++)
+		ck_assert_double_eq(got[k], g[k]);
+	ifg_layer_release(&l);
+}
+END_TEST
+
+START_TEST(test_strategy_table)
+{
+	ck_assert_ptr_null(ifg_strategy_find("ekfak"));
+	ck_assert_ptr_nonnull(strstr(ifg_err(), "ekfak"));
+	const struct ifg_strategy *ek = ifg_strategy_find("ekfac");
+	ck_assert(ek->needs_eigen && ek->needs_lambda && ek->damped);
+	ck_assert(!ifg_strategy_find("kfac")->needs_lambda);
+	ck_assert(!ifg_strategy_find("identity")->damped);
+	struct ifg_layer_factors l;
+	new_layer(&l);
+	ck_assert_int_eq(ifg_strategy_usable(ek, &l), -1);
+	ck_assert_ptr_nonnull(strstr(ifg_err(), "eigenbases"));
+	ck_assert_int_eq(ifg_lambda_add(&l, ifg_strategy_find("kfac"), NULL, NULL, 0, NULL), -1);
+	ifg_layer_release(&l);
+}
+END_TEST
+
+Suite *make_suite(void)
+{
+	Suite *s = suite_create("ekfac");
+	TCase *tc = tcase_create("core");
+	tcase_add_test(tc, test_covariance_dense);
+	tcase_add_test(tc, test_eigen_reconstructs);
+	tcase_add_test(tc, test_eigen_needs_tokens);
+	tcase_add_test(tc, test_lambda_dense);
+	tcase_add_test(tc, test_merge_shards);
+	tcase_add_test(tc, test_merge_refuses);
+	tcase_add_test(tc, test_ekfac_inverse_fixed);
+	tcase_add_test(tc, test_ekfac_inverse_heuristic);
+	tcase_add_test(tc, test_kfac_inverse);
+	tcase_add_test(tc, test_diagonal_identity);
+	tcase_add_test(tc, test_strategy_table);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+IFG_TEST_MAIN

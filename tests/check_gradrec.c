@@ -1,0 +1,378 @@
+/* check_gradrec.c: grads, gradsum and factor records written and read back,
+ * shape checks, and the same-model checks of common/gradrec.c. */
+#include <unistd.h>
+
+#include "gradrec.h"
+#include "kinds.h"
+#include "testutil.h"
+#include "util.h"
+
+static char *dir;
+static char path[512];
+
+static const char *tmp(const char *name)
+{
+	snprintf(path, sizeof path, "%s/%s", dir, name);
+	return path;
+}
+
+static void setup(void) { dir = ifg_test_tmpdir(); }
+static void teardown(void)
+{
+	char cmd[600];
+	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+	ck_assert_int_eq(system(cmd), 0);
+	free(dir);
+}
+
+static struct ifg_layer_shape layers2[2] = { { "h.0.attn.c_attn", 3, 9 },
+					     { "h.0.mlp.c_proj", 12, 3 } };
+
+/* A grads (or gradsum) header with model sha and layers. */
+static void header(struct ifg_writer *w, const char *kind, const char *sha, int n,
+		   const struct ifg_layer_shape *L)
+{
+	msgpack_packer *pk = ifg_writer_pk(w);
+	ifg_writer_begin_header(w, kind, 4);
+	ifg_pack_cstr(pk, IFG_K_MODEL);
+	msgpack_pack_map(pk, 2);
+	ifg_pack_kv_str(pk, IFG_K_SHA256, sha);
+	ifg_pack_kv_i64(pk, "n_layer", 1);
+	ifg_pack_kv_layers(pk, n, L);
+	ifg_pack_kv_str(pk, IFG_K_LABELS, "sampled");
+	ifg_pack_kv_str(pk, IFG_K_DTYPE, "bf16");
+	ck_assert_int_eq(ifg_writer_end(w), 0);
+}
+
+static struct ifg_reader *open_hdr(const char *p, const char *const *kinds,
+				   struct ifg_gradhdr *h)
+{
+	struct ifg_reader *r = ifg_reader_open(p);
+	ck_assert_ptr_nonnull(r);
+	ck_assert_msg(ifg_gradhdr_read(r, kinds, h) == 0, "%s", ifg_err());
+	return r;
+}
+
+START_TEST(test_grads_roundtrip)
+{
+	enum { T = 5 };
+	float a0[T * 4], s0[T * 9], a1[T * 13], s1[T * 3];
+	for (int i = 0; i < T * 13; i++) {
+		if (i < T * 4)
+			a0[i] = (float)i / 8;
+		if (i < T * 9)
+			s0[i] = -(float)i / 4;
+		a1[i] = (float)i;
+		if (i < T * 3)
+			s1[i] = 0.5f * i;
+	}
+	const float *a[2] = { a0, a1 }, *s[2] = { s0, s1 };
+	struct ifg_writer *w = ifg_writer_open(tmp("g.ifg"), IFG_COMPRESS_NO);
+	header(w, IFG_KIND_GRADS, "feed", 2, layers2);
+	msgpack_packer *pk = ifg_writer_pk(w);
+	msgpack_pack_map(pk, 2);
+	ifg_pack_kv_str(pk, IFG_K_ID, "doc-1");
+	ifg_pack_kv_grads(pk, 2, layers2, T, a, s, IFG_BF16);
+	ck_assert_int_eq(ifg_writer_end(w), 0);
+	/* a record whose tokens disagree with its gradients */
+	uint16_t tok[T - 1] = { 0 };
+	msgpack_pack_map(pk, 2);
+	ifg_pack_kv_array(pk, IFG_K_TOKENS, IFG_U16, 1, (uint64_t[]){ T - 1 }, tok);
+	ifg_pack_kv_grads(pk, 2, layers2, T, a, s, IFG_F32);
+	ck_assert_int_eq(ifg_writer_end(w), 0);
+	/* one whose layers are swapped */
+	const float *a_sw[2] = { a1, a0 }, *s_sw[2] = { s1, s0 };
+	struct ifg_layer_shape sw[2] = { layers2[1], layers2[0] };
+	msgpack_pack_map(pk, 1);
+	ifg_pack_kv_grads(pk, 2, sw, T, a_sw, s_sw, IFG_F32);
+	ck_assert_int_eq(ifg_writer_end(w), 0);
+	ck_assert_int_eq(ifg_writer_close(w), 0);
+
+	static const char *const kinds[] = { IFG_KIND_GRADS, NULL };
+	struct ifg_gradhdr h;
+	struct ifg_reader *r = open_hdr(tmp("g.ifg"), kinds, &h);
+	ck_assert_int_eq(h.n_layers, 2);
+	ck_assert_str_eq(h.layers[1].name, "h.0.mlp.c_proj");
+	ck_assert_int_eq(h.layers[1].d_in, 12);
+	ck_assert_str_eq(h.model_sha256, "feed");
+	ck_assert_str_eq(h.labels, "sampled");
+	ck_assert_int_eq(h.dtype, IFG_BF16);
+	const msgpack_object *rec;
+	struct ifg_layer_grad g[2];
+	uint64_t TT;
+	ck_assert_int_eq(ifg_reader_next(r, &rec), 1);
+	ck_assert_int_eq(ifg_grads_parse(r, &h, rec, g, &TT), 0);
+	ck_assert_int_eq(TT, T);
+	ck_assert_int_eq(g[1].a.shape[1], 13);
+	ck_assert_int_eq(g[0].s.dtype, IFG_BF16);
+	ck_assert_double_eq(ifg_array_get(&g[1].s, 4), 2.0);
+	ck_assert_int_eq(ifg_reader_next(r, &rec), 1);
+	ck_assert_int_eq(ifg_grads_parse(r, &h, rec, g, &TT), -1);
+	ck_assert_ptr_nonnull(strstr(ifg_err(), "4 tokens but gradients of 5 positions"));
+	ck_assert_int_eq(ifg_reader_next(r, &rec), 1);
+	ck_assert_int_eq(ifg_grads_parse(r, &h, rec, g, &TT), -1);
+	ck_assert_ptr_nonnull(strstr(ifg_err(), "layer 'h.0.attn.c_attn'"));
+	ck_assert_ptr_nonnull(strstr(ifg_err(), "record 3"));
+	ifg_reader_close(r);
+	ifg_gradhdr_release(&h);
+}
+END_TEST
+
+START_TEST(test_same_model)
+{
+	struct ifg_layer_shape other[2] = { layers2[0], { "h.0.mlp.c_proj", 12, 4 } };
+	struct { const char *name, *sha; const struct ifg_layer_shape *L; int n; } s[] = {
+		{ "a.ifg", "aaaa", layers2, 2 }, { "b.ifg", "aaaa", layers2, 2 },
+		{ "c.ifg", "bbbb", layers2, 2 }, { "d.ifg", "aaaa", other, 2 },
+		{ "e.ifg", "aaaa", layers2, 1 },
+	};
+	struct ifg_gradhdr h[5];
+	struct ifg_reader *r[5];
+	for (int i = 0; i < 5; i++) {
+		struct ifg_writer *w = ifg_writer_open(tmp(s[i].name), IFG_COMPRESS_NO);
+		header(w, IFG_KIND_GRADS, s[i].sha, s[i].n, s[i].L);
+		ck_assert_int_eq(ifg_writer_close(w), 0);
+		r[i] = open_hdr(tmp(s[i].name), NULL, &h[i]);
+		ifg_reader_close(r[i]);
+	}
+	ck_assert_int_eq(ifg_gradhdr_same_model(&h[0], "factors", &h[1], "grads"), 0);
+	ck_assert_int_eq(ifg_gradhdr_same_model(&h[0], "factors", &h[2], "grads"), -1);
+	ck_assert_ptr_nonnull(strstr(ifg_err(), "different models"));
+	ck_assert_ptr_nonnull(strstr(ifg_err(), "a.ifg"));
+	ck_assert_ptr_nonnull(strstr(ifg_err(), "c.ifg"));
+	ck_assert_int_eq(ifg_gradhdr_same_model(&h[0], "factors", &h[3], "grads"), -1);
+	ck_assert_ptr_nonnull(strstr(ifg_err(), "d_out 4"));
+	ck_assert_int_eq(ifg_gradhdr_same_model(&h[0], "factors", &h[4], "grads"), -1);
+	ck_assert_ptr_nonnull(strstr(ifg_err(), "tracks 2 layers"));
+	for (int i = 0; i < 5; i++)
+		ifg_gradhdr_release(&h[i]);
+}
+END_TEST
+
+START_TEST(test_kind_refused)
+{
+	struct ifg_writer *w = ifg_writer_open(tmp("t.ifg"), IFG_COMPRESS_NO);
+	ifg_writer_begin_header(w, IFG_KIND_TOKENS, 0);
+	ck_assert_int_eq(ifg_writer_end(w), 0);
+	ck_assert_int_eq(ifg_writer_close(w), 0);
+	static const char *const kinds[] = { IFG_KIND_COV, IFG_KIND_FACTORS, NULL };
+	struct ifg_reader *r = ifg_reader_open(tmp("t.ifg"));
+	struct ifg_gradhdr h;
+	ck_assert_int_eq(ifg_gradhdr_read(r, kinds, &h), -1);
+	ck_assert_ptr_nonnull(strstr(ifg_err(), "expected a 'cov' or 'factors' stream, got 'tokens'"));
+	ifg_reader_close(r);
+	ifg_gradhdr_release(&h);
+}
+END_TEST
+
+START_TEST(test_gradsum_roundtrip)
+{
+	double G0[9 * 4], G1[3 * 13];
+	for (int i = 0; i < 9 * 4; i++)
+		G0[i] = i * 0.25;
+	for (int i = 0; i < 3 * 13; i++)
+		G1[i] = -i;
+	const double *G[2] = { G0, G1 };
+	struct ifg_writer *w = ifg_writer_open(tmp("q.ifg"), IFG_COMPRESS_YES);
+	header(w, IFG_KIND_GRADSUM, "feed", 2, layers2);
+	ifg_pack_gradsum(ifg_writer_pk(w), 2, layers2, 17, G);
+	ck_assert_int_eq(ifg_writer_end(w), 0);
+	ck_assert_int_eq(ifg_writer_close(w), 0);
+	struct ifg_gradhdr h;
+	double **got;
+	int64_t count;
+	ck_assert_msg(ifg_gradsum_read(tmp("q.ifg"), &h, &got, &count) == 0, "%s", ifg_err());
+	ck_assert_int_eq(count, 17);
+	for (int i = 0; i < 9 * 4; i++)
+		ck_assert_double_eq(got[0][i], G0[i]);
+	for (int i = 0; i < 3 * 13; i++)
+		ck_assert_double_eq(got[1][i], G1[i]);
+	free(got[0]);
+	free(got[1]);
+	free(got);
+	ifg_gradhdr_release(&h);
+	/* a grads stream is not a gradsum */
+	w = ifg_writer_open(tmp("g.ifg"), IFG_COMPRESS_NO);
+	header(w, IFG_KIND_GRADS, "feed", 2, layers2);
+	ck_assert_int_eq(ifg_writer_close(w), 0);
+	ck_assert_int_eq(ifg_gradsum_read(tmp("g.ifg"), &h, &got, &count), -1);
+	ck_assert_ptr_nonnull(strstr(ifg_err(), "expected a 'gradsum' stream"));
+	ifg_gradhdr_release(&h);
+}
+END_TEST
+
+START_TEST(test_factor_records)
+{
+	/* a cov source header, then factors with every part for both layers */
+	struct ifg_writer *w = ifg_writer_open(tmp("g.ifg"), IFG_COMPRESS_NO);
+	header(w, IFG_KIND_GRADS, "feed", 2, layers2);
+	ck_assert_int_eq(ifg_writer_close(w), 0);
+	struct ifg_gradhdr h;
+	struct ifg_reader *r = open_hdr(tmp("g.ifg"), NULL, &h);
+	ifg_reader_close(r);
+	struct ifg_factors f;
+	ifg_factors_from_header(&f, &h);
+	for (int l = 0; l < 2; l++) {
+		struct ifg_layer_factors *L = &f.layer[l];
+		size_t na = L->d_in + 1, o = L->d_out;
+		L->QA = ifg_xcalloc(na * na, sizeof(double));
+		L->eigvals_A = ifg_xcalloc(na, sizeof(double));
+		L->QS = ifg_xcalloc(o * o, sizeof(double));
+		L->eigvals_S = ifg_xcalloc(o, sizeof(double));
+		L->Lambda_sum = ifg_xcalloc(o * na, sizeof(double));
+		L->QA[1] = 1.5 + l;
+		L->eigvals_S[o - 1] = 2;
+		L->Lambda_sum[o * na - 1] = 3;
+		L->Lambda_count = 4;
+		L->A_count = L->S_count = 40;
+	}
+	f.records = 4;
+	w = ifg_writer_open(tmp("f.ifg"), IFG_COMPRESS_NO);
+	ifg_factor_header(w, IFG_KIND_FACTORS, &h, f.records, "ekfac");
+	ck_assert_int_eq(ifg_writer_end(w), 0);
+	for (int l = 0; l < 2; l++) {
+		ifg_factor_rec_pack(ifg_writer_pk(w), l, &f.layer[l],
+				    IFG_PART_EIGEN | IFG_PART_LAMBDA);
+		ck_assert_int_eq(ifg_writer_end(w), 0);
+	}
+	ck_assert_int_eq(ifg_writer_close(w), 0);
+	struct ifg_gradhdr hf;
+	struct ifg_factors g;
+	static const char *const kinds[] = { IFG_KIND_FACTORS, NULL };
+	ck_assert_msg(ifg_factors_read(tmp("f.ifg"), kinds, &hf, &g) == 0, "%s", ifg_err());
+	ck_assert_str_eq(hf.strategy, "ekfac");
+	ck_assert_int_eq(g.records, 4);
+	ck_assert_int_eq(ifg_gradhdr_same_model(&h, "grads", &hf, "factors"), 0);
+	for (int l = 0; l < 2; l++) {
+		struct ifg_layer_factors *L = &g.layer[l];
+		size_t na = L->d_in + 1, o = L->d_out;
+		ck_assert_ptr_null(L->A_sum);
+		ck_assert_double_eq(L->QA[1], 1.5 + l);
+		ck_assert_double_eq(L->eigvals_S[o - 1], 2);
+		ck_assert_double_eq(L->Lambda_sum[o * na - 1], 3);
+		ck_assert_int_eq(L->Lambda_count, 4);
+		ck_assert_int_eq(L->A_count, 40);
+	}
+	ifg_factors_release(&g);
+	ifg_gradhdr_release(&hf);
+	/* a stream that stops after one layer */
+	w = ifg_writer_open(tmp("short.ifg"), IFG_COMPRESS_NO);
+	ifg_factor_header(w, IFG_KIND_FACTORS, &h, 4, "ekfac");
+	ck_assert_int_eq(ifg_writer_end(w), 0);
+	ifg_factor_rec_pack(ifg_writer_pk(w), 0, &f.layer[0], IFG_PART_EIGEN);
+	ck_assert_int_eq(ifg_writer_end(w), 0);
+	ck_assert_int_eq(ifg_writer_close(w), 0);
+	ck_assert_int_eq(ifg_factors_read(tmp("short.ifg"), kinds, &hf, &g), -1);
+	ck_assert_ptr_nonnull(strstr(ifg_err(), "ends after 1 of 2 layers"));
+	ifg_factors_release(&g);
+	ifg_gradhdr_release(&hf);
+	/* layers out of order */
+	w = ifg_writer_open(tmp("swap.ifg"), IFG_COMPRESS_NO);
+	ifg_factor_header(w, IFG_KIND_FACTORS, &h, 4, "ekfac");
+	ck_assert_int_eq(ifg_writer_end(w), 0);
+	ifg_factor_rec_pack(ifg_writer_pk(w), 1, &f.layer[1], IFG_PART_EIGEN);
+	ck_assert_int_eq(ifg_writer_end(w), 0);
+	ck_assert_int_eq(ifg_writer_close(w), 0);
+	ck_assert_int_eq(ifg_factors_read(tmp("swap.ifg"), kinds, &hf, &g), -1);
+	ck_assert_ptr_nonnull(strstr(ifg_err(), "expected layer 0 'h.0.attn.c_attn'"));
+	ifg_factors_release(&g);
+	ifg_gradhdr_release(&hf);
+	ifg_factors_release(&f);
+	ifg_gradhdr_release(&h);
+}
+END_TEST
+
+/* Each record's full weight gradient from the model's backward equals
+ * Σ_t s_t ā_tᵀ from the extracted inputs and output gradients: weight
+ * (Conv1D (d_in, d_out)) and bias (the ā column of ones). */
+static void check_extraction(const char *select, int cont, bool sample, int expect_layers)
+{
+	struct ifg_gpt_config cfg = { .n_layer = 2, .n_head = 2, .n_embd = 8, .n_ctx = 16,
+				      .vocab_size = 13 };
+	struct ifg_gpt *m = ifg_gpt_new(&cfg);
+	ck_assert_ptr_nonnull(m);
+	ifg_gpt_init_weights(m, 7);
+	struct ifg_gradext g;
+	ck_assert_msg(ifg_gradext_init(&g, m, select) == 0, "%s", ifg_err());
+	ck_assert_int_eq(g.n_layers, expect_layers);
+	uint32_t tok[11];
+	for (int t = 0; t < 11; t++)
+		tok[t] = (uint32_t)(t * 5 + 3) % 13;
+	struct ifg_rng rng;
+	ifg_rng_init2(&rng, 99, 0);
+	double loss;
+	for (int T = 11; T >= 6; T -= 5) {	/* a longer record, then a shorter one */
+		ck_assert_msg(ifg_gradext_record(&g, tok, T, cont, sample ? &rng : NULL, &loss) == 0,
+			      "%s", ifg_err());
+		ck_assert(loss > 0);
+		const struct ifg_gpt_params *gp = ifg_gpt_grads(m);
+		for (int i = 0; i < g.n_layers; i++) {
+			int din = g.layers[i].d_in, dout = g.layers[i].d_out, b = g.block[i];
+			const float *W = NULL, *B = NULL;
+			switch (g.which[i]) {
+			case IFG_LIN_QKV: W = gp->qkvw, B = gp->qkvb; break;
+			case IFG_LIN_ATTN_PROJ: W = gp->attprojw, B = gp->attprojb; break;
+			case IFG_LIN_FC: W = gp->fcw, B = gp->fcb; break;
+			default: W = gp->fcprojw, B = gp->fcprojb; break;
+			}
+			W += (size_t)b * din * dout;
+			B += (size_t)b * dout;
+			double scale = 0, worst = 0;
+			for (int o = 0; o < dout; o++)
+				for (int j = 0; j <= din; j++) {
+					double G = 0;	/* (Σ_t s_t ā_tᵀ)[o, j] */
+					for (int t = 0; t < T; t++)
+						G += (double)g.s[i][t * dout + o] *
+						     g.a[i][t * (din + 1) + j];
+					double want = j < din ? W[(size_t)j * dout + o] : B[o];
+					scale = fmax(scale, fabs(want));
+					worst = fmax(worst, fabs(G - want));
+				}
+			ck_assert_msg(scale > 0, "layer %s: zero gradient", g.layers[i].name);
+			ck_assert_msg(worst <= 1e-4 * scale, "layer %s: |G - dW| %g of %g",
+				      g.layers[i].name, worst, scale);
+		}
+	}
+	ifg_gradext_release(&g);
+	ifg_gpt_free(m);
+}
+
+START_TEST(test_extraction_true_labels) { check_extraction("all", 0, false, 8); }
+END_TEST
+
+START_TEST(test_extraction_query_sampled)
+{
+	check_extraction("mlp.c_fc,h.1.attn.c_attn", 3, true, 3);
+}
+END_TEST
+
+START_TEST(test_extraction_select_refused)
+{
+	struct ifg_gpt_config cfg = { .n_layer = 1, .n_head = 1, .n_embd = 4, .n_ctx = 4,
+				      .vocab_size = 5 };
+	struct ifg_gpt *m = ifg_gpt_new(&cfg);
+	struct ifg_gradext g;
+	ck_assert_int_eq(ifg_gradext_init(&g, m, "h.1.mlp.c_fc"), -1);
+	ck_assert_ptr_nonnull(strstr(ifg_err(), "no layer 'h.1.mlp.c_fc'"));
+	ifg_gpt_free(m);
+}
+END_TEST
+
+Suite *make_suite(void)
+{
+	Suite *s = suite_create("gradrec");
+	TCase *tc = tcase_create("core");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, test_grads_roundtrip);
+	tcase_add_test(tc, test_same_model);
+	tcase_add_test(tc, test_kind_refused);
+	tcase_add_test(tc, test_gradsum_roundtrip);
+	tcase_add_test(tc, test_factor_records);
+	tcase_add_test(tc, test_extraction_true_labels);
+	tcase_add_test(tc, test_extraction_query_sampled);
+	tcase_add_test(tc, test_extraction_select_refused);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+IFG_TEST_MAIN
