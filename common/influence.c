@@ -1,0 +1,152 @@
+/* influence.c: query-gradient difference, preconditioning and per-token
+ * scores (influence.h). */
+#include "influence.h"
+
+#include <cblas.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "kinds.h"
+#include "util.h"
+
+static double now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+void ifg_query_diff(uint64_t n, const double *G_tox, int64_t K_tox, const double *G_safe,
+		    int64_t K_safe, double *out)
+{
+	double it = 1.0 / (double)K_tox, is = G_safe ? 1.0 / (double)K_safe : 0;
+	for (uint64_t i = 0; i < n; i++)
+		out[i] = G_tox[i] * it - (G_safe ? G_safe[i] * is : 0);
+}
+
+int ifg_scorer_init(struct ifg_scorer *sc, const struct ifg_factors *f,
+		    const struct ifg_strategy *st, const struct ifg_damping *d,
+		    const double *const *dg)
+{
+	memset(sc, 0, sizeof *sc);
+	int n = f->n_layers;
+	sc->n_layers = n;
+	sc->strategy = st;
+	sc->damping = *d;
+	sc->d_in = ifg_xcalloc(n, sizeof *sc->d_in);
+	sc->d_out = ifg_xcalloc(n, sizeof *sc->d_out);
+	sc->P = ifg_xcalloc(n, sizeof *sc->P);
+	sc->P32 = ifg_xcalloc(n, sizeof *sc->P32);
+	sc->delta = ifg_xcalloc(n, sizeof *sc->delta);
+	for (int l = 0; l < n; l++) {
+		const struct ifg_layer_factors *L = &f->layer[l];
+		size_t m = (size_t)L->d_out * (L->d_in + 1);
+		sc->d_in[l] = L->d_in;
+		sc->d_out[l] = L->d_out;
+		sc->P[l] = ifg_xaligned(m, sizeof(double));
+		sc->P32[l] = ifg_xaligned(m, sizeof(float));
+		double t0 = now();
+		if (ifg_precondition(L, st, d, dg[l], sc->P[l], &sc->delta[l]) < 0)
+			return -1;
+		sc->blas_seconds += now() - t0;
+		for (size_t i = 0; i < m; i++)
+			sc->P32[l][i] = (float)sc->P[l][i];
+	}
+	return 0;
+}
+
+void ifg_scorer_release(struct ifg_scorer *sc)
+{
+	for (int l = 0; l < sc->n_layers; l++) {
+		if (sc->P)
+			free(sc->P[l]);
+		if (sc->P32)
+			free(sc->P32[l]);
+	}
+	free(sc->P);
+	free(sc->P32);
+	free(sc->d_in);
+	free(sc->d_out);
+	free(sc->delta);
+	free(sc->U);
+	free(sc->buf);
+	memset(sc, 0, sizeof *sc);
+}
+
+void ifg_score_tokens(struct ifg_scorer *sc, int layer, const float *a, const float *s,
+		      int64_t T, double *out)
+{
+	int na = sc->d_in[layer] + 1, o = sc->d_out[layer];
+	if (T <= 0)
+		return;
+	size_t need = (size_t)T * o;
+	if (need > sc->ucap) {
+		free(sc->U);
+		sc->U = ifg_xaligned(need, sizeof *sc->U);
+		sc->ucap = need;
+	}
+	double t0 = now();
+	/* U = Ā Pᵀ : (T, o) = (T, na) (o, na)ᵀ */
+	cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)T, o, na, 1.0f, a, na,
+		    sc->P32[layer], na, 0.0f, sc->U, o);
+	sc->blas_seconds += now() - t0;
+	/* S_ℓ[t] = ⟨U[t, :], s_t⟩ */
+	for (int64_t t = 0; t < T; t++) {
+		const float *u = sc->U + (size_t)t * o, *st = s + (size_t)t * o;
+		double acc = 0;
+		for (int i = 0; i < o; i++)
+			acc += (double)u[i] * st[i];
+		out[t] = acc;
+	}
+}
+
+double ifg_score_document(struct ifg_scorer *sc, int layer, const float *a, const float *s,
+			  int64_t T)
+{
+	int na = sc->d_in[layer] + 1, o = sc->d_out[layer];
+	size_t m = (size_t)o * na, need = (size_t)T * (na + o) + m;
+	if (need > sc->bufcap) {
+		free(sc->buf);
+		sc->buf = ifg_xaligned(need, sizeof *sc->buf);
+		sc->bufcap = need;
+	}
+	double *a64 = sc->buf, *s64 = a64 + (size_t)T * na, *G = s64 + (size_t)T * o;
+	for (size_t i = 0; i < (size_t)T * na; i++)
+		a64[i] = a[i];
+	for (size_t i = 0; i < (size_t)T * o; i++)
+		s64[i] = s[i];
+	double t0 = now();
+	if (T > 0)
+		/* G = sᵀ ā : (o, na) = (T, o)ᵀ (T, na), the record's weight gradient */
+		cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, o, na, (int)T, 1.0, s64, o,
+			    a64, na, 0.0, G, na);
+	else
+		memset(G, 0, m * sizeof *G);
+	/* ⟨P, G⟩ over the (o, na) entries */
+	double r = cblas_ddot((int)m, sc->P[layer], 1, G, 1);
+	sc->blas_seconds += now() - t0;
+	return r;
+}
+
+void ifg_scores_header(struct ifg_writer *w, const struct ifg_gradhdr *grads,
+		       const struct ifg_scorer *sc, bool differential, bool document,
+		       int64_t queries, int64_t negatives)
+{
+	msgpack_packer *pk = ifg_writer_pk(w);
+	ifg_writer_begin_header(w, IFG_KIND_SCORES, ifg_gradhdr_npairs(grads) + 6);
+	ifg_gradhdr_pack_pairs(pk, grads);
+	ifg_pack_kv_str(pk, IFG_K_METHOD, differential ? "differential" : "toxic-only");
+	ifg_pack_kv_str(pk, IFG_K_LEVEL, document ? "document" : "token");
+	ifg_pack_kv_str(pk, IFG_K_STRATEGY, sc->strategy->name);
+	ifg_pack_cstr(pk, IFG_K_DAMPING);
+	msgpack_pack_map(pk, 3);
+	ifg_pack_kv_str(pk, IFG_K_RULE, !sc->strategy->damped ? "none"
+					: sc->damping.rule == IFG_DAMP_FIXED ? "fixed"
+									     : "heuristic");
+	ifg_pack_kv_f64(pk, IFG_K_VALUE, sc->strategy->damped ? sc->damping.value : 0);
+	ifg_pack_kv_array(pk, IFG_K_LAYERS, IFG_F64, 1, (uint64_t[]){ (uint64_t)sc->n_layers },
+			  sc->delta);
+	ifg_pack_kv_i64(pk, IFG_K_QUERIES, queries);
+	ifg_pack_kv_i64(pk, IFG_K_NEGATIVES, negatives);
+}

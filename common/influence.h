@@ -1,0 +1,62 @@
+/* influence.h: the differential query gradient, its preconditioning and the
+ * per-token influence scores (method.md §3.8-3.10).
+ *
+ * Per layer, with na = d_in + 1 and o = d_out:
+ *   Δg = G_tox / K_tox − G_safe / K_safe            (o, na), mean query gradients
+ *   P  = H̃⁻¹ Δg                                     (o, na), once (ekfac.h)
+ *   S_ℓ[t] = s_tᵀ P ā_t,  computed as U = Ā Pᵀ (T, o), S_ℓ[t] = ⟨U[t], s_t⟩
+ *   S[t] = Σ_ℓ S_ℓ[t]
+ * and the document-level score ⟨P, G_n⟩ with G_n = Σ_t s_t ā_tᵀ, which
+ * equals Σ_t S[t].  A positive score means training on the token lowers the
+ * toxic queries' loss more than the non-toxic ones' (method.md §3.3). */
+#ifndef IFG_INFLUENCE_H
+#define IFG_INFLUENCE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "ekfac.h"
+#include "kinds.h"
+#include "gradrec.h"
+
+/* out = G_tox / K_tox − G_safe / K_safe over n values; G_safe NULL gives
+ * G_tox / K_tox (toxic-only influence). */
+void ifg_query_diff(uint64_t n, const double *G_tox, int64_t K_tox, const double *G_safe,
+		    int64_t K_safe, double *out);
+
+struct ifg_scorer {
+	int n_layers;
+	int *d_in, *d_out;
+	double **P;		/* per layer (o, na): the preconditioned query gradient */
+	float **P32;		/* the same in f32 for the per-token products */
+	double *delta;		/* damping used per layer */
+	const struct ifg_strategy *strategy;
+	struct ifg_damping damping;
+	float *U;		/* scratch (T, o) */
+	double *buf;		/* scratch for document scores */
+	size_t ucap, bufcap;
+	double blas_seconds;
+};
+
+/* P[ℓ] = H̃⁻¹ dg[ℓ] for every layer of f (identity needs no parts). */
+int ifg_scorer_init(struct ifg_scorer *sc, const struct ifg_factors *f,
+		    const struct ifg_strategy *st, const struct ifg_damping *d,
+		    const double *const *dg);
+void ifg_scorer_release(struct ifg_scorer *sc);
+
+/* Layer ℓ's per-token scores of one record: out[t] = s_tᵀ P ā_t, t < T.
+ * a (T, na), s (T, o) f32; the dot products are summed in double. */
+void ifg_score_tokens(struct ifg_scorer *sc, int layer, const float *a, const float *s,
+		      int64_t T, double *out);
+/* Layer ℓ's document score ⟨P, sᵀ ā⟩, in double. */
+double ifg_score_document(struct ifg_scorer *sc, int layer, const float *a, const float *s,
+			  int64_t T);
+
+/* Header of a scores stream: the grads header's model, tokenizer, layers,
+ * labels and seed, then method, level, strategy, damping {rule, value,
+ * layers: f64 [L]}, queries, negatives. */
+void ifg_scores_header(struct ifg_writer *w, const struct ifg_gradhdr *grads,
+		       const struct ifg_scorer *sc, bool differential, bool document,
+		       int64_t queries, int64_t negatives);
+
+#endif
