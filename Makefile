@@ -55,7 +55,7 @@ $(BIN)/%: tools/%.c $(B)/libifg.a $(COMMON_HDR)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -o $@ $< $(B)/libifg.a $(LDLIBS)
 
-$(B)/tests/%: tests/%.c $(B)/libifg.a $(COMMON_HDR) tests/testutil.h
+$(B)/tests/%: tests/%.c $(B)/libifg.a $(COMMON_HDR) tests/testutil.h $(wildcard tests/fuzz/*.h)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -Itests -o $@ $< $(B)/libifg.a $(CHECK_LIBS) $(LDLIBS)
 
@@ -107,18 +107,24 @@ demo: deps data all
 demo-full: deps data all
 	@sh pipelines/demo.sh --full
 
-# libFuzzer (clang) on the record reader; crashers found go to tests/fuzz/corpus
-# and are replayed by check-unit through tests/check_fuzz_regress.c (so keep
-# one and fix the bug: the suite fails until it is fixed).
+# libFuzzer (clang) on each parser: the record reader, the text readers
+# (CSV, JSONL, lines) and the safetensors reader, FUZZ_SECONDS each.
+# Crashers found go to tests/fuzz/corpus-NAME and are replayed by check-unit
+# through tests/check_fuzz_regress.c (so keep one and fix the bug: the suite
+# fails until it is fixed).
 FUZZ_SECONDS ?= 60
-FUZZ_SRC := common/util.c common/cli.c common/stream.c common/rec.c common/json.c
+FUZZ_TARGETS := reader textin safetensors
 fuzz: deps
-	@mkdir -p build-fuzz/corpus-work tests/fuzz/corpus
-	clang -O1 -g -fsanitize=fuzzer,address,undefined -std=c11 -D_GNU_SOURCE -Icommon \
-	    $(shell pkg-config --cflags $(PKGS)) -o build-fuzz/fuzz_reader \
-	    tests/fuzz/fuzz_reader.c $(FUZZ_SRC) $(LDLIBS)
-	build-fuzz/fuzz_reader -max_total_time=$(FUZZ_SECONDS) -max_len=4096 \
-	    -artifact_prefix=tests/fuzz/corpus/crash- build-fuzz/corpus-work tests/fuzz/corpus
+	@mkdir -p build-fuzz
+	@for t in $(FUZZ_TARGETS); do \
+	    mkdir -p build-fuzz/work-$$t tests/fuzz/corpus-$$t && \
+	    clang -O1 -g -fsanitize=fuzzer,address,undefined -std=c11 -D_GNU_SOURCE -Icommon \
+	        $(shell pkg-config --cflags $(PKGS)) -o build-fuzz/fuzz_$$t \
+	        tests/fuzz/fuzz_$$t.c $(COMMON_SRC) $(LDLIBS) && \
+	    build-fuzz/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -max_len=4096 \
+	        -artifact_prefix=tests/fuzz/corpus-$$t/crash- build-fuzz/work-$$t \
+	        tests/fuzz/corpus-$$t || exit 1; \
+	done
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 \

@@ -1,8 +1,8 @@
-/* fuzz_body.h: one fuzz input through the record reader, the field getters,
+/* fuzz_reader.h: one fuzz input through the record reader, the field getters,
  * array conversion and the JSON printer.  Shared by the libFuzzer target
  * (fuzz_reader.c) and the regression suite (check_fuzz_regress.c). */
-#ifndef IFG_FUZZ_BODY_H
-#define IFG_FUZZ_BODY_H
+#ifndef IFG_FUZZ_READER_H
+#define IFG_FUZZ_READER_H
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,7 +39,7 @@ static void fuzz_walk(const struct ifg_reader *r, const msgpack_object *o, FILE 
 }
 
 /* Always returns 0 (libFuzzer's convention); crashes are the finding. */
-static int fuzz_one(const uint8_t *data, size_t size)
+static int fuzz_reader_one(const uint8_t *data, size_t size)
 {
 	int fd = memfd_create("fuzz", 0);
 	if (fd < 0 || write(fd, data, size) != (ssize_t)size) {
