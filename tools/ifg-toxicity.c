@@ -1,0 +1,361 @@
+/* ifg-toxicity: offline toxicity scorers for JSONL lines.
+ *
+ * learn: labelled CSV or JSONL (common/textin.h) in, a classifier model file
+ * out (common/toxclf.h: hashed word and character n-grams, logistic
+ * regression); held-out accuracy and AUC on stderr and in the model.
+ * score: JSONL in, the same lines out in the same order, each with
+ * "toxicity" (the classifier's probability, -m) and/or "toxicity_lexicon"
+ * (the largest severity of a profanity-list word found, -l;
+ * common/lexicon.h) added; every other byte of a line is kept as it was. */
+#include <getopt.h>
+#include <jansson.h>
+#include <limits.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "lexicon.h"
+#include "stream.h"
+#include "textin.h"
+#include "toxclf.h"
+#include "util.h"
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: ifg-toxicity learn [-qv] -o model [--text field] [--label field] [--positive list]\n"
+		"                          [--holdout F] [-s seed] [file]\n"
+		"       ifg-toxicity score [-q] [-m model] [-l lexicon] [--field name] [-o file] [file ...]\n"
+		"Train a toxicity classifier, or add toxicity scores to JSON lines.\n"
+		"  -o, --output FILE    learn: the model file; score: the output (stdout)\n"
+		"      --text FIELD     learn: the text column or key (tweet)\n"
+		"      --label FIELD    learn: the label column or key (class)\n"
+		"      --positive LIST  learn: comma-separated labels that are toxic (0,1)\n"
+		"      --holdout F      learn: fraction held out for evaluation (0.2)\n"
+		"  -s, --seed N         learn: split and order seed (0)\n"
+		"  -m, --model FILE     score: add \"toxicity\", the classifier's probability\n"
+		"  -l, --lexicon PATH   score: add \"toxicity_lexicon\" (cuss or swearjar package)\n"
+		"      --field NAME     score: the text to score (continuation)\n"
+		"  -q, --quiet, -v, --verbose, --help, --version\n");
+}
+
+struct opts {
+	const char *out, *text, *label, *positive, *model, *lexicon, *field;
+	double holdout;
+	unsigned long long seed;
+};
+
+/* A label as text, for comparison with the --positive list; NULL if none. */
+static const char *label_text(const struct ifg_value *v, char *buf, size_t n)
+{
+	switch (v->type) {
+	case IFG_VAL_INT: snprintf(buf, n, "%lld", (long long)v->i); return buf;
+	case IFG_VAL_BOOL: return v->b ? "true" : "false";
+	case IFG_VAL_REAL: snprintf(buf, n, "%.17g", v->d); return buf;
+	case IFG_VAL_STR: snprintf(buf, n, "%.*s", (int)(v->n < n ? v->n : n - 1), v->s); return buf;
+	default: return NULL;
+	}
+}
+
+static int in_list(const char *list, const char *s)
+{
+	size_t n = strlen(s);
+	for (const char *p = list;; p++) {
+		const char *e = strchr(p, ',');
+		size_t k = e ? (size_t)(e - p) : strlen(p);
+		if (k == n && !memcmp(p, s, n))
+			return 1;
+		if (!e)
+			return 0;
+		p = e;
+	}
+}
+
+static int learn(const struct opts *o, const char *path)
+{
+	size_t n = path ? strlen(path) : 0;
+	if (n > 4 && !strcmp(path + n - 4, ".zst"))
+		n -= 4;
+	const char *carry[] = { o->label };
+	struct ifg_textin_opts to = {
+		.format = n > 4 && !strncmp(path + n - 4, ".csv", 4) ? IFG_TEXTIN_CSV : IFG_TEXTIN_JSONL,
+		.text = o->text, .carry = carry, .ncarry = 1,
+	};
+	struct ifg_textin *r = ifg_textin_open(path, &to);
+	if (!r)
+		ifg_die("%s", ifg_err());
+	struct ifg_toxdata d;
+	ifg_toxdata_init(&d);
+	struct ifg_doc doc;
+	int rc;
+	size_t npos = 0;
+	while ((rc = ifg_textin_next(r, &doc)) > 0) {
+		char buf[256];
+		const char *lab = label_text(&doc.carry[0], buf, sizeof buf);
+		if (!lab)
+			ifg_die("'%s': line %llu: label '%s' is %s", ifg_textin_name(r),
+				(unsigned long long)doc.line, o->label,
+				doc.carry[0].type == IFG_VAL_NONE ? "missing" : "not a string, number or boolean");
+		int y = in_list(o->positive, lab);
+		npos += y;
+		ifg_toxdata_add(&d, doc.text, doc.text_len, y);
+	}
+	if (rc < 0)
+		ifg_die("%s", ifg_err());
+	if (d.n == 0)
+		ifg_die("'%s': line 1: empty input: no labelled documents", ifg_textin_name(r));
+	ifg_info("%zu documents, %zu toxic (labels %s)", d.n, npos, o->positive);
+	struct ifg_toxclf_cfg cfg = ifg_toxclf_default;
+	cfg.seed = o->seed;
+	struct ifg_toxclf m;
+	double t0 = ifg_now();
+	if (ifg_toxclf_learn(&m, &d, o->holdout, &cfg) < 0)
+		ifg_die("'%s': %s", ifg_textin_name(r), ifg_err());
+	ifg_info("trained in %.2f s", ifg_now() - t0);
+	if (ifg_toxclf_save(&m, o->out) < 0)
+		ifg_die_err("cannot write the model");
+	if (m.ntest)
+		ifg_warn("held-out accuracy %.4f, AUC %.4f (%llu documents held out, %llu trained, "
+			 "%u epochs, 2^%u features)", m.acc, m.auc, (unsigned long long)m.ntest,
+			 (unsigned long long)m.ntrain, m.epochs, m.bits);
+	else
+		ifg_warn("no held-out documents: accuracy and AUC not measured (%llu trained)",
+			 (unsigned long long)m.ntrain);
+	ifg_textin_close(r);
+	ifg_toxclf_release(&m);
+	ifg_toxdata_release(&d);
+	return 0;
+}
+
+/* ---- score ---- */
+
+struct lines {
+	struct ifg_in *in;
+	char *buf;
+	size_t cap, len, pos;
+	int eof;
+	unsigned long long no;
+};
+
+/* The next line without its "\n" in *s, *n: 1, 0 at the end, dies on errors. */
+static int next_line(struct lines *L, char **s, size_t *n)
+{
+	if (!L->buf)
+		L->buf = ifg_xmalloc(L->cap = 65536, 1);
+	for (;;) {
+		char *nl = memchr(L->buf + L->pos, '\n', L->len - L->pos);
+		if (nl || (L->eof && L->pos < L->len)) {
+			*s = L->buf + L->pos;
+			*n = nl ? (size_t)(nl - *s) : L->len - L->pos;
+			L->pos += *n + (nl != NULL);
+			L->no++;
+			return 1;
+		}
+		if (L->eof)
+			return 0;
+		memmove(L->buf, L->buf + L->pos, L->len - L->pos);
+		L->len -= L->pos, L->pos = 0;
+		if (L->cap - L->len < 65536) {
+			L->cap = 2 * L->cap + 65536;
+			L->buf = ifg_xrealloc(L->buf, L->cap, 1);
+		}
+		ssize_t k = ifg_in_read(L->in, L->buf + L->len, L->cap - L->len);
+		if (k < 0)
+			ifg_die("'%s': line %llu: %s", ifg_in_name(L->in), L->no + 1, ifg_err());
+		L->len += (size_t)k;
+		L->eof = k == 0;
+	}
+}
+
+/* A field by key, or by a dotted path into nested objects ("continuation.text"). */
+static json_t *field(json_t *o, const char *name)
+{
+	json_t *v = json_object_get(o, name);
+	if (v || !strchr(name, '.'))
+		return v;
+	char key[256];
+	for (const char *s = name; json_is_object(o);) {
+		const char *dot = strchr(s, '.');
+		size_t k = dot ? (size_t)(dot - s) : strlen(s);
+		if (k >= sizeof key)
+			return NULL;
+		memcpy(key, s, k);
+		key[k] = 0;
+		o = json_object_get(o, key);
+		if (!dot)
+			return o;
+		s = dot + 1;
+	}
+	return NULL;
+}
+
+struct scorer {
+	const struct opts *o;
+	struct ifg_toxclf m;
+	struct ifg_toxfeat f;
+	struct ifg_toxlex *lx;
+	struct ifg_out *out;
+	unsigned long long lines;
+};
+
+static void put(struct scorer *sc, const char *s, size_t n)
+{
+	if (ifg_out_write(sc->out, s, n) < 0)
+		ifg_die_err("cannot write");
+}
+
+static void score_line(struct scorer *sc, const char *name, unsigned long long no, char *s,
+		       size_t n)
+{
+	while (n && strchr(" \t\r", s[n - 1]))
+		n--;
+	size_t b = 0;
+	while (b < n && strchr(" \t", s[b]))
+		b++;
+	if (b == n)
+		return;	/* blank lines are skipped */
+	json_error_t je;
+	json_t *obj = json_loadb(s, n, JSON_ALLOW_NUL, &je);
+	if (!obj)
+		ifg_die("'%s': line %llu: %s", name, no, je.text);
+	if (!json_is_object(obj))
+		ifg_die("'%s': line %llu: not a JSON object", name, no);
+	json_t *t = field(obj, sc->o->field);
+	if (!json_is_string(t))
+		ifg_die("'%s': line %llu: field '%s' %s", name, no, sc->o->field,
+			t ? "is not a string" : "is missing");
+	const char *text = json_string_value(t);
+	size_t tn = json_string_length(t);
+	const char *keys[2];
+	double vals[2];
+	int k = 0;
+	if (sc->m.w)
+		keys[k] = "toxicity", vals[k++] = ifg_toxclf_prob(&sc->m, &sc->f, text, tn);
+	if (sc->lx)
+		keys[k] = "toxicity_lexicon", vals[k++] = ifg_toxlex_scan(sc->lx, text, tn, NULL, NULL);
+	int present = 0;
+	for (int i = 0; i < k; i++)
+		present |= json_object_get(obj, keys[i]) != NULL;
+	if (present) {	/* replace in place: the line is written anew */
+		for (int i = 0; i < k; i++)
+			json_object_set_new(obj, keys[i], json_real(vals[i]));
+		char *d = json_dumps(obj, JSON_COMPACT | JSON_PRESERVE_ORDER);
+		if (!d)
+			ifg_die("'%s': line %llu: cannot write the object back", name, no);
+		put(sc, d, strlen(d));
+		free(d);
+	} else {	/* the line as it was, up to its closing brace, then the fields */
+		int empty = json_object_size(obj) == 0;
+		put(sc, s, n - 1);
+		for (int i = 0; i < k; i++) {
+			char num[64];
+			int len = snprintf(num, sizeof num, "%s\"%s\":%.9g", empty && !i ? "" : ",",
+					   keys[i], vals[i]);
+			put(sc, num, (size_t)len);
+		}
+		put(sc, "}", 1);
+	}
+	put(sc, "\n", 1);
+	sc->lines++;
+	json_decref(obj);
+}
+
+static int score(const struct opts *o, int nfiles, char **files)
+{
+	struct scorer sc = { .o = o };
+	ifg_toxfeat_init(&sc.f);
+	if (o->model) {
+		if (ifg_toxclf_load(&sc.m, o->model) < 0)
+			ifg_die("cannot load the model: %s", ifg_err());
+		ifg_info("model '%s': held-out accuracy %.4f, AUC %.4f (%llu documents)", o->model,
+			 sc.m.acc, sc.m.auc, (unsigned long long)sc.m.ntest);
+	}
+	if (o->lexicon) {
+		if (!(sc.lx = ifg_toxlex_load(o->lexicon)))
+			ifg_die("cannot load the lexicon: %s", ifg_err());
+		ifg_info("lexicon '%s': %s, %zu entries", o->lexicon, ifg_toxlex_kind(sc.lx),
+			 ifg_toxlex_size(sc.lx));
+	}
+	if (!(sc.out = ifg_out_open(o->out, IFG_COMPRESS_AUTO, 0)))
+		ifg_die_err("cannot write");
+	for (int i = 0; i < (nfiles ? nfiles : 1); i++) {
+		struct lines L = { 0 };
+		if (!(L.in = ifg_in_open(nfiles ? files[i] : NULL)))
+			ifg_die_err("cannot read");
+		char *s;
+		size_t n;
+		while (next_line(&L, &s, &n))
+			score_line(&sc, ifg_in_name(L.in), L.no, s, n);
+		ifg_in_close(L.in);
+		free(L.buf);
+	}
+	if (ifg_out_close(sc.out) < 0)
+		ifg_die_err("cannot write");
+	ifg_info("scored %llu lines", sc.lines);
+	ifg_toxlex_free(sc.lx);
+	ifg_toxclf_release(&sc.m);
+	ifg_toxfeat_release(&sc.f);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	ifg_cli_init(argv[0]);
+	enum { O_TEXT = 256, O_LABEL, O_POSITIVE, O_HOLDOUT, O_FIELD };
+	static const struct option longopts[] = {
+		{ "output", required_argument, NULL, 'o' },   { "text", required_argument, NULL, O_TEXT },
+		{ "label", required_argument, NULL, O_LABEL }, { "positive", required_argument, NULL, O_POSITIVE },
+		{ "holdout", required_argument, NULL, O_HOLDOUT }, { "seed", required_argument, NULL, 's' },
+		{ "model", required_argument, NULL, 'm' },    { "lexicon", required_argument, NULL, 'l' },
+		{ "field", required_argument, NULL, O_FIELD }, { "quiet", no_argument, NULL, 'q' },
+		{ "verbose", no_argument, NULL, 'v' },	       { "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },	       { NULL, 0, NULL, 0 },
+	};
+	struct opts o = { .text = "tweet", .label = "class", .positive = "0,1",
+			  .field = "continuation", .holdout = 0.2 };
+	int ch, is_learn = 0, is_score = 0, learn_only = 0, score_only = 0;
+	if (argc > 1 && argv[1][0] != '-') {	/* the command, then its options */
+		is_learn = !strcmp(argv[1], "learn"), is_score = !strcmp(argv[1], "score");
+		if (!is_learn && !is_score)
+			ifg_usage_error("unknown command '%s' (learn or score)", argv[1]);
+		argv[1] = argv[0], argv++, argc--;
+	}
+	while ((ch = getopt_long(argc, argv, "o:s:m:l:qv", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'o': o.out = optarg; break;
+		case O_TEXT: o.text = optarg; learn_only = 1; break;
+		case O_LABEL: o.label = optarg; learn_only = 1; break;
+		case O_POSITIVE: o.positive = optarg; learn_only = 1; break;
+		case O_HOLDOUT: o.holdout = ifg_opt_double("--holdout", optarg, 0, 0.99); learn_only = 1; break;
+		case 's': o.seed = (unsigned long long)ifg_opt_long("-s", optarg, 0, LONG_MAX); learn_only = 1; break;
+		case 'm': o.model = optarg; score_only = 1; break;
+		case 'l': o.lexicon = optarg; score_only = 1; break;
+		case O_FIELD: o.field = optarg; score_only = 1; break;
+		case 'q': ifg_verbosity = 0; break;
+		case 'v': ifg_verbosity = 2; break;
+		case 'h': usage(stdout); return 0;
+		case 'V': ifg_version();
+		default: usage(stderr); return 2;
+		}
+	}
+	if (!is_learn && !is_score)
+		ifg_usage_error("a command is needed: learn or score");
+	if (is_learn && score_only)
+		ifg_usage_error("-m, -l and --field belong to score");
+	if (is_score && learn_only)
+		ifg_usage_error("--text, --label, --positive, --holdout and -s belong to learn");
+	if (is_learn) {
+		if (!o.out)
+			ifg_usage_error("learn needs a model file (-o)");
+		if (argc - optind > 1)
+			ifg_usage_error("learn reads one input file at most");
+		if (!*o.positive)
+			ifg_usage_error("option --positive: an empty list");
+		return learn(&o, optind < argc ? argv[optind] : NULL);
+	}
+	if (!o.model && !o.lexicon)
+		ifg_usage_error("score needs a model (-m), a lexicon (-l) or both");
+	return score(&o, argc - optind, argv + optind);
+}
