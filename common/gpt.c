@@ -3,6 +3,7 @@
  * Notation in comments: N = B*T rows (positions, b-major), C = n_embd,
  * NH = n_head, hs = C / NH, V = vocab_size, L = n_layer. */
 #include "gpt.h"
+#include "gpt_ops.h"
 
 #include <cblas.h>
 #include <errno.h>
@@ -491,7 +492,7 @@ static inline float gelu_grad_scalar(float x)
 	return 0.5f * (1.0f + t) + 0.5f * x * (1.0f - t * t) * GELU_K * (1.0f + 3.0f * GELU_A * x * x);
 }
 
-static void gelu_fwd(float *y, const float *x, size_t n)
+void ifg_gelu_fwd(float *y, const float *x, size_t n)
 {
 	size_t i = 0;
 #ifdef IFG_AVX2
@@ -536,9 +537,9 @@ static void gelu_bwd(float *dx, const float *x, const float *dy, size_t n)
 
 /* ------------------------------------------------------------------- ops */
 
-/* out (N, C) = LayerNorm(inp (N, C)) * w + b; mean, rstd (N) kept. */
-static void layernorm_fwd(float *out, float *mean, float *rstd, const float *inp, const float *w,
-			  const float *b, size_t N, int C)
+/* gpt_ops.h */
+void ifg_layernorm_fwd(float *out, float *mean, float *rstd, const float *inp, const float *w,
+		       const float *b, size_t N, int C)
 {
 	for (size_t r = 0; r < N; r++) {
 		const float *x = inp + r * C;
@@ -554,8 +555,10 @@ static void layernorm_fwd(float *out, float *mean, float *rstd, const float *inp
 		float *o = out + r * C;
 		for (int i = 0; i < C; i++)
 			o[i] = (x[i] - mu) * rs * w[i] + b[i];
-		mean[r] = mu;
-		rstd[r] = rs;
+		if (mean)
+			mean[r] = mu;
+		if (rstd)
+			rstd[r] = rs;
 	}
 }
 
@@ -589,8 +592,8 @@ static void layernorm_bwd(float *dinp, const float *dres, float *dw, float *db, 
 }
 
 /* out (N, dout) = inp (N, din) W (din, dout) + b (dout) */
-static void linear_fwd(float *out, const float *inp, const float *w, const float *b, size_t N,
-		       int din, int dout)
+void ifg_linear_fwd(float *out, const float *inp, const float *w, const float *b, size_t N,
+		    int din, int dout)
 {
 	for (size_t r = 0; r < N; r++)
 		memcpy(out + r * dout, b, dout * sizeof(float));
@@ -753,26 +756,26 @@ int ifg_gpt_forward(struct ifg_gpt *m, const uint32_t *tokens, const int32_t *ta
 		float *res2 = LAYER(a->res2, l, NC), *ln2 = LAYER(a->ln2, l, NC);
 		float *fch = LAYER(a->fch, l, 4 * NC), *fchg = LAYER(a->fch_gelu, l, 4 * NC);
 		float *res3 = LAYER(a->res3, l, NC);
-		layernorm_fwd(ln1, LAYER(a->ln1_mean, l, Nmax), LAYER(a->ln1_rstd, l, Nmax), in,
+		ifg_layernorm_fwd(ln1, LAYER(a->ln1_mean, l, Nmax), LAYER(a->ln1_rstd, l, Nmax), in,
 			      p->ln1w + (size_t)l * C, p->ln1b + (size_t)l * C, N, C);
-		linear_fwd(qkv, ln1, p->qkvw + (size_t)l * C * 3 * C, p->qkvb + (size_t)l * 3 * C, N,
+		ifg_linear_fwd(qkv, ln1, p->qkvw + (size_t)l * C * 3 * C, p->qkvb + (size_t)l * 3 * C, N,
 			   C, 3 * C);
 		attention_fwd(atty, att, qkv, B, T, C, NH);
-		linear_fwd(res2, atty, p->attprojw + (size_t)l * C * C, p->attprojb + (size_t)l * C,
+		ifg_linear_fwd(res2, atty, p->attprojw + (size_t)l * C * C, p->attprojb + (size_t)l * C,
 			   N, C, C);
 		for (size_t i = 0; i < N * C; i++)
 			res2[i] += in[i];
-		layernorm_fwd(ln2, LAYER(a->ln2_mean, l, Nmax), LAYER(a->ln2_rstd, l, Nmax), res2,
+		ifg_layernorm_fwd(ln2, LAYER(a->ln2_mean, l, Nmax), LAYER(a->ln2_rstd, l, Nmax), res2,
 			      p->ln2w + (size_t)l * C, p->ln2b + (size_t)l * C, N, C);
-		linear_fwd(fch, ln2, p->fcw + (size_t)l * C * 4 * C, p->fcb + (size_t)l * 4 * C, N,
+		ifg_linear_fwd(fch, ln2, p->fcw + (size_t)l * C * 4 * C, p->fcb + (size_t)l * 4 * C, N,
 			   C, 4 * C);
-		gelu_fwd(fchg, fch, N * 4 * C);
-		linear_fwd(res3, fchg, p->fcprojw + (size_t)l * 4 * C * C,
+		ifg_gelu_fwd(fchg, fch, N * 4 * C);
+		ifg_linear_fwd(res3, fchg, p->fcprojw + (size_t)l * 4 * C * C,
 			   p->fcprojb + (size_t)l * C, N, 4 * C, C);
 		for (size_t i = 0; i < N * C; i++)
 			res3[i] += res2[i];
 	}
-	layernorm_fwd(a->lnf, a->lnf_mean, a->lnf_rstd, LAYER(a->res3, L - 1, NC), p->lnfw, p->lnfb,
+	ifg_layernorm_fwd(a->lnf, a->lnf_mean, a->lnf_rstd, LAYER(a->res3, L - 1, NC), p->lnfw, p->lnfb,
 		      N, C);
 	/* logits (N, V) = lnf (N, C) wteᵀ (C, V) */
 	cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)N, V, C, 1.0f, a->lnf, C, p->wte,
