@@ -1,0 +1,77 @@
+/* gpt_infer.h: GPT-2 inference with a key/value cache, and generation.
+ *
+ * The forward of gpt.h keeps every activation for the backward and
+ * recomputes the whole prefix; generation needs neither.  Here a cache holds,
+ * per slot (a sequence being generated) and per layer, the keys and values
+ * of the positions seen so far, so appending tokens to a slot costs only the
+ * new rows: one pass over the new rows of all slots together (every linear
+ * layer one cblas_sgemm over those rows, the output layer one sgemm over the
+ * slots' last rows), attention per (slot, head) against the cached keys.
+ * A prompt's prefill is an append of all its tokens; a generation step an
+ * append of one token to each slot.
+ *
+ * Parameters are the model's (ifg_gpt_params), read, never copied.  The
+ * numerics are those of ifg_gpt_forward (float, LayerNorm eps 1e-5, tanh
+ * GELU, softmax with the row maximum subtracted) but not its summation order,
+ * so logits agree to rounding (~1e-6 relative), not bit for bit.
+ *
+ * Memory: the cache is 2 L B T C floats for B slots of T positions;
+ * scratch grows with the rows of the largest append. */
+#ifndef IFG_GPT_INFER_H
+#define IFG_GPT_INFER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "gpt.h"
+#include "rng.h"
+#include "sample.h"
+
+struct ifg_gpt_infer;
+
+/* A cache for m (which must outlive it); no slots until reserve. */
+struct ifg_gpt_infer *ifg_gpt_infer_new(const struct ifg_gpt *m);
+void ifg_gpt_infer_free(struct ifg_gpt_infer *s);
+
+/* Room for B slots of up to T positions (T <= n_ctx, else -1 with a
+ * message).  Growing drops every slot's contents (all slots empty). */
+int ifg_gpt_infer_reserve(struct ifg_gpt_infer *s, int B, int T);
+
+/* Empties a slot; makes slot dst a copy of slot src (positions and cache). */
+void ifg_gpt_infer_reset(struct ifg_gpt_infer *s, int slot);
+void ifg_gpt_infer_copy(struct ifg_gpt_infer *s, int dst, int src);
+/* Positions held by a slot. */
+int ifg_gpt_infer_len(const struct ifg_gpt_infer *s, int slot);
+
+/* Appends tokens tok[i][0..len[i]) to slot[i], i < n (distinct slots,
+ * len[i] >= 1, ids < vocab_size, room left in the slot: else -1 with a
+ * message and nothing changed), and leaves the logits of each slot's new
+ * last position as row i of ifg_gpt_infer_logits. */
+int ifg_gpt_infer_append(struct ifg_gpt_infer *s, int n, const int *slot,
+			 const uint32_t *const *tok, const int *len);
+const float *ifg_gpt_infer_logits(const struct ifg_gpt_infer *s); /* (n, V) */
+
+/* ---- generation ---- */
+
+/* One sequence to continue. */
+struct ifg_gen {
+	const uint32_t *prompt;	/* >= 1 token; prompt_len + n_new <= n_ctx */
+	int prompt_len;
+	struct ifg_rng rng;	/* the sequence's own stream (one draw per token) */
+	uint32_t *out;		/* room for n_new tokens */
+	int n_out;		/* set: tokens generated (end-of-text not included) */
+};
+
+/* Continues each of g[0..n) by up to n_new tokens drawn with smp from the
+ * logits of ids < V_sample (<= vocab_size: a tokenizer smaller than the
+ * model's embedding), stopping a sequence at eot (< 0: none).  With a cache
+ * s, the n sequences run as one batch (slots 0..n-1, reserved here); prompts
+ * that are the same pointer and length are prefilled once and copied.
+ * Without (s NULL), every token comes from ifg_gpt_forward over the whole
+ * sequence so far, one sequence at a time: the reference path.  A sequence's
+ * tokens depend only on its prompt and rng, not on n or the path (up to the
+ * rounding above).  0, or -1 with a message. */
+int ifg_gpt_generate(struct ifg_gpt *m, struct ifg_gpt_infer *s, struct ifg_sampler *smp,
+		     struct ifg_gen *g, int n, int n_new, int64_t eot, size_t V_sample);
+
+#endif
