@@ -512,10 +512,6 @@ static int load_vocab_obj(struct ifg_bpe *t, json_t *vocab)
 
 struct ifg_bpe *ifg_bpe_load_gpt2(const char *vocab_path, const char *merges_path)
 {
-	if (!ifg_unicode_ok()) {
-		ifg_seterr("libutf8proc.so.2 not found (Debian: apt-get install libutf8proc2)");
-		return NULL;
-	}
 	struct ifg_bpe *t = bpe_new();
 	struct ifg_bytes vb = { 0 }, mb = { 0 }, tmp = { 0 };
 	json_t *vocab = NULL;
@@ -789,10 +785,6 @@ static bool is_file(const char *dir, const char *name, char **out)
 
 struct ifg_bpe *ifg_bpe_load(const char *path)
 {
-	if (!ifg_unicode_ok()) {
-		ifg_seterr("libutf8proc.so.2 not found (Debian: apt-get install libutf8proc2)");
-		return NULL;
-	}
 	struct stat st;
 	if (stat(path, &st) < 0) {
 		ifg_seterr("'%s': %s", path, strerror(errno));

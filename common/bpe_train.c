@@ -126,10 +126,6 @@ struct ifg_bpe_trainer {
 
 struct ifg_bpe_trainer *ifg_bpe_trainer_new(void)
 {
-	if (!ifg_unicode_ok()) {
-		ifg_seterr("libutf8proc.so.2 not found (Debian: apt-get install libutf8proc2)");
-		return NULL;
-	}
 	struct ifg_bpe_trainer *tr = ifg_xcalloc(1, sizeof *tr);
 	tr->eot = -1;
 	return tr;

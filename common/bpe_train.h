@@ -23,7 +23,7 @@
 
 struct ifg_bpe_trainer;
 
-/* NULL with a message when the build lacks utf8proc. */
+/* A trainer with no counts yet (never NULL). */
 struct ifg_bpe_trainer *ifg_bpe_trainer_new(void);
 void ifg_bpe_trainer_free(struct ifg_bpe_trainer *tr);
 

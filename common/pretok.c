@@ -2,48 +2,33 @@
  * See pretok.h for the expression it implements. */
 #include "pretok.h"
 
-#include <dlfcn.h>
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <utf8proc.h>
 
 #include "util.h"
 
-/* utf8proc (libutf8proc2) is opened at run time: the Makefile does not link
- * it (yet), and programs that never tokenize need not have it.  Once PKGS
- * names libutf8proc, these three pointers can become direct calls. */
-static utf8proc_category_t (*u8_category)(utf8proc_int32_t);
-static utf8proc_ssize_t (*u8_map)(const utf8proc_uint8_t *, utf8proc_ssize_t,
-				  utf8proc_uint8_t **, utf8proc_option_t);
-static const char *(*u8_errmsg)(utf8proc_ssize_t);
-static pthread_once_t u8_once = PTHREAD_ONCE_INIT;
-static uint8_t ascii_cc[128];	/* classes of ASCII, from ifg_cclass_of */
-
-static void u8_load(void)
-{
-	void *h = dlopen("libutf8proc.so.2", RTLD_NOW | RTLD_GLOBAL);
-	if (!h)
-		h = dlopen("libutf8proc.so", RTLD_NOW | RTLD_GLOBAL);
-	if (h) {
-		*(void **)&u8_category = dlsym(h, "utf8proc_category");
-		*(void **)&u8_map = dlsym(h, "utf8proc_map");
-		*(void **)&u8_errmsg = dlsym(h, "utf8proc_errmsg");
-	}
-	for (int c = 0; c < 128; c++)
-		ascii_cc[c] = (uint8_t)ifg_cclass_of(c);
-}
-
-int ifg_unicode_ok(void)
-{
-	pthread_once(&u8_once, u8_load);
-	return u8_category && u8_map && u8_errmsg;
-}
-
-__attribute__((constructor)) static void u8_init(void)
-{
-	pthread_once(&u8_once, u8_load);
-}
+/* Classes of ASCII (the common case, without a utf8proc call): letters,
+ * digits, and the White_Space characters TAB..CR and space; 0x1C..0x1F are
+ * Cc, not White_Space.  The same as ifg_cclass_of below 0x80. */
+#define O IFG_CC_OTHER
+#define L IFG_CC_LETTER
+#define N IFG_CC_NUMBER
+#define S IFG_CC_SPACE
+static const uint8_t ascii_cc[128] = {
+	O, O, O, O, O, O, O, O, O, S, S, S, S, S, O, O,	/* 00 */
+	O, O, O, O, O, O, O, O, O, O, O, O, O, O, O, O,	/* 10 */
+	S, O, O, O, O, O, O, O, O, O, O, O, O, O, O, O,	/* 20 */
+	N, N, N, N, N, N, N, N, N, N, O, O, O, O, O, O,	/* 30 */
+	O, L, L, L, L, L, L, L, L, L, L, L, L, L, L, L,	/* 40 */
+	L, L, L, L, L, L, L, L, L, L, L, O, O, O, O, O,	/* 50 */
+	O, L, L, L, L, L, L, L, L, L, L, L, L, L, L, L,	/* 60 */
+	L, L, L, L, L, L, L, L, L, L, L, O, O, O, O, O,	/* 70 */
+};
+#undef O
+#undef L
+#undef N
+#undef S
 
 int ifg_utf8_decode(const uint8_t *s, size_t n, int32_t *cp)
 {
@@ -98,9 +83,7 @@ enum ifg_cclass ifg_cclass_of(int32_t cp)
 	/* White_Space (PropList.txt) is the separators Z* plus six controls. */
 	if ((cp >= 0x09 && cp <= 0x0d) || cp == 0x85)
 		return IFG_CC_SPACE;
-	if (!u8_category)
-		return IFG_CC_OTHER;	/* see ifg_unicode_ok() */
-	switch (u8_category(cp)) {
+	switch (utf8proc_category(cp)) {
 	case UTF8PROC_CATEGORY_LU:
 	case UTF8PROC_CATEGORY_LL:
 	case UTF8PROC_CATEGORY_LT:
@@ -225,13 +208,11 @@ static int nfc_run(const uint8_t *s, size_t n, uint8_t **out, size_t *len, size_
 		return 0;
 	if (ifg_nfc_trivial(s, n))
 		return append(out, len, cap, s, n);
-	if (!ifg_unicode_ok())
-		return ifg_seterr("this build has no libutf8proc");
 	utf8proc_uint8_t *dst = NULL;
-	utf8proc_ssize_t r = u8_map(s, (utf8proc_ssize_t)n, &dst,
+	utf8proc_ssize_t r = utf8proc_map(s, (utf8proc_ssize_t)n, &dst,
 					  UTF8PROC_STABLE | UTF8PROC_COMPOSE);
 	if (r < 0)
-		return ifg_seterr("NFC normalisation: %s", u8_errmsg(r));
+		return ifg_seterr("NFC normalisation: %s", utf8proc_errmsg(r));
 	int rc = append(out, len, cap, dst, (size_t)r);
 	free(dst);
 	return rc;

@@ -21,9 +21,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* 1 when the Unicode library (utf8proc, opened at run time) is there. */
-int ifg_unicode_ok(void);
-
 /* Character classes of the expression above. */
 enum ifg_cclass { IFG_CC_OTHER = 0, IFG_CC_LETTER, IFG_CC_NUMBER, IFG_CC_SPACE };
 

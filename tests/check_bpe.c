@@ -1,10 +1,12 @@
 /* check_bpe.c: BPE loading, merging order (against a naive GPT-2 encoder.py
- * transcription), round trips on adversarial input, identity. */
+ * transcription), round trips on adversarial input, identity, and the
+ * trainer's merges against a naive transcription of BPE learning. */
 #include <stdint.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "bpe.h"
+#include "bpe_train.h"
 #include "pretok.h"
 #include "rec.h"
 #include "testutil.h"
@@ -204,8 +206,10 @@ static struct ifg_bpe *load_real(const char *which)
 	if (!strcmp(which, "gpt2"))
 		snprintf(p, sizeof p, "%s/gpt2", data);
 	else
-		snprintf(p, sizeof p, "%s/tokenizers/gpt-neox-20b-tokenizer.json", shared);
+		snprintf(p, sizeof p, "%s/neox/tokenizer.json", data);
 	struct stat st;
+	if (strcmp(which, "gpt2") && stat(p, &st) < 0)	/* an older layout */
+		snprintf(p, sizeof p, "%s/tokenizers/gpt-neox-20b-tokenizer.json", shared);
 	if (stat(p, &st) < 0) {
 		fprintf(stderr, "check_bpe: %s not found (run pipelines/fetch-data.sh); "
 			"skipping its checks\n", p);
@@ -332,6 +336,195 @@ START_TEST(test_roundtrip_neox)
 }
 END_TEST
 
+/* ---- the trainer against a naive transcription of BPE learning ---- */
+
+#define TR_MAXTOK 420	/* vocabulary asked for */
+#define TR_MAXW 2048	/* distinct words */
+static uint8_t trtok[TR_MAXTOK][64];	/* naive tokens' bytes */
+static size_t trlen[TR_MAXTOK];
+static int trword[TR_MAXW][64], trwlen[TR_MAXW];
+static int64_t trcount[TR_MAXW], trpair[TR_MAXTOK][TR_MAXTOK];
+
+/* Bytes of a token as GPT-2's characters in UTF-8, as merges.txt has them. */
+static size_t show_token(const uint8_t *b, size_t n, char *out)
+{
+	size_t k = 0;
+	for (size_t i = 0; i < n; i++) {
+		uint32_t c = ifg_bpe_byte_char(b[i]);
+		if (c < 0x80)
+			out[k++] = (char)c;
+		else
+			out[k++] = (char)(0xc0 | (c >> 6)), out[k++] = (char)(0x80 | (c & 0x3f));
+	}
+	out[k] = 0;
+	return k;
+}
+
+static int same_word(int w, const uint8_t *s, size_t n)
+{
+	if (trwlen[w] != (int)n)
+		return 0;
+	for (size_t k = 0; k < n; k++)
+		if (trword[w][k] != s[k])
+			return 0;
+	return 1;
+}
+
+START_TEST(test_trainer_vs_naive)
+{
+	/* Words over {a, b} (runs like "aaaa" overlap their own pairs), with
+	 * and without a leading space, and a few digits and punctuation. */
+	struct ifg_bytes text = { 0 };
+	for (int i = 0; i < 6000; i++) {
+		int n = 1 + (int)(next_rand() % 7);
+		char w[16];
+		int k = 0;
+		if (next_rand() % 4)
+			w[k++] = ' ';
+		for (int j = 0; j < n; j++)
+			w[k++] = "aab"[next_rand() % 3];
+		if (next_rand() % 10 == 0)
+			w[k++] = ' ', w[k++] = "1.!"[next_rand() % 3];
+		ifg_bytes_append(&text, w, (size_t)k);
+	}
+	struct ifg_bpe_trainer *tr = ifg_bpe_trainer_new();
+	size_t half = 0;	/* two documents, cut between pieces */
+	while (half < text.n / 2)
+		half = ifg_pretok_next(text.p, text.n, half);
+	ifg_bpe_trainer_add(tr, text.p, half);
+	ifg_bpe_trainer_add(tr, text.p + half, text.n - half);
+	int64_t got = ifg_bpe_trainer_learn(tr, TR_MAXTOK);
+	ck_assert_int_gt(got, 257);
+	char *dir = ifg_test_tmpdir();
+	char vp[512], mp[512];
+	snprintf(vp, sizeof vp, "%s/vocab.json", dir);
+	snprintf(mp, sizeof mp, "%s/merges.txt", dir);
+	ck_assert_int_eq(ifg_bpe_trainer_write(tr, vp, mp), 0);
+
+	/* Naive: the pieces and their counts, the 256 bytes in GPT-2's order
+	 * (by the character that shows them), then merge after merge the most
+	 * frequent pair, ties to the smaller (left id, right id). */
+	int nw = 0, ntok = 256;
+	for (size_t i = 0; i < text.n;) {
+		size_t e = ifg_pretok_next(text.p, text.n, i);
+		ck_assert_uint_le(e - i, 64);
+		int w = 0;
+		while (w < nw && !same_word(w, text.p + i, e - i))
+			w++;
+		if (w == nw) {
+			ck_assert_int_lt(nw, TR_MAXW);
+			trwlen[nw] = (int)(e - i);
+			for (size_t k = 0; k < e - i; k++)
+				trword[nw][k] = text.p[i + k];	/* bytes for now */
+			trcount[nw++] = 0;
+		}
+		trcount[w]++;
+		i = e;
+	}
+	ck_assert_uint_eq(ifg_bpe_trainer_distinct(tr), (uint64_t)nw);
+	int byte_id[256];
+	for (int b = 0; b < 256; b++) {
+		byte_id[b] = 0;
+		for (int c = 0; c < 256; c++)
+			byte_id[b] += ifg_bpe_byte_char((uint8_t)c) < ifg_bpe_byte_char((uint8_t)b);
+		trtok[byte_id[b]][0] = (uint8_t)b;
+		trlen[byte_id[b]] = 1;
+	}
+	for (int w = 0; w < nw; w++)
+		for (int k = 0; k < trwlen[w]; k++)
+			trword[w][k] = byte_id[trword[w][k]];
+	FILE *mf = fopen(mp, "r");
+	ck_assert_ptr_nonnull(mf);
+	char line[512], want[512];
+	ck_assert_ptr_nonnull(fgets(line, sizeof line, mf));
+	ck_assert_str_eq(line, "#version: 0.2\n");
+	int nmerge = 0;
+	while (ntok + 1 < TR_MAXTOK) {
+		memset(trpair, 0, sizeof trpair);
+		for (int w = 0; w < nw; w++)
+			for (int k = 0; k + 1 < trwlen[w]; k++)
+				trpair[trword[w][k]][trword[w][k + 1]] += trcount[w];
+		int ba = -1, bb = -1;
+		for (int a = 0; a < ntok; a++)
+			for (int b = 0; b < ntok; b++)
+				if (trpair[a][b] > 0 && (ba < 0 || trpair[a][b] > trpair[ba][bb]))
+					ba = a, bb = b;
+		if (ba < 0)
+			break;
+		uint8_t nb[64];
+		size_t nl = trlen[ba] + trlen[bb];
+		ck_assert_uint_le(nl, 64);
+		memcpy(nb, trtok[ba], trlen[ba]);
+		memcpy(nb + trlen[ba], trtok[bb], trlen[bb]);
+		int z = 0;
+		while (z < ntok && !(trlen[z] == nl && !memcmp(trtok[z], nb, nl)))
+			z++;
+		if (z == ntok) {
+			memcpy(trtok[z], nb, nl);
+			trlen[ntok++] = nl;
+		}
+		/* merges.txt has this merge next */
+		size_t k = show_token(trtok[ba], trlen[ba], want);
+		want[k++] = ' ';
+		k += show_token(trtok[bb], trlen[bb], want + k);
+		want[k++] = '\n';
+		want[k] = 0;
+		ck_assert_ptr_nonnull(fgets(line, sizeof line, mf));
+		ck_assert_msg(!strcmp(line, want), "merge %d: trainer '%s', naive '%s'", nmerge,
+			      line, want);
+		nmerge++;
+		for (int w = 0; w < nw; w++) {
+			int m = 0;
+			for (int i = 0; i < trwlen[w]; i++) {
+				if (i + 1 < trwlen[w] && trword[w][i] == ba && trword[w][i + 1] == bb)
+					trword[w][m++] = z, i++;
+				else
+					trword[w][m++] = trword[w][i];
+			}
+			trwlen[w] = m;
+		}
+	}
+	ck_assert_ptr_null(fgets(line, sizeof line, mf));
+	fclose(mf);
+	ck_assert_int_gt(nmerge, 100);
+	ck_assert_int_eq(got, ntok + 1);
+
+	/* Loads back: the size, <|endoftext|> last, each training word
+	 * encodes to its final training segmentation, the text round-trips. */
+	struct ifg_bpe *t = ifg_bpe_load(dir);
+	ck_assert_msg(t != NULL, "%s", ifg_err());
+	ck_assert_uint_eq(ifg_bpe_vocab_size(t), (uint32_t)got);
+	ck_assert_int_eq(ifg_bpe_eot(t), got - 1);
+	struct ifg_ids ids = { 0 };
+	for (int w = 0; w < nw; w++) {
+		uint8_t wb[64];
+		size_t wl = 0;
+		for (int i = 0; i < trwlen[w]; i++) {
+			memcpy(wb + wl, trtok[trword[w][i]], trlen[trword[w][i]]);
+			wl += trlen[trword[w][i]];
+		}
+		ids.n = 0;
+		ck_assert_int_eq(ifg_bpe_encode_word(t, wb, wl, &ids), 0);
+		ck_assert_uint_eq(ids.n, (size_t)trwlen[w]);
+		for (int i = 0; i < trwlen[w]; i++) {
+			size_t len;
+			const uint8_t *tb = ifg_bpe_token(t, ids.v[i], &len);
+			ck_assert_uint_eq(len, trlen[trword[w][i]]);
+			ck_assert(!memcmp(tb, trtok[trword[w][i]], len));
+		}
+	}
+	ifg_ids_release(&ids);
+	roundtrip(t, (const char *)text.p, text.n, -1);
+	ifg_bpe_free(t);
+	ifg_bpe_trainer_free(tr);
+	ifg_bytes_release(&text);
+	unlink(vp);
+	unlink(mp);
+	rmdir(dir);
+	free(dir);
+}
+END_TEST
+
 START_TEST(test_identity)
 {
 	struct ifg_bpe *t = load_real("neox");
@@ -373,6 +566,7 @@ Suite *make_suite(void)
 	tcase_add_test(tc, test_roundtrip_gpt2);
 	tcase_add_test(tc, test_roundtrip_neox);
 	tcase_add_test(tc, test_identity);
+	tcase_add_test(tc, test_trainer_vs_naive);
 	suite_add_tcase(s, tc);
 	return s;
 }

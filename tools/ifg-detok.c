@@ -221,9 +221,9 @@ int main(int argc, char **argv)
 		case O_SKIP: c.skip_special = true; break;
 		case 'o': out = optarg; break;
 		case 'q': ifg_verbosity = 0; break;
-		case 'h': usage(stdout); return 0;
+		case 'h': usage(stdout); ifg_bytes_release(&c.sep); return 0;
 		case 'V': ifg_version();
-		default: usage(stderr); return 2;
+		default: usage(stderr); ifg_bytes_release(&c.sep); return 2;
 		}
 	}
 	if (!tok && c.form != F_IDS)

@@ -219,8 +219,6 @@ static void learn(struct opts *o, int nfiles, char **files)
 	if (mkdir(o->out, 0777) < 0 && errno != EEXIST)
 		ifg_die("cannot create '%s': %s", o->out, strerror(errno));
 	struct ifg_bpe_trainer *tr = ifg_bpe_trainer_new();
-	if (!tr)
-		ifg_die_err("learning");
 	double t0 = ifg_now();
 	each_doc(o, nfiles, files, learn_cb, tr);
 	int64_t n = ifg_bpe_trainer_learn(tr, (uint32_t)o->learn);
@@ -270,6 +268,10 @@ static void encode(struct opts *o, struct ifg_bpe *bpe, int nfiles, char **files
 		fprintf(stderr, "ifg-tokenize: %" PRIu64 " documents (%" PRIu64 " skipped), %" PRIu64
 			" tokens, %" PRIu64 " records, %.1f MB/s\n", e.docs, e.skipped, e.tokens,
 			nrec > 0 ? nrec - 1 : 0, dt > 0 ? e.bytes / dt / 1e6 : 0.0);
+	if (ifg_verbosity > 1)
+		fprintf(stderr, "ifg-tokenize: tokenizer %s (%" PRIu32 " tokens, sha256 %s), "
+			"%.2f bytes a token\n", ifg_bpe_name(bpe), ifg_bpe_vocab_size(bpe),
+			ifg_bpe_sha256(bpe), e.tokens ? (double)e.bytes / e.tokens : 0.0);
 	ifg_ids_release(&e.ids);
 }
 
@@ -329,9 +331,9 @@ int main(int argc, char **argv)
 		case 'o': o.out = optarg; break;
 		case 'q': ifg_verbosity = 0; break;
 		case 'v': ifg_verbosity = 2; break;
-		case 'h': usage(stdout); return 0;
+		case 'h': usage(stdout); free(carry); return 0;
 		case 'V': ifg_version();
-		default: usage(stderr); return 2;
+		default: usage(stderr); free(carry); return 2;
 		}
 	}
 	o.in.carry = carry;

@@ -4,6 +4,12 @@
 //   node encode.js hf TOKENIZER.json DOCS.jsonl        @anush008/tokenizers
 //   node encode.js hfbpe VOCAB MERGES DOCS.jsonl       the same, a GPT-2 style
 //        vocabulary (vocab.json + merges.txt) under a ByteLevel pre-tokenizer
+//   node encode.js bench DOCS.jsonl                    tiktoken gpt2 throughput:
+//        prints "MB/s X", UTF-8 bytes of the texts over the time spent in
+//        encode_ordinary (reading and parsing the file not counted)
+//   node encode.js same DOCS.jsonl GOT.jsonl [nfc]     round-trip check: the
+//        texts of GOT (ifg-detok --as jsonl) equal those of DOCS, line by
+//        line (or their NFC with "nfc"); exit 1 naming the first that differs
 //
 // DOCS.jsonl holds {"text": ...} a line; the output has the ids of each
 // document, space-separated, a line each (an empty line for no tokens).
@@ -59,8 +65,38 @@ async function main() {
 			const encs = await tok.encodeBatch(docs.slice(i, i + B), { addSpecialTokens: false });
 			for (const e of encs) emit(out, e.getIds());
 		}
+	} else if (mode === 'bench') {
+		const { get_encoding } = require('tiktoken');
+		const enc = get_encoding('gpt2');
+		const docs = readDocs(a);
+		let bytes = 0, ntok = 0;
+		for (const d of docs) bytes += Buffer.byteLength(d, 'utf8');
+		const t0 = process.hrtime.bigint();
+		for (const d of docs) ntok += enc.encode_ordinary(d).length;
+		const dt = Number(process.hrtime.bigint() - t0) / 1e9;
+		enc.free();
+		out.push(`MB/s ${(bytes / dt / 1e6).toFixed(2)}`, `tokens ${ntok}`, `bytes ${bytes}`);
+	} else if (mode === 'same') {
+		const want = readDocs(a), got = readDocs(b);
+		const nfc = process.argv[5] === 'nfc';
+		for (let i = 0; i < Math.max(want.length, got.length); i++) {
+			if (i >= want.length || i >= got.length) {
+				process.stderr.write(`encode.js: ${got.length} texts, expected ${want.length}\n`);
+				process.exit(1);
+			}
+			const w = nfc ? want[i].normalize('NFC') : want[i];
+			if (got[i] !== w) {
+				let k = 0;
+				while (k < w.length && got[i][k] === w[k]) k++;
+				process.stderr.write(`encode.js: text ${i} differs at character ${k}: ` +
+					`${JSON.stringify(got[i].slice(k, k + 20))}, expected ${JSON.stringify(w.slice(k, k + 20))}\n`);
+				process.exit(1);
+			}
+		}
+		out.push(`same ${want.length}`);
 	} else {
-		process.stderr.write('usage: node encode.js tiktoken DOCS [special] | hf TOKENIZER DOCS | hfbpe VOCAB MERGES DOCS\n');
+		process.stderr.write('usage: node encode.js tiktoken DOCS [special] | hf TOKENIZER DOCS | ' +
+			'hfbpe VOCAB MERGES DOCS | bench DOCS | same DOCS GOT [nfc]\n');
 		process.exit(2);
 	}
 	flush(out);
