@@ -43,5 +43,12 @@ for page in "$@"; do
 	fi
 	passed=$((passed + 1))
 done
+# every program has its page among those checked
+for prog in "$bindir"/ifg-*; do
+	name=$(basename "$prog")
+	case " $* " in *"/$name.1 "*) ;; *)
+		echo "FAIL $name: no man page man/$name.1"; failed=$((failed + 1)) ;;
+	esac
+done
 echo "man pages: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]
