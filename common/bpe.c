@@ -89,27 +89,6 @@ void ifg_ids_release(struct ifg_ids *a)
 	a->n = a->cap = 0;
 }
 
-void ifg_bytes_append(struct ifg_bytes *b, const void *p, size_t n)
-{
-	if (b->n + n > b->cap) {
-		size_t c = b->cap ? b->cap : 256;
-		while (c < b->n + n)
-			c *= 2;
-		b->p = ifg_xrealloc(b->p, c, 1);
-		b->cap = c;
-	}
-	if (n)
-		memcpy(b->p + b->n, p, n);
-	b->n += n;
-}
-
-void ifg_bytes_release(struct ifg_bytes *b)
-{
-	free(b->p);
-	b->p = NULL;
-	b->n = b->cap = 0;
-}
-
 static inline uint64_t mix64(uint64_t x)
 {
 	x ^= x >> 33;

@@ -38,6 +38,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "util.h"
+
 struct ifg_bpe;
 
 /* A growable array of token ids. */
@@ -48,13 +50,6 @@ struct ifg_ids {
 void ifg_ids_push(struct ifg_ids *a, uint32_t id);
 void ifg_ids_release(struct ifg_ids *a);
 
-/* A growable byte buffer. */
-struct ifg_bytes {
-	uint8_t *p;
-	size_t n, cap;
-};
-void ifg_bytes_append(struct ifg_bytes *b, const void *p, size_t n);
-void ifg_bytes_release(struct ifg_bytes *b);
 
 /* path: a tokenizer.json, or a directory holding vocab.json + merges.txt
  * or encoder.json + vocab.bpe.  NULL with a message on failure. */

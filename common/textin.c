@@ -10,34 +10,6 @@
 #include "stream.h"
 #include "util.h"
 
-struct buf {
-	char *p;
-	size_t n, cap;
-};
-
-static void buf_add(struct buf *b, const void *p, size_t n)
-{
-	if (b->n + n + 1 > b->cap) {
-		size_t c = b->cap ? b->cap : 4096;
-		while (c < b->n + n + 1)
-			c *= 2;
-		b->p = ifg_xrealloc(b->p, c, 1);
-		b->cap = c;
-	}
-	if (n)
-		memcpy(b->p + b->n, p, n);
-	b->n += n;
-	b->p[b->n] = 0;
-}
-
-static inline void buf_addc(struct buf *b, char c)
-{
-	if (b->n + 2 > b->cap)
-		buf_add(b, &c, 1);
-	else
-		b->p[b->n++] = c, b->p[b->n] = 0;
-}
-
 /* A CSV column: index into the record's fields, -1 none. */
 struct ifg_textin {
 	struct ifg_in *in;
@@ -46,7 +18,7 @@ struct ifg_textin {
 	char *ibuf;		/* input bytes [ipos, ilen) not yet used */
 	size_t ipos, ilen;
 	int eof;		/* 1 at end of input, -1 after a read error */
-	struct buf rec;		/* the current line, record or file */
+	struct ifg_bytes rec;		/* the current line, record or file */
 	uint64_t lineno;	/* lines started so far */
 	uint64_t recline;	/* first line of the current document */
 	json_t *obj;		/* current JSONL object */
@@ -111,7 +83,7 @@ static inline int rpeek(struct ifg_textin *r)
 static int read_line(struct ifg_textin *r)
 {
 	r->rec.n = 0;
-	buf_add(&r->rec, NULL, 0);
+	ifg_bytes_append(&r->rec, NULL, 0);
 	int any = 0;
 	for (;;) {
 		if (r->ipos == r->ilen) {
@@ -128,7 +100,7 @@ static int read_line(struct ifg_textin *r)
 		char *s = r->ibuf + r->ipos;
 		char *nl = memchr(s, '\n', r->ilen - r->ipos);
 		size_t k = nl ? (size_t)(nl - s) : r->ilen - r->ipos;
-		buf_add(&r->rec, s, k);
+		ifg_bytes_append(&r->rec, s, k);
 		r->ipos += k;
 		if (nl) {
 			r->ipos++;
@@ -335,7 +307,7 @@ void ifg_textin_close(struct ifg_textin *r)
 	json_decref(r->obj);
 	free(r->name);
 	free(r->ibuf);
-	free(r->rec.p);
+	ifg_bytes_release(&r->rec);
 	free(r->carry);
 	free(r->carry_col);
 	free(r->foff);
@@ -355,7 +327,7 @@ static void field_end(struct ifg_textin *r, size_t start)
 	r->foff[r->nf] = start;
 	r->flen[r->nf] = r->rec.n - start;
 	r->nf++;
-	buf_addc(&r->rec, 0);	/* fields are NUL-terminated in rec */
+	ifg_bytes_putc(&r->rec, 0);	/* fields are NUL-terminated in rec */
 }
 
 /* One record into rec + foff/flen: 1, 0 at the end, -1 on error. */
@@ -363,7 +335,7 @@ static int csv_record(struct ifg_textin *r)
 {
 	r->rec.n = 0;
 	r->nf = 0;
-	buf_add(&r->rec, NULL, 0);
+	ifg_bytes_append(&r->rec, NULL, 0);
 	int c = rgetc(r);
 	if (c == -1)
 		return 0;
@@ -386,13 +358,13 @@ static int csv_record(struct ifg_textin *r)
 				} else if (c == '\n') {
 					r->lineno++;
 				}
-				buf_addc(&r->rec, (char)c);
+				ifg_bytes_putc(&r->rec, (char)c);
 			}
 			c = rgetc(r);
 		}
 		/* Unquoted text (or what follows a closing quote: kept as it is). */
 		while (c >= 0 && c != ',' && c != '\n') {
-			buf_addc(&r->rec, (char)c);
+			ifg_bytes_putc(&r->rec, (char)c);
 			c = rgetc(r);
 		}
 		if (c == -2)
@@ -424,18 +396,18 @@ static int csv_next(struct ifg_textin *r, struct ifg_doc *d)
 	if ((long)r->nf <= need)
 		return ifg_seterr("'%s': line %" PRIu64 ": %zu fields, the header has %ld",
 				  r->name, line, r->nf, r->ncols);
-	d->text = r->rec.p + r->foff[r->text_col];
+	d->text = (char *)r->rec.p + r->foff[r->text_col];
 	d->text_len = r->flen[r->text_col];
 	if (r->cont_col >= 0) {
-		d->cont = r->rec.p + r->foff[r->cont_col];
+		d->cont = (char *)r->rec.p + r->foff[r->cont_col];
 		d->cont_len = r->flen[r->cont_col];
 	}
 	if (r->id_col >= 0)
-		csv_value(r->rec.p + r->foff[r->id_col], r->flen[r->id_col], &d->id);
+		csv_value((char *)r->rec.p + r->foff[r->id_col], r->flen[r->id_col], &d->id);
 	for (size_t i = 0; i < r->o.ncarry; i++) {
 		long k = r->carry_col[i];
 		if (k < (long)r->nf)
-			csv_value(r->rec.p + r->foff[k], r->flen[k], &r->carry[i]);
+			csv_value((char *)r->rec.p + r->foff[k], r->flen[k], &r->carry[i]);
 	}
 	return 1;
 }
@@ -491,7 +463,7 @@ static int jsonl_next(struct ifg_textin *r, struct ifg_doc *d)
 	}
 	json_error_t je;
 	json_decref(r->obj);
-	r->obj = json_loadb(r->rec.p, r->rec.n, JSON_ALLOW_NUL, &je);
+	r->obj = json_loadb((char *)r->rec.p, r->rec.n, JSON_ALLOW_NUL, &je);
 	if (!r->obj)
 		return ifg_seterr("'%s': line %" PRIu64 ": %s", r->name, r->lineno, je.text);
 	if (!json_is_object(r->obj))
@@ -521,10 +493,10 @@ static int file_next(struct ifg_textin *r, struct ifg_doc *d)
 		return 0;
 	r->done = 1;
 	r->rec.n = 0;
-	buf_add(&r->rec, NULL, 0);
+	ifg_bytes_append(&r->rec, NULL, 0);
 	for (;;) {
 		if (r->ipos < r->ilen)
-			buf_add(&r->rec, r->ibuf + r->ipos, r->ilen - r->ipos);
+			ifg_bytes_append(&r->rec, r->ibuf + r->ipos, r->ilen - r->ipos);
 		r->ipos = r->ilen;
 		int rc = refill(r);
 		if (rc < 0)
@@ -532,7 +504,7 @@ static int file_next(struct ifg_textin *r, struct ifg_doc *d)
 		if (rc > 0)
 			break;
 	}
-	d->text = r->rec.p;
+	d->text = (char *)r->rec.p;
 	d->text_len = r->rec.n;
 	d->id.type = IFG_VAL_STR;
 	d->id.s = r->name;
@@ -557,7 +529,7 @@ int ifg_textin_next(struct ifg_textin *r, struct ifg_doc *d)
 		break;
 	case IFG_TEXTIN_LINES:
 		rc = read_line(r);
-		d->text = r->rec.p;
+		d->text = (char *)r->rec.p;
 		d->text_len = r->rec.n;
 		break;
 	default:

@@ -137,3 +137,25 @@ void *ifg_xaligned(size_t n, size_t size)
 		oom();
 	return p;
 }
+
+void ifg_bytes_append(struct ifg_bytes *b, const void *p, size_t n)
+{
+	if (b->n + n + 1 > b->cap) {	/* + 1: the terminating 0 */
+		size_t c = b->cap ? b->cap : 256;
+		while (c < b->n + n + 1)
+			c *= 2;
+		b->p = ifg_xrealloc(b->p, c, 1);
+		b->cap = c;
+	}
+	if (n)
+		memcpy(b->p + b->n, p, n);
+	b->n += n;
+	b->p[b->n] = 0;
+}
+
+void ifg_bytes_release(struct ifg_bytes *b)
+{
+	free(b->p);
+	b->p = NULL;
+	b->n = b->cap = 0;
+}

@@ -32,6 +32,22 @@ char *ifg_xstrdup(const char *s);
 /* 64-byte aligned allocation for tensors (free with free()). */
 void *ifg_xaligned(size_t n, size_t size);
 
+/* A growable byte buffer.  After any append p is allocated and p[n] == 0,
+ * so text in it is also a C string. */
+struct ifg_bytes {
+	uint8_t *p;
+	size_t n, cap;
+};
+void ifg_bytes_append(struct ifg_bytes *b, const void *p, size_t n);
+static inline void ifg_bytes_putc(struct ifg_bytes *b, char c)
+{
+	if (b->n + 2 > b->cap)
+		ifg_bytes_append(b, &c, 1);
+	else
+		b->p[b->n++] = (uint8_t)c, b->p[b->n] = 0;
+}
+void ifg_bytes_release(struct ifg_bytes *b);
+
 /* bf16 <-> f32 (round to nearest even; NaN stays NaN). */
 static inline float ifg_bf16_to_f32(uint16_t h)
 {

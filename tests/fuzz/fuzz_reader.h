@@ -6,8 +6,9 @@
 
 #include <stdio.h>
 #include <stdlib.h>
-#include <sys/mman.h>
 #include <unistd.h>
+
+#include "fuzz_memfd.h"
 
 #include "json.h"
 #include "rec.h"
@@ -41,14 +42,10 @@ static void fuzz_walk(const struct ifg_reader *r, const msgpack_object *o, FILE 
 /* Always returns 0 (libFuzzer's convention); crashes are the finding. */
 static int fuzz_reader_one(const uint8_t *data, size_t size)
 {
-	int fd = memfd_create("fuzz", 0);
-	if (fd < 0 || write(fd, data, size) != (ssize_t)size) {
-		if (fd >= 0)
-			close(fd);
-		return 0;
-	}
 	char path[64];
-	snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
+	int fd = fuzz_memfd(data, size, path);
+	if (fd < 0)
+		return 0;
 	setenv("IFG_MAX_RECORD", "1048576", 1);
 	struct ifg_reader *r = ifg_reader_open(path);
 	FILE *sink = fopen("/dev/null", "w");

@@ -6,21 +6,18 @@
 
 #include <stdio.h>
 #include <stdlib.h>
-#include <sys/mman.h>
 #include <unistd.h>
+
+#include "fuzz_memfd.h"
 
 #include "safetensors.h"
 
 static int fuzz_safetensors_one(const uint8_t *data, size_t size)
 {
-	int fd = memfd_create("fuzz", 0);
-	if (fd < 0 || write(fd, data, size) != (ssize_t)size) {
-		if (fd >= 0)
-			close(fd);
-		return 0;
-	}
 	char path[64];
-	snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
+	int fd = fuzz_memfd(data, size, path);
+	if (fd < 0)
+		return 0;
 	struct ifg_st *st = ifg_st_open(path);
 	if (st) {
 		for (size_t i = 0; i < ifg_st_count(st); i++) {

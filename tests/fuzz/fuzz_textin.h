@@ -7,8 +7,9 @@
 
 #include <stdio.h>
 #include <stdlib.h>
-#include <sys/mman.h>
 #include <unistd.h>
+
+#include "fuzz_memfd.h"
 
 #include "textin.h"
 
@@ -17,14 +18,10 @@ static int fuzz_textin_one(const uint8_t *data, size_t size)
 	if (size < 1)
 		return 0;
 	uint8_t sel = data[0];
-	int fd = memfd_create("fuzz", 0);
-	if (fd < 0 || write(fd, data + 1, size - 1) != (ssize_t)(size - 1)) {
-		if (fd >= 0)
-			close(fd);
-		return 0;
-	}
 	char path[64];
-	snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
+	int fd = fuzz_memfd(data + 1, size - 1, path);
+	if (fd < 0)
+		return 0;
 	static const char *const carry[] = { "label" };
 	static const enum ifg_textin_format fmts[] = { IFG_TEXTIN_CSV, IFG_TEXTIN_JSONL,
 						       IFG_TEXTIN_LINES, IFG_TEXTIN_CSV };
