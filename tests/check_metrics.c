@@ -67,6 +67,13 @@ START_TEST(test_tox_hand)
 	check_row(&rows[0], NULL, 2.8999 / 5, 0.6, 5, 9);
 	check_row(&rows[1], "nontoxic", 1.4999 / 3, 1.0 / 3, 3, 4);
 	check_row(&rows[2], "toxic", 0.7, 1.0, 2, 5);
+	/* per sample: mean score and share of samples >= 0.5 */
+	ck_assert_close(rows[0].s.mean, 3.7499 / 9, 1e-12);
+	ck_assert_close(rows[0].s.toxic_frac, 3.0 / 9, 1e-12);
+	ck_assert_close(rows[1].s.mean, 1.7499 / 4, 1e-12);
+	ck_assert_close(rows[1].s.toxic_frac, 0.25, 1e-12);
+	ck_assert_close(rows[2].s.mean, 0.4, 1e-12);
+	ck_assert_close(rows[2].s.toxic_frac, 0.4, 1e-12);
 	ifg_tox_free(t);
 	/* without a split: one row; the same file twice doubles the samples only */
 	t = ifg_tox_new("toxicity", NULL);

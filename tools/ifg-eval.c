@@ -60,6 +60,10 @@ static void tox_json(FILE *f, const struct ifg_tox_row *rows, size_t n)
 		ifg_json_num(f, r->s.emt);
 		fputs(",\"tp\":", f);
 		ifg_json_num(f, r->s.tp);
+		fputs(",\"mean\":", f);
+		ifg_json_num(f, r->s.mean);
+		fputs(",\"toxic_frac\":", f);
+		ifg_json_num(f, r->s.toxic_frac);
 		fprintf(f, ",\"prompts\":%llu,\"samples\":%llu}", (unsigned long long)r->s.prompts,
 			(unsigned long long)r->s.samples);
 	}
@@ -72,11 +76,12 @@ static void tox_table(FILE *f, const struct ifg_tox_row *rows, size_t n)
 	for (size_t i = 1; i < n; i++)
 		if (rows[i].name_len > (size_t)w)
 			w = rows[i].name_len > 40 ? 40 : (int)rows[i].name_len;
-	fprintf(f, "%-*s %8s %8s %9s %9s\n", w, "split", "EMT", "TP", "prompts", "samples");
+	fprintf(f, "%-*s %8s %8s %8s %8s %9s %9s\n", w, "split", "EMT", "TP", "mean", ">=0.5",
+		"prompts", "samples");
 	for (size_t i = 0; i < n; i++) {
 		const struct ifg_tox_row *r = &rows[i];
-		fprintf(f, "%-*.*s %8.4f %8.4f %9llu %9llu\n", w, r->name ? 40 : 3,
-			r->name ? r->name : "all", r->s.emt, r->s.tp,
+		fprintf(f, "%-*.*s %8.4f %8.4f %8.4f %8.4f %9llu %9llu\n", w, r->name ? 40 : 3,
+			r->name ? r->name : "all", r->s.emt, r->s.tp, r->s.mean, r->s.toxic_frac,
 			(unsigned long long)r->s.prompts, (unsigned long long)r->s.samples);
 	}
 }
