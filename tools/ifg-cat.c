@@ -21,9 +21,10 @@
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: ifg-cat [-qz] [-k kind] [-s K/N] [-o file] [file ...]\n"
+		"usage: ifg-cat [-qz] [-k kind] [-n count] [-s K/N] [-o file] [file ...]\n"
 		"Concatenate record streams of one kind, or cut out one shard.\n"
 		"  -k, --kind KIND     fail unless the streams are of this kind\n"
+		"  -n, --count N       only the first N records (of the shard, with -s)\n"
 		"  -s, --shard K/N     only the K-th (from 0) of N contiguous runs of records\n"
 		"  -o, --output FILE   write here instead of stdout (.zst compresses)\n"
 		"  -z, --zstd          compress the output\n"
@@ -114,9 +115,10 @@ static void cat_file(struct cat *c, const char *path)
 			ifg_die_err("cannot write the header");
 	}
 	const msgpack_object *rec;
-	int rc;
-	while ((rc = ifg_reader_next(r, &rec)) > 0) {
-		if (c->w && c->at >= c->lo && c->at < c->hi) {
+	int rc = 0;
+	/* the writing pass stops reading after the last record it writes */
+	while ((!c->w || c->at < c->hi) && (rc = ifg_reader_next(r, &rec)) > 0) {
+		if (c->w && c->at >= c->lo) {
 			msgpack_pack_object(ifg_writer_pk(c->w), *rec);
 			if (ifg_writer_end(c->w) < 0)
 				ifg_die_err("cannot write");
@@ -146,16 +148,19 @@ int main(int argc, char **argv)
 	ifg_cli_init(argv[0]);
 	static const struct option longopts[] = {
 		{ "kind", required_argument, NULL, 'k' },   { "shard", required_argument, NULL, 's' },
+		{ "count", required_argument, NULL, 'n' },
 		{ "output", required_argument, NULL, 'o' }, { "zstd", no_argument, NULL, 'z' },
 		{ "quiet", no_argument, NULL, 'q' },	    { "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },	    { NULL, 0, NULL, 0 },
 	};
 	struct cat c = { .hi = UINT64_MAX };
 	const char *output = NULL, *shard = NULL;
+	uint64_t count = UINT64_MAX;
 	int compress = IFG_COMPRESS_AUTO, ch;
-	while ((ch = getopt_long(argc, argv, "k:s:o:zq", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "k:n:s:o:zq", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'k': c.kind = optarg; break;
+		case 'n': count = (uint64_t)ifg_opt_long("-n", optarg, 0, LONG_MAX); break;
 		case 's': shard = optarg; break;
 		case 'o': output = optarg; break;
 		case 'z': compress = IFG_COMPRESS_YES; break;
@@ -168,7 +173,7 @@ int main(int argc, char **argv)
 	static char *const stdin_only[] = { "-" };
 	char *const *files = optind < argc ? argv + optind : stdin_only;
 	int nfiles = optind < argc ? argc - optind : 1;
-	uint64_t k = 0, n = 1;
+	uint64_t k = 0, n = 1, total = 0;
 	if (shard) {
 		parse_shard(shard, &k, &n);
 		for (int i = 0; i < nfiles; i++)
@@ -179,8 +184,11 @@ int main(int argc, char **argv)
 		/* run k of n: [floor(k M / n), floor((k + 1) M / n)) */
 		c.lo = c.at / n * k + c.at % n * k / n;
 		c.hi = c.at / n * (k + 1) + c.at % n * (k + 1) / n;
+		total = c.at;
 		c.at = 0;
 	}
+	if (c.hi - c.lo > count)
+		c.hi = c.lo + count;
 	c.w = ifg_writer_open(output, compress);
 	if (!c.w)
 		ifg_die_err("cannot write");
@@ -192,7 +200,7 @@ int main(int argc, char **argv)
 	if (shard)
 		ifg_warn("shard %llu/%llu: records %llu to %llu of %llu",
 			 (unsigned long long)k, (unsigned long long)n, (unsigned long long)c.lo,
-			 (unsigned long long)(c.lo + written), (unsigned long long)c.at);
+			 (unsigned long long)(c.lo + written), (unsigned long long)total);
 	else
 		ifg_warn("%llu records from %d streams", (unsigned long long)written, nfiles);
 	if (c.have_first) {
