@@ -39,16 +39,15 @@ static void make_vocab(const char *dir)
 {
 	nvtok = 0;
 	nmerge = 0;
-	strcpy(vtok[nvtok++], "a");
-	strcpy(vtok[nvtok++], "b");
-	strcpy(vtok[nvtok++], "c");
+	for (const char *t = "abc"; *t; t++)
+		snprintf(vtok[nvtok++], sizeof vtok[0], "%c", *t);
 	while (nmerge < 120) {
 		int x = (int)(next_rand() % nvtok), y = (int)(next_rand() % nvtok);
 		char s[32];
 		snprintf(s, sizeof s, "%s%s", vtok[x], vtok[y]);
 		if (strlen(s) > 8 || find_tok(s) >= 0)
 			continue;
-		strcpy(vtok[nvtok++], s);
+		snprintf(vtok[nvtok++], sizeof vtok[0], "%s", s);
 		mleft[nmerge] = x, mright[nmerge] = y, nmerge++;
 	}
 	char path[512];
