@@ -53,13 +53,19 @@ static int parse_layers(const struct ifg_reader *r, struct ifg_gradhdr *h)
 	return 0;
 }
 
-int ifg_gradhdr_read(struct ifg_reader *r, const char *const *kinds, struct ifg_gradhdr *h)
+/* An empty header, safe to pass to ifg_gradhdr_release. */
+static void gradhdr_init(struct ifg_gradhdr *h)
 {
 	memset(h, 0, sizeof *h);
 	h->count = -1;
 	h->dtype = IFG_F32;
 	msgpack_sbuffer_init(&h->raw_);
 	msgpack_unpacked_init(&h->unp_);
+}
+
+int ifg_gradhdr_read(struct ifg_reader *r, const char *const *kinds, struct ifg_gradhdr *h)
+{
+	gradhdr_init(h);
 	h->source = ifg_xstrdup(ifg_reader_name(r));
 	bool one = kinds && kinds[0] && !kinds[1];
 	if (ifg_reader_header(r, one ? kinds[0] : NULL) < 0)
@@ -323,9 +329,7 @@ int ifg_gradsum_read(const char *path, struct ifg_gradhdr *h, double ***Gout, in
 	static const char *const kinds[] = { IFG_KIND_GRADSUM, NULL };
 	struct ifg_reader *r = ifg_reader_open(path);
 	if (!r) {
-		memset(h, 0, sizeof *h);
-		msgpack_sbuffer_init(&h->raw_);
-		msgpack_unpacked_init(&h->unp_);
+		gradhdr_init(h);
 		return -1;
 	}
 	const msgpack_object *rec;
@@ -481,9 +485,7 @@ int ifg_factors_read(const char *path, const char *const *kinds, struct ifg_grad
 	memset(f, 0, sizeof *f);
 	struct ifg_reader *r = ifg_reader_open(path);
 	if (!r) {
-		memset(h, 0, sizeof *h);
-		msgpack_sbuffer_init(&h->raw_);
-		msgpack_unpacked_init(&h->unp_);
+		gradhdr_init(h);
 		return -1;
 	}
 	int rc = -1;
