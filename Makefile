@@ -55,7 +55,7 @@ $(BIN)/%: tools/%.c $(B)/libifg.a $(COMMON_HDR)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -o $@ $< $(B)/libifg.a $(LDLIBS)
 
-$(B)/tests/%: tests/%.c $(B)/libifg.a $(COMMON_HDR) tests/testutil.h $(wildcard tests/fuzz/*.h)
+$(B)/tests/%: tests/%.c $(B)/libifg.a $(COMMON_HDR) $(wildcard tests/*.h tests/fuzz/*.h)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -Itests -o $@ $< $(B)/libifg.a $(CHECK_LIBS) $(LDLIBS)
 

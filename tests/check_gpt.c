@@ -7,6 +7,7 @@
 #include "gpt.h"
 #include "rng.h"
 #include "safetensors.h"
+#include "testgpt.h"
 #include "testutil.h"
 #include "util.h"
 
@@ -14,22 +15,7 @@ enum { TB = 2, TT = 7 };
 static const struct ifg_gpt_config tiny = { .n_layer = 2, .n_head = 2, .n_embd = 8, .n_ctx = 9,
 					    .vocab_size = 11 };
 
-/* A tiny model with O(1) weights, so every path carries signal. */
-static struct ifg_gpt *tiny_model(uint64_t seed)
-{
-	struct ifg_gpt *m = ifg_gpt_new(&tiny);
-	ck_assert_ptr_nonnull(m);
-	struct ifg_rng r;
-	ifg_rng_init(&r, seed);
-	float *p = ifg_gpt_param_mem(m);
-	for (int i = 0; i < ifg_gpt_ntensors(m); i++) {
-		const struct ifg_gpt_tensor *t = ifg_gpt_tensor(m, i);
-		bool lnw = t->ndim == 1 && strstr(t->name, "ln_") && strstr(t->name, ".weight");
-		for (size_t j = 0; j < t->n; j++)
-			p[t->offset + j] = (float)((lnw ? 1.0 : 0.0) + 0.4 * ifg_rng_normal(&r));
-	}
-	return m;
-}
+static struct ifg_gpt *tiny_model(uint64_t seed) { return ifg_test_gpt(&tiny, seed, 0.4); }
 
 struct batch {
 	uint32_t tok[TB * TT];

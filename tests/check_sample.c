@@ -7,6 +7,7 @@
 #include "gpt_infer.h"
 #include "rng.h"
 #include "sample.h"
+#include "testgpt.h"
 #include "testutil.h"
 #include "util.h"
 
@@ -177,21 +178,7 @@ END_TEST
 static const struct ifg_gpt_config cfg = { .n_layer = 2, .n_head = 2, .n_embd = 16, .n_ctx = 24,
 					   .vocab_size = 37 };
 
-static struct ifg_gpt *model(uint64_t seed)
-{
-	struct ifg_gpt *m = ifg_gpt_new(&cfg);
-	ck_assert_ptr_nonnull(m);
-	struct ifg_rng r;
-	ifg_rng_init(&r, seed);
-	float *p = ifg_gpt_param_mem(m);
-	for (int i = 0; i < ifg_gpt_ntensors(m); i++) {
-		const struct ifg_gpt_tensor *t = ifg_gpt_tensor(m, i);
-		bool lnw = t->ndim == 1 && strstr(t->name, "ln_") && strstr(t->name, ".weight");
-		for (size_t j = 0; j < t->n; j++)
-			p[t->offset + j] = (float)((lnw ? 1.0 : 0.0) + 0.3 * ifg_rng_normal(&r));
-	}
-	return m;
-}
+static struct ifg_gpt *model(uint64_t seed) { return ifg_test_gpt(&cfg, seed, 0.3); }
 
 /* Logits of every position of seq (T) by the training forward: (T, V). */
 static float *full_logits(struct ifg_gpt *m, const uint32_t *seq, int T)
