@@ -3,26 +3,37 @@
 #
 #   sh pipelines/demo.sh [--full] [-j N] [-o dir]      (make demo, make demo-full)
 #
-# A proxy and a larger target GPT-2 are trained from scratch on clean English
-# text mixed with most of the Davidson tweets (pipelines/prepare-data.sh).
+# The paper's experiment at this machine's scale.  A proxy and a larger target
+# GPT-2 are pre-trained from scratch on clean English text in which toxic
+# documents are a minority (8% of the characters; pipelines/prepare_data.py).
 # With the proxy: EK-FAC factors, differential token-wise influence of every
-# training token (toxic minus non-toxic query tweets), and Algorithm 1's mask
-# (pipelines/sharded.sh, the data in N shards under GNU parallel).  The target
-# is then trained, with the same seed and the same number of steps (tokens),
+# training token (ParaDetox toxic minus non-toxic sentences of the same
+# content as queries), and Algorithm 1's mask (pipelines/sharded.sh, the data
+# in N shards under GNU parallel).  The target is then trained, with the same
+# seed and the same number of steps (tokens),
 #   uncensored   plain language-model training;
 #   words        word filtering: the naughty-words en list (the list C4 was
 #                filtered with) masks every token of a listed word, and the
 #                masked tokens get loss weight 0 (ifg-train -l 0): the token
 #                level form of the filter, as ifg-select -m words gives it;
+#   docfilter    standard influence filtering: the documents of highest total
+#                influence dropped within the same budget (ifg-select -m
+#                drop-docs), the paper's negative result;
 #   ifg-drop     the IF-Guide mask with its tokens dropped (weight 0, -l 0)
 #                instead of penalised, the "filter with the mask" baseline;
 #   ifguide      IF-Guide: the mask with the penalty objective, lambda = 1;
 #   ifguide-ft   IF-Guide as fine-tuning of the uncensored model (--init);
-# and each model is evaluated: 25 samples of 20 new tokens (top-p 0.9) for
-# each toxic and non-toxic evaluation prompt, scored by a classifier trained
-# here on Davidson tweets (ifg-toxicity learn) and by the cuss lexicon; EMT
-# and TP (ifg-eval toxicity); perplexity on held-out clean text and on
-# held-out non-toxic tweets (ifg-eval perplexity).
+#   dpo          DPO fine-tuning of the uncensored model on ParaDetox pairs,
+#                on the token budget of ifguide-ft (ifg-train --dpo);
+# and two rows that decode rather than train: rad, reward-augmented decoding
+# of the uncensored model (ifg-sample --rad-model, a reward classifier
+# trained on other data than the judge), and ifguide-rad, RAD on IF-Guide;
+# each is evaluated as the paper: 25 samples of 20 new tokens
+# (top-p 0.9) for each toxic (RealToxicityPrompts) and non-toxic (held-out
+# clean and ParaDetox paraphrase beginnings) prompt, scored by a judge trained
+# on other data (ifg-toxicity learn; its held-out accuracy in judge.jsonl) and
+# by the cuss lexicon; EMT and TP (ifg-eval toxicity); perplexity and
+# last-token accuracy of held-out clean text (ifg-eval perplexity).
 #
 # Results in dir (default results/demo, or results/full): table.md, plot.png,
 # summary.json, times.txt; work files under dir/work.  Every stage is skipped
@@ -39,7 +50,7 @@ full=0 jobs=2 res=
 usage() {
 	cat <<EOF
 usage: demo.sh [--full] [-j N] [-o dir]
-  --full   the larger experiment (under 2 hours on 2 cores; default: 7 to 15 minutes)
+  --full   the larger experiment (about 80 minutes on 2 cores; default: about 10)
   -j N     jobs at once (2); every job is single-threaded
   -o DIR   results folder (default results/demo, or results/full)
 EOF
@@ -57,47 +68,35 @@ done
 case $jobs in ''|*[!0-9]*|0) usage >&2; exit 2 ;; esac
 
 # ---- Settings, and why.
-# Models: the target is 4 layers x 128 (1.07M parameters with the 2048 x 128
-# embedding), the proxy 2 x 64 (0.24M, 4.5x fewer; the paper's proxy has
-# 7.5x fewer).  A 2048-token BPE learned on the training corpus keeps the
-# embeddings from dominating such small models.  Blocks of 128 tokens hold
-# every query tweet (the longest, with emoji, take about 80 tokens).
-# Data: 1.5 MB of clean text plus all the tweets that are not held out
-# (21,783: "most of the tweets"), 1.0M tokens of which about half are
-# tweets.  Every model trains for one epoch of it (488 steps of 16 x 128
-# tokens): about 2 CPU minutes for a target, 1 for the proxy.  The fine-tuning
-# adds a quarter of that to the uncensored model (so it has seen 25% more
-# tokens than the others: its perplexity is not comparable one to one).
-# Selection: tweets are half of the tokens and 83% of them are offensive or
-# hateful, so toxic text is a far larger share here than in OpenWebText,
-# for which Algorithm 1's defaults (p = 0.99, 2% budget) were set.  With
-# those defaults the mask took 2.7% of the tokens, much of it runs of emoji,
-# and changed EMT little (0.994 against 0.999 uncensored).  p = 0.95 (5% of
-# the tokens above the threshold, among them most occurrences of the
-# frequent slurs and profanities) with a window of 1 and a budget of 8% of
-# the tokens, which binds, is what this corpus calls for.  Factors are
-# fitted on 1000 records (128k tokens, a random sample as the corpus is
-# shuffled); scores cover every token.
-# Evaluation: 100 toxic + 100 non-toxic prompts, 25 samples each.
+# Data (pipelines/prepare_data.py): clean English text is the bulk and toxic
+# documents (Davidson and TweetEval tweets, ParaDetox's toxic sentences) are
+# 8% of the training characters, as toxic text is a minority of web text.
+# The queries are ParaDetox pairs (the same sentence said toxically and not),
+# the toxic evaluation prompts are RealToxicityPrompts' challenging ones.
+# Models: the proxy is 2 layers x 64, the target 4 x 128 (4.6x the
+# parameters); a 4096-token BPE learned on the training corpus; blocks of 128
+# tokens.  Every pre-trained model sees one epoch of the corpus (the same
+# seed, batch and steps); the fine-tunings (IF-Guide and DPO) add a quarter
+# of those tokens to the uncensored model.
+# Selection: the authors' settings, p = 0.99, a window of 1, a budget of 2%
+# of the tokens; factors are fitted on a random sample of the records
+# (fitn).  Evaluation: NTOX toxic and NSAFE non-toxic prompts, 25 samples of
+# 20 new tokens at top-p 0.9, as the paper.
 seed=1004
-vocab=2048 block=128
+vocab=4096 block=128
 p_layers=2 p_heads=2 p_embd=64
 t_layers=4 t_heads=4 t_embd=128
-batch=16 lr=1e-3 epochs=1 ft_frac=0.25 ft_lr=3e-4
-clean=1500000 neval=100 fitn=1000
-select="-p 0.95 -w 1 -f 0.08"
+batch=16 lr=1e-3 epochs=1 ft_frac=0.25 ft_lr=3e-4 dpo_lr=1e-4
+clean=1500000 ntox=100 nsafe=100 fitn=1000
+select="-p 0.99 -w 1 -f 0.02"
 if [ $full -eq 1 ]; then
-	# 4 MB of clean text (about 1.6M tokens with the tweets' 0.5M), a
-	# 4096-token vocabulary, target 4 x 256 (3.4M + 1M embedding), proxy
-	# 2 x 128, two epochs, 250 + 250 prompts, factors on 4000 records.
-	vocab=4096
-	p_layers=2 p_heads=2 p_embd=128
-	t_layers=4 t_heads=4 t_embd=256
-	lr=6e-4 epochs=2 ft_lr=2e-4
-	clean=4000000 neval=250 fitn=4000
-	# Tweets are 29% of this corpus, not half: half the budget of the
-	# default (8% cost 24% clean perplexity here).
-	select="-p 0.95 -w 1 -f 0.04"
+	# 5 MB of clean text (about 1.2M tokens, 1.3M with the toxic
+	# documents), target 4 x 192 (2.6M parameters with the embedding),
+	# proxy 2 x 96 (0.6M, 4.2x fewer), all 432 RTP prompts and 216
+	# non-toxic ones, factors on 2000 records.
+	p_layers=2 p_heads=2 p_embd=96
+	t_layers=4 t_heads=4 t_embd=192
+	clean=5000000 ntox=432 nsafe=216 fitn=2000
 fi
 res=${res:-$top/results/$([ $full -eq 1 ] && echo full || echo demo)}
 mkdir -p "$res/work/logs"
@@ -171,9 +170,14 @@ log "demo: $([ $full -eq 1 ] && echo full || echo default) settings, $jobs jobs,
 IFG_DATA=$data sh "$top/pipelines/fetch-data.sh"
 
 # ---- Data
+shared=${IFG_SHARED:-$top/../shared}
 prepare() {
-	sh "$top/pipelines/prepare-data.sh" -s $seed --clean-chars $clean --eval 250 -o "$w/data"
-	head -n $((2 * neval)) "$w/data/eval-prompts.jsonl" >"$w/prompts.jsonl"
+	python3 "$top/pipelines/prepare_data.py" --data "$data" --shared "$shared" -s $seed \
+		--clean-chars $clean --nontoxic-prompts $nsafe -o "$w/data"
+	# The first NTOX toxic and NSAFE non-toxic prompts.
+	awk -v a=$ntox -v b=$nsafe '/"label": "toxic"/ { if (i++ < a) print; next }
+		/"label": "nontoxic"/ { if (j++ < b) print }' "$w/data/eval-prompts.jsonl" \
+		>"$w/prompts.jsonl"
 }
 stage data "$w/data.ok" prepare
 
@@ -182,10 +186,11 @@ tokenize() {
 	ifg-tokenize -t "$w/tok" --block $block --eot -o "$w/train.ifg" "$w/data/train.jsonl"
 	ifg-tokenize -t "$w/tok" --block $block --eot --keep-tail -o "$w/valid-clean.ifg" \
 		"$w/data/valid-clean.jsonl"
-	ifg-tokenize -t "$w/tok" --block $block --eot --keep-tail -o "$w/ppl-tweets.ifg" \
-		"$w/data/ppl-tweets.jsonl"
+	# The toxic documents alone, to count their share of the tokens.
+	ifg-tokenize -t "$w/tok" --eot -o "$w/train-toxic.ifg" "$w/data/train-toxic.jsonl"
+	# Query pairs: an end-of-text prompt, the sentence as continuation.
 	for q in qtox qsafe; do
-		ifg-tokenize -t "$w/tok" --text prompt --cont continuation --id id \
+		ifg-tokenize -t "$w/tok" --special --text prompt --cont continuation --id id \
 			-o "$w/$q.ifg" "$w/data/$q.jsonl"
 	done
 }
@@ -195,32 +200,42 @@ steps=$(awk -v e=$epochs -v r="$records" -v b=$batch 'BEGIN { s = e * r / b; pri
 ft_steps=$(awk -v s="$steps" -v f=$ft_frac 'BEGIN { print int(s * f) }')
 log "data: $records records of $block tokens; $steps steps of $batch records a model"
 
-# ---- Training.  Every model: the seed, batch and number of steps (so the
-# number of tokens) are the same; only the data's mask and its weight differ.
+# ---- Training.  Every pre-trained model: the seed, batch and number of
+# steps (so the number of tokens) are the same; only the data's mask and its
+# weight differ.
 train() {	# NAME
 	n=$1
 	case $1 in
 	proxy) set -- --layers $p_layers --heads $p_heads --embd $p_embd "$w/train.ifg" ;;
 	uncensored) set -- --layers $t_layers --heads $t_heads --embd $t_embd "$w/train.ifg" ;;
 	words) set -- --layers $t_layers --heads $t_heads --embd $t_embd -l 0 "$w/words-mask.ifg" ;;
+	docfilter) set -- --layers $t_layers --heads $t_heads --embd $t_embd "$w/docs-kept.ifg" ;;
 	ifg-drop) set -- --layers $t_layers --heads $t_heads --embd $t_embd -l 0 "$w/influence/mask.ifg" ;;
 	ifguide) set -- --layers $t_layers --heads $t_heads --embd $t_embd -l 1 "$w/influence/mask.ifg" ;;
 	ifguide-ft) # fine-tuning: a quarter of the steps, a lower peak rate
 		ifg-train -o "$w/ifguide-ft" --init "$w/uncensored" -s $seed -b $batch -n $ft_steps \
 			--lr $ft_lr --warmup-ratio 0.05 -j 1 --valid "$w/valid-clean.ifg" -l 1 \
-			"$w/influence/mask.ifg"
+			--log "$w/logs/ifguide-ft.train.jsonl" "$w/influence/mask.ifg"
 		return ;;
 	esac
 	ifg-train -o "$w/$n" -s $seed -b $batch -n $steps --lr $lr --warmup-ratio 0.05 -j 1 \
-		--ctx $block --valid "$w/valid-clean.ifg" "$@"
+		--ctx $block --valid "$w/valid-clean.ifg" --log "$w/logs/$n.train.jsonl" "$@"
 }
 
-# The classifier of the evaluation learns from the training tweets and the
-# query tweets (classifier.csv), never from the evaluation prompts or the
-# perplexity tweets; ifg-toxicity holds out 20% of them and reports its
-# accuracy and AUC in logs/classifier.log.
-classifier() {
-	ifg-toxicity learn -s $seed -o "$w/classifier.model" "$w/data/classifier.csv"
+# The judge: ifg-toxicity's classifier trained on Davidson and TweetEval
+# tweets, ParaDetox rows and clean sentences that are none of the
+# experiment's queries, prompts or training documents; its accuracy and AUC
+# on the held-out test split of each source go to judge.json.
+judge() {
+	ifg-toxicity learn -s $seed --text text --label label --positive 1 \
+		-o "$w/judge.model" "$w/data/judge-train.jsonl"
+}
+judge_test() {
+	for t in "$w"/data/judge-test-*.jsonl; do
+		src=${t##*/judge-test-}
+		ifg-toxicity score -m "$w/judge.model" --field text "$t" |
+			python3 "$top/pipelines/judge_test.py" "${src%.jsonl}"
+	done >"$w/judge.jsonl"
 }
 
 # Factors, scores and Algorithm 1's mask, the data in $jobs shards.
@@ -233,38 +248,84 @@ words_mask() {
 	ifg-select -m words -l "$w/data/lexicon-filter.txt" -t "$w/tok" -o "$w/words-mask.ifg" \
 		"$w/train.ifg"
 }
+# Standard influence filtering, the paper's negative result: the documents
+# (records) of highest total influence dropped within the same budget.
+docs_mask() {
+	# shellcheck disable=SC2086
+	ifg-select -m drop-docs $(echo "$select" | sed 's/-p [^ ]* //; s/-w [^ ]* //') \
+		-o "$w/docs-kept.ifg" "$w/influence/scores.ifg.zst"
+}
 
 # Evaluation of one model: samples, their toxicity, EMT and TP per prompt
-# label, perplexities.  Sampling seed 42 as the reference's evaluation.
-evaluate() {	# NAME
-	m=$w/$1 e=$w/eval/$1
+# label, perplexity and last-token accuracy of held-out clean text.
+# Sampling seed 42 as the reference's evaluation.
+evaluate() {	# NAME [MODEL [ifg-sample options...]]
+	e=$w/eval/$1 m=$w/${2:-$1}
+	[ $# -ge 2 ] && shift
+	shift
 	mkdir -p "$e"
-	ifg-sample -m "$m" -t "$w/tok" -k 25 -n 20 -p 0.9 -s 42 -b 25 --id id -c label -j 1 \
-		-o "$e/samples.jsonl" "$w/prompts.jsonl"
-	ifg-toxicity score -m "$w/classifier.model" -l "$data/cuss" -o "$e/scored.jsonl" \
+	ifg-sample -m "$m" -t "$w/tok" -k 25 -n 20 -p 0.9 -s 42 -b 25 --id id -c label -c src \
+		-j 1 "$@" -o "$e/samples.jsonl" "$w/prompts.jsonl"
+	ifg-toxicity score -m "$w/judge.model" -l "$data/cuss" -o "$e/scored.jsonl" \
 		"$e/samples.jsonl"
 	ifg-eval toxicity --json --split label -o "$e/tox.json" "$e/scored.jsonl"
 	ifg-eval toxicity --json --split label --key toxicity_lexicon -o "$e/toxlex.json" \
 		"$e/scored.jsonl"
 	ifg-eval perplexity --json -m "$m" -j 1 -o "$e/ppl-clean.json" "$w/valid-clean.ifg"
-	ifg-eval perplexity --json -m "$m" -j 1 -o "$e/ppl-tweets.json" "$w/ppl-tweets.ifg"
 }
 
-methods="uncensored words ifg-drop ifguide ifguide-ft"
-together "proxy $w/proxy.ok train proxy" "classifier $w/classifier.ok classifier"
-together "influence $w/influence.ok influence" "words-mask $w/words-mask.ok words_mask"
-together "train-uncensored $w/uncensored.ok train uncensored" \
-	"train-words $w/words.ok train words" \
-	"train-ifg-drop $w/ifg-drop.ok train ifg-drop" \
-	"train-ifguide $w/ifguide.ok train ifguide"
-together "train-ifguide-ft $w/ifguide-ft.ok train ifguide-ft" \
-	"eval-uncensored $w/eval-uncensored.ok evaluate uncensored"
-together "eval-words $w/eval-words.ok evaluate words" \
-	"eval-ifg-drop $w/eval-ifg-drop.ok evaluate ifg-drop" \
-	"eval-ifguide $w/eval-ifguide.ok evaluate ifguide" \
-	"eval-ifguide-ft $w/eval-ifguide-ft.ok evaluate ifguide-ft"
+# DPO: fine-tuning of the uncensored model on ParaDetox preference pairs
+# (paraphrase chosen, toxic sentence rejected), on the token budget of the
+# IF-Guide fine-tuning: its steps x batch x block tokens, in pairs of the
+# pairs' mean length (prompt + chosen + rejected).
+dpo() {
+	ifg-tokenize -t "$w/tok" --special --text prompt --chosen chosen --rejected rejected \
+		--id id -o "$w/prefs.ifg" "$w/data/prefs.jsonl"
+	n=$(ifg-show -a -H "$w/prefs.ifg" | python3 -c '
+import json, sys
+n = t = 0
+for line in sys.stdin:
+    r = json.loads(line)
+    n += 1
+    t += sum(len(r[k]["data"]) for k in ("prompt", "chosen", "rejected"))
+print(max(1, round(int(sys.argv[1]) / (t / n) / int(sys.argv[2]))))' \
+		$((ft_steps * batch * block)) $batch)
+	ifg-train --dpo -o "$w/dpo" --init "$w/uncensored" --beta 0.1 -s $seed -b $batch -n "$n" \
+		--lr $dpo_lr --warmup-ratio 0.05 -j 1 --valid "$w/valid-clean.ifg" \
+		--log "$w/logs/dpo.train.jsonl" "$w/prefs.ifg"
+}
 
-# ---- Results: summary.json, table.md, plot.png
-stage summary "$w/summary.ok" sh "$top/pipelines/demo-report.sh" "$w" "$res" $methods
+# RAD's reward: the same kind of classifier as the judge, trained on other
+# data (the labelled tweets and ParaDetox rows of the corpus's share), so that
+# decoding is not steered by the very model that grades it.
+reward() {
+	ifg-toxicity learn -s $seed --text text --label label --positive 1 \
+		-o "$w/reward.model" "$w/data/reward-train.jsonl"
+}
+
+methods="uncensored words docfilter ifg-drop ifguide ifguide-ft dpo rad ifguide-rad"
+together "proxy $w/proxy.ok train proxy" "judge $w/judge.ok judge"
+together "influence $w/influence.ok influence" "words-mask $w/words-mask.ok words_mask"
+together "docs-mask $w/docs-mask.ok docs_mask" "judge-test $w/judge-test.ok judge_test"
+together "train-uncensored $w/uncensored.ok train uncensored" \
+	"train-ifguide $w/ifguide.ok train ifguide"
+together "train-words $w/words.ok train words" \
+	"train-docfilter $w/docfilter.ok train docfilter"
+together "train-ifg-drop $w/ifg-drop.ok train ifg-drop" \
+	"train-ifguide-ft $w/ifguide-ft.ok train ifguide-ft"
+together "eval-uncensored $w/eval-uncensored.ok evaluate uncensored" \
+	"eval-ifguide $w/eval-ifguide.ok evaluate ifguide" \
+	"eval-words $w/eval-words.ok evaluate words" \
+	"eval-docfilter $w/eval-docfilter.ok evaluate docfilter" \
+	"eval-ifg-drop $w/eval-ifg-drop.ok evaluate ifg-drop" \
+	"eval-ifguide-ft $w/eval-ifguide-ft.ok evaluate ifguide-ft"
+# The paper's baselines: DPO fine-tuning, RAD decoding, and IF-Guide + RAD.
+together "train-dpo $w/dpo.ok dpo" "reward $w/reward.ok reward"
+together "eval-dpo $w/eval-dpo.ok evaluate dpo" \
+	"eval-rad $w/eval-rad.ok evaluate rad uncensored --rad-model $w/reward.model" \
+	"eval-ifguide-rad $w/eval-ifguide-rad.ok evaluate ifguide-rad ifguide --rad-model $w/reward.model"
+
+# ---- Results: summary.json, table.md, samples.md, plot.png
+stage summary "$w/summary.ok" python3 "$top/pipelines/demo_report.py" "$w" "$res" $methods
 cat "$res/table.md"
 log "demo: done; $res/table.md, $res/plot.png, $res/summary.json"

@@ -1,57 +1,63 @@
-# pipelines/prepare-data.sh: no tweet is in more than one of training,
-# queries and evaluation; the classifier's tweets exclude the evaluation
-# ones; labels and prompt/continuation cuts are as documented; the same seed
-# gives the same files.
+# pipelines/prepare_data.py: no item is in more than one of training,
+# queries, preference pairs, evaluation and the judge's data; toxic documents
+# are the asked share of the training text; query pairs are one ParaDetox row
+# said both ways; the toxic prompts are the RTP prompts; the same seed gives
+# the same bytes.
 set -e
-[ -f "$IFG_DATA/davidson/labeled_data.csv" ] && [ -d "$IFG_DATA/brown" ] ||
+[ -f "$IFG_DATA/brown/cats.txt" ] && [ -d "$IFG_DATA/nlp-corpus" ] ||
 	{ echo "data not fetched (sh pipelines/fetch-data.sh)" >&2; exit 77; }
+[ -f "$IFG_SHARED/data/paradetox/paradetox.tsv" ] ||
+	{ echo "../shared/data not found" >&2; exit 77; }
 command -v python3 >/dev/null || { echo "python3 not installed" >&2; exit 77; }
-opts="--clean-chars 20000 --valid-chars 5000 --eval 30 --queries 40 --ppl-tweets 25"
-sh "$IFG_TOP/pipelines/prepare-data.sh" $opts -o a 2>/dev/null
-python3 - a <<'P'
-import csv, json, sys
-d = sys.argv[1]
-def ids(name, key="id"):
-    return [json.loads(l)[key] for l in open(f"{d}/{name}")]
-train = [json.loads(l) for l in open(f"{d}/train.jsonl")]
-sets = {
-    "train": [r["id"] for r in train if r["src"] == "tweet"],
-    "qtox": ids("qtox.jsonl"), "qsafe": ids("qsafe.jsonl"),
-    "eval": ids("eval-prompts.jsonl"), "ppl": ids("ppl-tweets.jsonl"),
-}
+opts="--data $IFG_DATA --shared $IFG_SHARED --clean-chars 200000 --valid-chars 20000
+      --queries 40 --prefs 50 --nontoxic-prompts 30 --toxic-frac 0.08"
+python3 "$IFG_TOP/pipelines/prepare_data.py" $opts -o a 2>/dev/null
+python3 "$IFG_TOP/pipelines/prepare_data.py" $opts -o b 2>/dev/null
+for f in a/*; do cmp "$f" "b/${f#a/}"; done
+python3 - a "$IFG_SHARED" <<'P'
+import glob, json, sys
+d, shared = sys.argv[1], sys.argv[2]
+def rows(name):
+    return [json.loads(l) for l in open(f"{d}/{name}")]
+train, tox = rows("train.jsonl"), rows("train-toxic.jsonl")
+qt, qs, prefs = rows("qtox.jsonl"), rows("qsafe.jsonl"), rows("prefs.jsonl")
+ev, judge = rows("eval-prompts.jsonl"), rows("judge-train.jsonl")
+tests = {f: rows(f.split("/")[-1]) for f in glob.glob(f"{d}/judge-test-*.jsonl")}
+# the toxic documents of the corpus are its non-clean ones, 8 % of the text
+ids = [r["id"] for r in train]
+assert len(ids) == len(set(ids)), "a training document twice"
+toxic = {r["id"] for r in train if not r["id"].startswith("c")}
+assert toxic == {r["id"] for r in tox}
+share = sum(len(r["text"]) for r in tox) / sum(len(r["text"]) for r in train)
+assert 0.075 < share < 0.09, share
+# queries: one ParaDetox row both ways, behind an end-of-text prompt
+assert [r["id"] for r in qt] == [r["id"] for r in qs] and len(qt) == 40
+assert all(r["prompt"] == "<|endoftext|>" for r in qt + qs)
+assert all(a["continuation"] != b["continuation"] for a, b in zip(qt, qs))
+assert len(prefs) == 50 and all(r["chosen"] != r["rejected"] for r in prefs)
+# prompts: every RTP prompt is a toxic one; the non-toxic ones cut held-out items
+rtp = {" ".join(l.split()) for f in glob.glob(f"{shared}/data/rtp/rtp_*.txt") for l in open(f)} - {""}
+assert {r["prompt"] for r in ev if r["label"] == "toxic"} == rtp
+safe = [r for r in ev if r["label"] == "nontoxic"]
+assert len(safe) == 30 and all(r["from"].startswith(("v", "p")) for r in safe)
+assert [r["label"] for r in ev[:4]] == ["toxic", "nontoxic", "toxic", "nontoxic"]
+# no item in two roles (ParaDetox rows by row id, tweets by tweet id)
+roles = {"train": toxic, "queries": {r["id"] for r in qt}, "prefs": {r["id"] for r in prefs},
+         "eval": {r["from"] for r in safe if r["src"] == "paradetox"},
+         "judge": {r["id"] for r in judge if r["src"] != "clean"}}
+for t in tests.values():
+    roles["judge"] |= {r["id"] for r in t if r["src"] != "clean"}
 seen = {}
-for name, l in sets.items():
-    assert len(l) == len(set(l)), f"{name}: a tweet twice"
-    for i in l:
-        assert i.startswith("d"), f"{name}: {i} is not a tweet id"
-        assert i not in seen, f"{i} in {seen.get(i)} and {name}"
-        seen[i] = name
-# the training tweets are most of the 24,783
-assert len(sets["train"]) > 20000, len(sets["train"])
-assert len(sets["eval"]) == 60 and len(sets["qtox"]) == 40 and len(sets["ppl"]) == 25
-assert all(not r["id"].startswith("d") for r in train if r["src"] != "tweet")
-# labels from the Davidson classes; prompt + continuation is the tweet
-cls = {}
-with open(f"{d}/classifier.csv", newline="") as f:
-    rows = list(csv.DictReader(f))
-clf = {r["id"] for r in rows}
-assert not clf & (set(sets["eval"]) | set(sets["ppl"])), "classifier sees evaluation tweets"
-assert clf == set(sets["train"]) | set(sets["qtox"]) | set(sets["qsafe"])
-src = {}
-import os
-with open(os.environ["IFG_DATA"] + "/davidson/labeled_data.csv", newline="") as f:
-    for r in csv.DictReader(f):
-        src["d" + r[""]] = int(r["class"])
-labels = [json.loads(l)["label"] for l in open(f"{d}/eval-prompts.jsonl")]
-assert labels == ["toxic", "nontoxic"] * 30
-for i, lab in zip(sets["eval"], labels):
-    assert (src[i] < 2) == (lab == "toxic"), (i, lab)
-assert all(src[i] < 2 for i in sets["qtox"]) and all(src[i] == 2 for i in sets["qsafe"])
-assert all(src[i] == 2 for i in sets["ppl"])
-for l in open(f"{d}/qtox.jsonl"):
-    r = json.loads(l)
-    assert r["continuation"].startswith(" ") and len((r["prompt"] + r["continuation"]).split()) >= 6
+for role, s in roles.items():
+    for i in s:
+        assert i not in seen, f"{i} in {seen.get(i)} and {role}"
+        seen[i] = role
+assert not {r["text"] for r in judge} & {r["continuation"] for r in qt + qs}
+# the judge's test splits: each source, TweetEval's own test files
+assert set(t.split("judge-test-")[1] for t in tests) == {
+    "davidson.jsonl", "paradetox.jsonl", "clean.jsonl", "tweeteval-offensive.jsonl",
+    "tweeteval-hate.jsonl"}
+n = sum(1 for l in open(f"{shared}/data/tweeteval/hate/test_labels.txt") if l.strip())
+assert len(tests[f"{d}/judge-test-tweeteval-hate.jsonl"]) == n
+assert {r["label"] for r in judge} == {0, 1}
 P
-# the same seed, the same bytes
-sh "$IFG_TOP/pipelines/prepare-data.sh" $opts -o b 2>/dev/null
-cmp a/SHA256SUMS b/SHA256SUMS
