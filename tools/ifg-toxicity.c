@@ -3,6 +3,8 @@
  * learn: labelled CSV or JSONL (common/textin.h) in, a classifier model file
  * out (common/toxclf.h: hashed word and character n-grams, logistic
  * regression); held-out accuracy and AUC on stderr and in the model.
+ * test: labelled CSV or JSONL in, as for learn, and a model: its accuracy
+ * and ROC AUC there, a line on stdout (one JSON object with --json).
  * score: JSONL in, the same lines out in the same order, each with
  * "toxicity" (the classifier's probability, -m) and/or "toxicity_lexicon"
  * (the largest severity of a profanity-list word found, -l;
@@ -16,6 +18,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "json.h"
 #include "lexicon.h"
 #include "stream.h"
 #include "textin.h"
@@ -28,16 +31,20 @@ static void usage(FILE *f)
 		"usage: ifg-toxicity learn [-qv] -o model [--text field] [--label field] [--positive list]\n"
 		"                          [--holdout F] [-s seed] [file]\n"
 		"       ifg-toxicity score [-q] [-m model] [-l lexicon] [--field name] [-o file] [file ...]\n"
-		"Train a toxicity classifier, or add toxicity scores to JSON lines.\n"
+		"       ifg-toxicity test [-q] [--json] -m model [--text field] [--label field]\n"
+		"                         [--positive list] [file]\n"
+		"Train a toxicity classifier, add toxicity scores to JSON lines, or test a classifier.\n"
 		"  -o, --output FILE    learn: the model file; score: the output (stdout)\n"
-		"      --text FIELD     learn: the text column or key (tweet)\n"
-		"      --label FIELD    learn: the label column or key (class)\n"
-		"      --positive LIST  learn: comma-separated labels that are toxic (0,1)\n"
+		"      --text FIELD     learn, test: the text column or key (tweet)\n"
+		"      --label FIELD    learn, test: the label column or key (class)\n"
+		"      --positive LIST  learn, test: comma-separated labels that are toxic (0,1)\n"
 		"      --holdout F      learn: fraction held out for evaluation (0.2)\n"
 		"  -s, --seed N         learn: split and order seed (0)\n"
-		"  -m, --model FILE     score: add \"toxicity\", the classifier's probability\n"
+		"  -m, --model FILE     score: add \"toxicity\", the classifier's probability;\n"
+		"                       test: the classifier tested\n"
 		"  -l, --lexicon PATH   score: add \"toxicity_lexicon\" (cuss or swearjar package)\n"
 		"      --field NAME     score: the text to score (continuation)\n"
+		"      --json           test: one JSON object instead of a line of text\n"
 		"  -q, --quiet, -v, --verbose, --help, --version\n");
 }
 
@@ -45,6 +52,7 @@ struct opts {
 	const char *out, *text, *label, *positive, *model, *lexicon, *field;
 	double holdout;
 	unsigned long long seed;
+	int json;
 };
 
 /* A label as text, for comparison with the --positive list; NULL if none. */
@@ -73,12 +81,15 @@ static int in_list(const char *list, const char *s)
 	}
 }
 
-static int learn(const struct opts *o, const char *path)
+/* Labelled documents of path (NULL: stdin), CSV when the name ends in
+ * .csv[.zst], else JSON lines; read with next_labelled. */
+static struct ifg_textin *open_labelled(const struct opts *o, const char *path)
 {
 	size_t n = path ? strlen(path) : 0;
 	if (n > 4 && !strcmp(path + n - 4, ".zst"))
 		n -= 4;
-	const char *carry[] = { o->label };
+	static const char *carry[1];	/* the reader keeps the pointer */
+	carry[0] = o->label;
 	struct ifg_textin_opts to = {
 		.format = n > 4 && !strncmp(path + n - 4, ".csv", 4) ? IFG_TEXTIN_CSV : IFG_TEXTIN_JSONL,
 		.text = o->text, .carry = carry, .ncarry = 1,
@@ -86,24 +97,40 @@ static int learn(const struct opts *o, const char *path)
 	struct ifg_textin *r = ifg_textin_open(path, &to);
 	if (!r)
 		ifg_die("%s", ifg_err());
+	return r;
+}
+
+/* The next document and its label (1 toxic, 0 not) in *y: 1, or 0 at the
+ * end; dies on a read error or a missing label. */
+static int next_labelled(const struct opts *o, struct ifg_textin *r, struct ifg_doc *doc, int *y)
+{
+	int rc = ifg_textin_next(r, doc);
+	if (rc < 0)
+		ifg_die("%s", ifg_err());
+	if (rc == 0)
+		return 0;
+	char buf[256];
+	const char *lab = label_text(&doc->carry[0], buf, sizeof buf);
+	if (!lab)
+		ifg_die("'%s': line %llu: label '%s' is %s", ifg_textin_name(r),
+			(unsigned long long)doc->line, o->label,
+			doc->carry[0].type == IFG_VAL_NONE ? "missing" : "not a string, number or boolean");
+	*y = in_list(o->positive, lab);
+	return 1;
+}
+
+static int learn(const struct opts *o, const char *path)
+{
+	struct ifg_textin *r = open_labelled(o, path);
 	struct ifg_toxdata d;
 	ifg_toxdata_init(&d);
 	struct ifg_doc doc;
-	int rc;
+	int y;
 	size_t npos = 0;
-	while ((rc = ifg_textin_next(r, &doc)) > 0) {
-		char buf[256];
-		const char *lab = label_text(&doc.carry[0], buf, sizeof buf);
-		if (!lab)
-			ifg_die("'%s': line %llu: label '%s' is %s", ifg_textin_name(r),
-				(unsigned long long)doc.line, o->label,
-				doc.carry[0].type == IFG_VAL_NONE ? "missing" : "not a string, number or boolean");
-		int y = in_list(o->positive, lab);
+	while (next_labelled(o, r, &doc, &y)) {
 		npos += y;
 		ifg_toxdata_add(&d, doc.text, doc.text_len, y);
 	}
-	if (rc < 0)
-		ifg_die("%s", ifg_err());
 	if (d.n == 0)
 		ifg_die("'%s': line 1: empty input: no labelled documents", ifg_textin_name(r));
 	ifg_info("%zu documents, %zu toxic (labels %s)", d.n, npos, o->positive);
@@ -126,6 +153,70 @@ static int learn(const struct opts *o, const char *path)
 	ifg_textin_close(r);
 	ifg_toxclf_release(&m);
 	ifg_toxdata_release(&d);
+	return 0;
+}
+
+/* ---- test ---- */
+
+/* The model's accuracy (a probability >= 0.5 read as toxic) and ROC AUC
+ * (toxclf.h's ifg_auc, the one learn's held-out report uses) on labelled
+ * documents. */
+static int test(const struct opts *o, const char *path)
+{
+	struct ifg_toxclf m;
+	if (ifg_toxclf_load(&m, o->model) < 0)
+		ifg_die("cannot load the model: %s", ifg_err());
+	struct ifg_toxfeat f;
+	ifg_toxfeat_init(&f);
+	struct ifg_textin *r = open_labelled(o, path);
+	double *p = NULL;
+	uint8_t *ys = NULL;
+	size_t n = 0, cap = 0, npos = 0, right = 0;
+	struct ifg_doc doc;
+	int y;
+	while (next_labelled(o, r, &doc, &y)) {
+		if (n == cap) {
+			cap = 2 * cap + 1024;
+			p = ifg_xrealloc(p, cap, sizeof *p);
+			ys = ifg_xrealloc(ys, cap, 1);
+		}
+		p[n] = ifg_toxclf_prob(&m, &f, doc.text, doc.text_len);
+		ys[n] = (uint8_t)y;
+		npos += y;
+		right += (p[n] >= 0.5) == (y != 0);
+		n++;
+	}
+	const char *name = ifg_textin_name(r);
+	if (n == 0)
+		ifg_die("'%s': line 1: empty input: no labelled documents", name);
+	double acc = (double)right / (double)n, auc = ifg_auc(p, ys, n);
+	if (npos == 0 || npos == n)
+		ifg_warn("'%s': all %zu documents are %s: the AUC is undefined", name, n,
+			 npos ? "toxic" : "non-toxic");
+	if (o->json) {
+		fputs("{\"input\":", stdout);
+		ifg_json_str(stdout, name, strlen(name));
+		fputs(",\"model\":", stdout);
+		ifg_json_str(stdout, o->model, strlen(o->model));
+		printf(",\"documents\":%zu,\"positives\":%zu,\"negatives\":%zu,\"accuracy\":", n, npos,
+		       n - npos);
+		ifg_json_num(stdout, acc);
+		fputs(",\"auc\":", stdout);
+		ifg_json_num(stdout, auc);
+		fputs("}\n", stdout);
+	} else {
+		char a[32] = "undefined";
+		if (!isnan(auc))
+			snprintf(a, sizeof a, "%.4f", auc);
+		printf("accuracy %.4f, AUC %s (%zu documents: %zu toxic, %zu not)\n", acc, a, n, npos,
+		       n - npos);
+	}
+	if (fflush(stdout) == EOF || ferror(stdout))
+		ifg_die("cannot write: standard output");
+	ifg_textin_close(r);
+	ifg_toxfeat_release(&f);
+	ifg_toxclf_release(&m);
+	free(p), free(ys);
 	return 0;
 }
 
@@ -303,56 +394,83 @@ static int score(const struct opts *o, int nfiles, char **files)
 int main(int argc, char **argv)
 {
 	ifg_cli_init(argv[0]);
-	enum { O_TEXT = 256, O_LABEL, O_POSITIVE, O_HOLDOUT, O_FIELD };
+	enum { O_TEXT = 256, O_LABEL, O_POSITIVE, O_HOLDOUT, O_FIELD, O_JSON };
 	static const struct option longopts[] = {
 		{ "output", required_argument, NULL, 'o' },   { "text", required_argument, NULL, O_TEXT },
 		{ "label", required_argument, NULL, O_LABEL }, { "positive", required_argument, NULL, O_POSITIVE },
 		{ "holdout", required_argument, NULL, O_HOLDOUT }, { "seed", required_argument, NULL, 's' },
 		{ "model", required_argument, NULL, 'm' },    { "lexicon", required_argument, NULL, 'l' },
-		{ "field", required_argument, NULL, O_FIELD }, { "quiet", no_argument, NULL, 'q' },
+		{ "field", required_argument, NULL, O_FIELD }, { "json", no_argument, NULL, O_JSON },
+		{ "quiet", no_argument, NULL, 'q' },
 		{ "verbose", no_argument, NULL, 'v' },	       { "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },	       { NULL, 0, NULL, 0 },
 	};
 	struct opts o = { .text = "tweet", .label = "class", .positive = "0,1",
 			  .field = "continuation", .holdout = 0.2 };
-	int ch, is_learn = 0, is_score = 0, learn_only = 0, score_only = 0;
+	/* the commands, and for each option those it belongs to */
+	enum { LEARN = 1, SCORE = 2, TEST = 4 };
+	static const char *const cmds[] = { "learn", "score", "test" };
+	int ch, cmd = 0;
 	if (argc > 1 && argv[1][0] != '-') {	/* the command, then its options */
-		is_learn = !strcmp(argv[1], "learn"), is_score = !strcmp(argv[1], "score");
-		if (!is_learn && !is_score)
-			ifg_usage_error("unknown command '%s' (learn or score)", argv[1]);
+		for (int i = 0; i < 3; i++)
+			if (!strcmp(argv[1], cmds[i]))
+				cmd = 1 << i;
+		if (!cmd)
+			ifg_usage_error("unknown command '%s' (learn, score or test)", argv[1]);
 		argv[1] = argv[0], argv++, argc--;
 	}
+	const char *cmd_name = cmd ? cmds[cmd == LEARN ? 0 : cmd == SCORE ? 1 : 2] : NULL;
 	while ((ch = getopt_long(argc, argv, "o:s:m:l:qv", longopts, NULL)) != -1) {
+		int belongs = LEARN | SCORE | TEST;
+		const char *opt = NULL;
 		switch (ch) {
-		case 'o': o.out = optarg; break;
-		case O_TEXT: o.text = optarg; learn_only = 1; break;
-		case O_LABEL: o.label = optarg; learn_only = 1; break;
-		case O_POSITIVE: o.positive = optarg; learn_only = 1; break;
-		case O_HOLDOUT: o.holdout = ifg_opt_double("--holdout", optarg, 0, 0.99); learn_only = 1; break;
-		case 's': o.seed = (unsigned long long)ifg_opt_long("-s", optarg, 0, LONG_MAX); learn_only = 1; break;
-		case 'm': o.model = optarg; score_only = 1; break;
-		case 'l': o.lexicon = optarg; score_only = 1; break;
-		case O_FIELD: o.field = optarg; score_only = 1; break;
+		case 'o': o.out = optarg; belongs = LEARN | SCORE, opt = "-o"; break;
+		case O_TEXT: o.text = optarg; belongs = LEARN | TEST, opt = "--text"; break;
+		case O_LABEL: o.label = optarg; belongs = LEARN | TEST, opt = "--label"; break;
+		case O_POSITIVE: o.positive = optarg; belongs = LEARN | TEST, opt = "--positive"; break;
+		case O_HOLDOUT:
+			o.holdout = ifg_opt_double("--holdout", optarg, 0, 0.99);
+			belongs = LEARN, opt = "--holdout";
+			break;
+		case 's':
+			o.seed = (unsigned long long)ifg_opt_long("-s", optarg, 0, LONG_MAX);
+			belongs = LEARN, opt = "-s";
+			break;
+		case 'm': o.model = optarg; belongs = SCORE | TEST, opt = "-m"; break;
+		case 'l': o.lexicon = optarg; belongs = SCORE, opt = "-l"; break;
+		case O_FIELD: o.field = optarg; belongs = SCORE, opt = "--field"; break;
+		case O_JSON: o.json = 1; belongs = TEST, opt = "--json"; break;
 		case 'q': ifg_verbosity = 0; break;
 		case 'v': ifg_verbosity = 2; break;
 		case 'h': usage(stdout); return 0;
 		case 'V': ifg_version();
 		default: usage(stderr); return 2;
 		}
+		if (cmd && !(belongs & cmd)) {
+			char also[32] = "";
+			for (int i = 0, k = 0; i < 3; i++)
+				if (belongs & (1 << i))
+					snprintf(also + strlen(also), sizeof also - strlen(also), "%s%s",
+						 k++ ? " and " : "", cmds[i]);
+			ifg_usage_error("option %s belongs to %s, not to %s", opt, also, cmd_name);
+		}
 	}
-	if (!is_learn && !is_score)
-		ifg_usage_error("a command is needed: learn or score");
-	if (is_learn && score_only)
-		ifg_usage_error("-m, -l and --field belong to score");
-	if (is_score && learn_only)
-		ifg_usage_error("--text, --label, --positive, --holdout and -s belong to learn");
-	if (is_learn) {
+	if (!cmd)
+		ifg_usage_error("a command is needed: learn, score or test");
+	if ((cmd == LEARN || cmd == TEST) && !*o.positive)
+		ifg_usage_error("option --positive: an empty list");
+	if (cmd == TEST) {
+		if (!o.model)
+			ifg_usage_error("test needs a model (-m)");
+		if (argc - optind > 1)
+			ifg_usage_error("test reads one input file at most");
+		return test(&o, optind < argc ? argv[optind] : NULL);
+	}
+	if (cmd == LEARN) {
 		if (!o.out)
 			ifg_usage_error("learn needs a model file (-o)");
 		if (argc - optind > 1)
 			ifg_usage_error("learn reads one input file at most");
-		if (!*o.positive)
-			ifg_usage_error("option --positive: an empty list");
 		return learn(&o, optind < argc ? argv[optind] : NULL);
 	}
 	if (!o.model && !o.lexicon)
