@@ -101,6 +101,9 @@ def main():
     jp = os.path.join(w, "judge.jsonl")
     if os.path.exists(jp):
         judge = [json.loads(l) for l in open(jp) if l.strip()]
+        for j in judge:	# ifg-toxicity test names its input, not the split
+            j.setdefault("split", re.sub(r"^judge-test-|\.jsonl$", "",
+                                         os.path.basename(j.get("input", ""))))
     times = []
     tp = os.path.join(res, "times.txt")
     if os.path.exists(tp):
@@ -153,9 +156,10 @@ def main():
         L += ["", "The judge on held-out test splits:", "",
               "| Split | Toxic | Non-toxic | Accuracy | AUC |", "|---|---|---|---|---|"]
         for j in judge:
+            auc = j["auc"] if isinstance(j["auc"], (int, float)) else None
             L.append("| %s | %d | %d | %.3f | %s |" % (
                 j["split"], j["positives"], j["negatives"], j["accuracy"],
-                "%.3f" % j["auc"] if j["auc"] is not None else "-"))
+                "%.3f" % auc if auc is not None else "-"))
     if times:
         L += ["", "Stage times (wall and CPU seconds): " +
               ", ".join("%s %.0f/%.0f" % (t["stage"], t["wall_s"], t["cpu_s"]) for t in times)]
