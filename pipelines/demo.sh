@@ -1,7 +1,7 @@
 #!/bin/sh
 # demo.sh: the detoxification experiment of IF-Guide at toy scale, end to end.
 #
-#   sh pipelines/demo.sh [--full] [-j N] [-o dir]      (make demo, make demo-full)
+#   sh pipelines/demo.sh [--full] [-j N] [--only stages] [-o dir]   (make demo, make demo-full)
 #
 # The paper's experiment at this machine's scale.  A proxy and a larger target
 # GPT-2 are pre-trained from scratch on clean English text in which toxic
@@ -45,14 +45,16 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 PATH=${IFG_BIN:-$top/bin}:$PATH
 export PATH
 data=${IFG_DATA:-$top/data}
-full=0 jobs=2 res=
+full=0 jobs=2 res= only=
 
 usage() {
 	cat <<EOF
-usage: demo.sh [--full] [-j N] [-o dir]
-  --full   the larger experiment (about 80 minutes on 2 cores; default: about 10)
-  -j N     jobs at once (2); every job is single-threaded
-  -o DIR   results folder (default results/demo, or results/full)
+usage: demo.sh [--full] [-j N] [--only stages] [-o dir]
+  --full         the larger experiment (about 100 minutes on 2 cores; default: about 12)
+  -j N           jobs at once (2); every job is single-threaded
+  --only LIST    run only these stages (comma-separated names, as the log shows
+                 them), the others being done or done elsewhere
+  -o DIR         results folder (default results/demo, or results/full)
 EOF
 }
 while [ $# -gt 0 ]; do
@@ -60,6 +62,7 @@ while [ $# -gt 0 ]; do
 	--full) full=1; shift ;;
 	-j) jobs=$2; shift 2 ;;
 	-j*) jobs=${1#-j}; shift ;;
+	--only) only=$2; shift 2 ;;
 	-o) res=$2; shift 2 ;;
 	-h|--help) usage; exit 0 ;;
 	*) usage >&2; exit 2 ;;
@@ -126,6 +129,7 @@ stage() {
 		log "$name: done before"
 		return 0
 	fi
+	case ",$only," in ,,|*",$name,"*) ;; *) return 0 ;; esac
 	log "$name: start"
 	t=$(now)
 	times >"$w/logs/$name.cpu"
@@ -276,23 +280,14 @@ evaluate() {	# NAME [MODEL [ifg-sample options...]]
 
 # DPO: fine-tuning of the uncensored model on ParaDetox preference pairs
 # (paraphrase chosen, toxic sentence rejected), on the token budget of the
-# IF-Guide fine-tuning: its steps x batch x block tokens, in pairs of the
-# pairs' mean length (prompt + chosen + rejected).
+# IF-Guide fine-tuning (its steps x batch x block tokens; ifg-train --tokens
+# counts both sequences of a pair).
 dpo() {
 	ifg-tokenize -t "$w/tok" --special --text prompt --chosen chosen --rejected rejected \
 		--id id -o "$w/prefs.ifg" "$w/data/prefs.jsonl"
-	n=$(ifg-show -a -H "$w/prefs.ifg" | python3 -c '
-import json, sys
-n = t = 0
-for line in sys.stdin:
-    r = json.loads(line)
-    n += 1
-    t += sum(len(r[k]["data"]) for k in ("prompt", "chosen", "rejected"))
-print(max(1, round(int(sys.argv[1]) / (t / n) / int(sys.argv[2]))))' \
-		$((ft_steps * batch * block)) $batch)
-	ifg-train --dpo -o "$w/dpo" --init "$w/uncensored" --beta 0.1 -s $seed -b $batch -n "$n" \
-		--lr $dpo_lr --warmup-ratio 0.05 -j 1 --valid "$w/valid-clean.ifg" \
-		--log "$w/logs/dpo.train.jsonl" "$w/prefs.ifg"
+	ifg-train --dpo -o "$w/dpo" --init "$w/uncensored" --beta 0.1 -s $seed -b $batch \
+		--tokens $((ft_steps * batch * block)) --lr $dpo_lr --warmup-ratio 0.05 -j 1 \
+		--valid "$w/valid-clean.ifg" --log "$w/logs/dpo.train.jsonl" "$w/prefs.ifg"
 }
 
 # RAD's reward: the same kind of classifier as the judge, trained on other
