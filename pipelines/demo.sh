@@ -287,7 +287,7 @@ dpo() {
 		--id id -o "$w/prefs.ifg" "$w/data/prefs.jsonl"
 	ifg-train --dpo -o "$w/dpo" --init "$w/uncensored" --beta 0.1 -s $seed -b $batch \
 		--tokens $((ft_steps * batch * block)) --lr $dpo_lr --warmup-ratio 0.05 -j 1 \
-		--valid "$w/valid-clean.ifg" --log "$w/logs/dpo.train.jsonl" "$w/prefs.ifg"
+		--log "$w/logs/dpo.train.jsonl" "$w/prefs.ifg"
 }
 
 # RAD's reward: the same kind of classifier as the judge, trained on other
