@@ -34,7 +34,7 @@
  * across the boundary), each adjusting D and Q by its count.  The counts are
  * those of the whole text exactly (toxclf.h, "Splitting"); the probability
  * agrees with ifg_toxclf_prob of the whole text to rounding (the latter
- * rounds the scaled values to float: ~1e-7). */
+ * rounds the scaled values to float; check_rad holds them within 1e-6). */
 #ifndef IFG_RAD_H
 #define IFG_RAD_H
 
