@@ -218,9 +218,11 @@ static size_t top_k(const float *l, size_t V, size_t k, uint32_t *top)
 long ifg_rad_warp(struct ifg_rad *r, struct ifg_rad_text *t, float *logits, size_t V,
 		  int64_t eot, uint32_t *cand, double *reward)
 {
-	if (!r->cand) {
+	if (r->kcap < r->k) {
+		free(r->cand), free(r->reward);
 		r->cand = ifg_xmalloc((size_t)r->k, sizeof *r->cand);
 		r->reward = ifg_xmalloc((size_t)r->k, sizeof *r->reward);
+		r->kcap = r->k;
 	}
 	size_t m = top_k(logits, V, (size_t)r->k, r->cand);
 	for (size_t j = 0; j < m; j++) {

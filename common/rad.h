@@ -91,8 +91,9 @@ struct ifg_rad {
 	int ntext;
 	float *row;		/* (V) the logits being warped */
 	size_t rowcap;
-	uint32_t *cand;		/* (k) */
-	double *reward;		/* (k) */
+	uint32_t *cand;		/* (kcap >= k) */
+	double *reward;		/* (kcap) */
+	long kcap;
 	struct ifg_bytes bytes;
 	uint64_t steps, scored;	/* rows warped, candidates scored */
 };
