@@ -427,6 +427,7 @@ Suite *make_suite(void)
 	TCase *tc = tcase_create("text");
 	tcase_add_test(tc, test_counts_split);
 	tcase_add_test(tc, test_text_incremental);
+	tcase_set_timeout(tc, 60);	/* a loaded machine */
 	suite_add_tcase(s, tc);
 	tc = tcase_create("decode");
 	tcase_add_test(tc, test_warp);
