@@ -131,7 +131,8 @@ static int cmp_u32(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
-void ifg_toxfeat_extract(struct ifg_toxfeat *f, const char *text, size_t n, unsigned bits)
+void ifg_toxfeat_counts(struct ifg_toxfeat *f, const char *text, size_t n, unsigned bits,
+			const char *prev, size_t prevn)
 {
 	uint32_t mask = (uint32_t)((1ull << bits) - 1);
 	size_t len = normalise(f, text, n);
@@ -139,8 +140,6 @@ void ifg_toxfeat_extract(struct ifg_toxfeat *f, const char *text, size_t n, unsi
 	if (!len)
 		return;
 	char pad[64];	/* " word " for character n-grams of short words */
-	const char *prev = NULL;
-	size_t prevn = 0;
 	for (size_t i = 0; i < len;) {
 		const char *w = f->buf + i;
 		size_t wn = 0;
@@ -163,23 +162,43 @@ void ifg_toxfeat_extract(struct ifg_toxfeat *f, const char *text, size_t n, unsi
 			for (size_t s = 0; s + k <= pn; s++)
 				feat_add(f, fnv(FNV_OFF ^ NS_CHAR, pad + s, k), mask);
 	}
-	/* counts of equal indices, then unit L2 norm */
+	/* counts of equal indices */
 	qsort(f->idx, f->n, sizeof *f->idx, cmp_u32);
 	size_t m = 0;
-	double ss = 0;
 	for (size_t i = 0; i < f->n;) {
 		size_t j = i;
 		while (j < f->n && f->idx[j] == f->idx[i])
 			j++;
 		f->idx[m] = f->idx[i];
 		f->val[m] = (float)(j - i);
-		ss += (double)(j - i) * (double)(j - i);
 		m++;
 		i = j;
 	}
 	f->n = m;
+}
+
+const char *ifg_toxfeat_last_word(const struct ifg_toxfeat *f, size_t *n)
+{
+	const char *b = f->buf, *s;
+	if (!b || !*b)
+		return *n = 0, NULL;
+	s = strrchr(b, ' ');
+	s = s ? s + 1 : b;
+	*n = strlen(s);
+	return s;
+}
+
+void ifg_toxfeat_extract(struct ifg_toxfeat *f, const char *text, size_t n, unsigned bits)
+{
+	ifg_toxfeat_counts(f, text, n, bits, NULL, 0);
+	/* unit L2 norm; the squares summed in index order, in double */
+	double ss = 0;
+	for (size_t i = 0; i < f->n; i++)
+		ss += (double)f->val[i] * (double)f->val[i];
+	if (!f->n)
+		return;
 	float inv = (float)(1.0 / sqrt(ss));
-	for (size_t i = 0; i < m; i++)
+	for (size_t i = 0; i < f->n; i++)
 		f->val[i] *= inv;
 }
 

@@ -71,6 +71,24 @@ void ifg_toxfeat_release(struct ifg_toxfeat *f);
  * (f->n = 0 for a text without a word). */
 void ifg_toxfeat_extract(struct ifg_toxfeat *f, const char *text, size_t n, unsigned bits);
 
+/* The same n-grams as counts (f->val[i] = occurrences, exact below 2^24,
+ * not scaled), indices ascending, with the first word's bigram taking the
+ * word prev[0..prevn) (normalised, as ifg_toxfeat_last_word gives it;
+ * NULL: none) as its left side.
+ *
+ * Splitting: the normalisation never looks across a space, tab, CR or LF
+ * (words, "@name" and URLs all end there), so when text = a b with a ending
+ * in one of those bytes, the counts of text are the counts of a plus the
+ * counts of b with prev = the last word of a (the last word before a when a
+ * has none).  This makes scoring text that grows at its end incremental
+ * (rad.h). */
+void ifg_toxfeat_counts(struct ifg_toxfeat *f, const char *text, size_t n, unsigned bits,
+			const char *prev, size_t prevn);
+/* The last normalised word of the text of f's last counts or extract call
+ * (in f's scratch: valid until the next call), its length in *n; NULL when
+ * that text had no word. */
+const char *ifg_toxfeat_last_word(const struct ifg_toxfeat *f, size_t *n);
+
 /* Labelled documents: the texts in one arena. */
 struct ifg_toxdata {
 	char *text;	/* text of document i: text[off[i] .. off[i+1]) */

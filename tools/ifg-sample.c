@@ -8,7 +8,10 @@
  * in input order, samples 0..k-1.  Sequences (prompt, sample) run b at a
  * time through the key/value-cached forward (common/gpt_infer.h); each draws
  * from its own random stream, keyed by the seed, the prompt's number and
- * the sample's, so the output does not depend on -b, -j or --no-cache. */
+ * the sample's, so the output does not depend on -b, -j or --no-cache.
+ * With --rad-model, every step is reward-augmented (common/rad.h): the top
+ * candidates' logits gain beta times 1 - the classifier's toxicity of the
+ * text with each of them. */
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
@@ -23,8 +26,10 @@
 #include "gpt_infer.h"
 #include "json.h"
 #include "kinds.h"
+#include "rad.h"
 #include "rec.h"
 #include "textin.h"
+#include "toxclf.h"
 #include "util.h"
 
 static void usage(FILE *f)
@@ -32,7 +37,8 @@ static void usage(FILE *f)
 	fprintf(f,
 		"usage: ifg-sample [-qv] -m model -t tokenizer [-k samples] [-n tokens] [-p top-p]\n"
 		"                  [--top-k K] [-T temperature] [-s seed] [-b batch] [--text field]\n"
-		"                  [--id field] [-c field ...] [--no-cache] [-j threads] [-o file] [file ...]\n"
+		"                  [--id field] [-c field ...] [--rad-model classifier [--rad-beta B]\n"
+		"                  [--rad-k K] [--rad-prompt]] [--no-cache] [-j threads] [-o file] [file ...]\n"
 		"Continue prompts (JSONL or tokens records) with a GPT-2 checkpoint; JSONL out.\n"
 		"  -m, --model PATH      checkpoint directory or .safetensors file\n"
 		"  -t, --tokenizer PATH  tokenizer.json, or a GPT-2 vocabulary directory\n"
@@ -47,6 +53,11 @@ static void usage(FILE *f)
 		"      --text FIELD      JSONL field of the prompt (prompt)\n"
 		"      --id FIELD        JSONL field of the id (default: numbered from 0)\n"
 		"  -c, --carry FIELD     copy this JSONL field to the output (repeatable)\n"
+		"      --rad-model FILE  reward-augmented decoding with this toxicity classifier\n"
+		"                        (ifg-toxicity learn): reward 1 - toxicity\n"
+		"      --rad-beta B      RAD: add B x reward to the candidates' logits (10)\n"
+		"      --rad-k K         RAD: candidates per step, the K most likely (20)\n"
+		"      --rad-prompt      RAD: score the prompt's text with the continuation\n"
 		"      --no-cache        recompute the whole prefix for every token\n"
 		"  -j, --threads N       BLAS threads (default: OpenBLAS's)\n"
 		"  -o, --output FILE     write here instead of standard output\n"
@@ -70,6 +81,7 @@ struct ctx {
 	struct ifg_gpt *m;
 	struct ifg_gpt_infer *inf;	/* NULL: --no-cache */
 	struct ifg_sampler smp;
+	struct ifg_rad *rad;		/* NULL: plain sampling */
 	struct ifg_bpe *bpe;
 	int ctx_left;			/* n_ctx - n: the prompt tokens kept */
 	struct prompt **q;		/* queue of prompts with samples to write */
@@ -136,8 +148,11 @@ static void run_batch(struct ctx *c, long nb)
 		ifg_rng_init2(&g->rng, c->seed, p->index << 20 | (uint64_t)p->next++);
 		c->gp[i] = p;
 	}
-	if (ifg_gpt_generate(c->m, c->inf, &c->smp, c->g, (int)nb, (int)c->n, ifg_bpe_eot(c->bpe),
-			     ifg_bpe_vocab_size(c->bpe)) < 0)
+	int rc = c->rad ? ifg_rad_generate(c->rad, c->m, c->inf, &c->smp, c->g, (int)nb, (int)c->n,
+					   ifg_bpe_eot(c->bpe), ifg_bpe_vocab_size(c->bpe))
+			: ifg_gpt_generate(c->m, c->inf, &c->smp, c->g, (int)nb, (int)c->n,
+					   ifg_bpe_eot(c->bpe), ifg_bpe_vocab_size(c->bpe));
+	if (rc < 0)
 		ifg_die_err("generation failed");
 	c->pending -= nb;
 	write_batch(c, (int)nb);
@@ -319,19 +334,25 @@ static int is_records(const char *path)
 int main(int argc, char **argv)
 {
 	ifg_cli_init(argv[0]);
-	enum { O_TOPK = 256, O_TEXT, O_ID, O_NOCACHE };
+	enum { O_TOPK = 256, O_TEXT, O_ID, O_NOCACHE, O_RAD, O_RADBETA, O_RADK, O_RADPROMPT };
 	static const struct option longopts[] = {
 		{ "model", 1, 0, 'm' },	    { "tokenizer", 1, 0, 't' }, { "samples", 1, 0, 'k' },
 		{ "tokens", 1, 0, 'n' },    { "top-p", 1, 0, 'p' },	{ "top-k", 1, 0, O_TOPK },
 		{ "temperature", 1, 0, 'T' }, { "seed", 1, 0, 's' },	{ "batch", 1, 0, 'b' },
 		{ "text", 1, 0, O_TEXT },   { "id", 1, 0, O_ID },	{ "carry", 1, 0, 'c' },
+		{ "rad-model", 1, 0, O_RAD }, { "rad-beta", 1, 0, O_RADBETA },
+		{ "rad-k", 1, 0, O_RADK },  { "rad-prompt", 0, 0, O_RADPROMPT },
 		{ "no-cache", 0, 0, O_NOCACHE }, { "threads", 1, 0, 'j' }, { "output", 1, 0, 'o' },
 		{ "quiet", 0, 0, 'q' },	    { "verbose", 0, 0, 'v' },	{ "help", 0, 0, 'h' },
 		{ "version", 0, 0, 'V' },   { NULL, 0, NULL, 0 },
 	};
 	struct ctx c = { .k = 1, .n = 20, .batch = 32 };
 	ifg_sampler_init(&c.smp);
-	const char *model = NULL, *tokenizer = NULL, *out = NULL, **carry = NULL;
+	const char *model = NULL, *tokenizer = NULL, *out = NULL, **carry = NULL, *radmodel = NULL;
+	const char *radopt = NULL;	/* a RAD setting given, for the check below */
+	double beta = 10;
+	long radk = 20;
+	bool radprompt = false;
 	struct ifg_textin_opts to = { .format = IFG_TEXTIN_JSONL, .text = "prompt" };
 	int nocache = 0, ch;
 	while ((ch = getopt_long(argc, argv, "m:t:k:n:p:T:s:b:c:j:o:qv", longopts, NULL)) != -1) {
@@ -352,6 +373,12 @@ int main(int argc, char **argv)
 			carry[to.ncarry++] = optarg;
 			to.carry = carry;
 			break;
+		case O_RAD: radmodel = optarg; break;
+		case O_RADBETA:
+			beta = ifg_opt_double("--rad-beta", optarg, 0, 1e6), radopt = "--rad-beta";
+			break;
+		case O_RADK: radk = ifg_opt_long("--rad-k", optarg, 1, 1 << 20), radopt = "--rad-k"; break;
+		case O_RADPROMPT: radprompt = true, radopt = "--rad-prompt"; break;
 		case O_NOCACHE: nocache = 1; break;
 		case 'j': ifg_gpt_set_threads((int)ifg_opt_long("-j", optarg, 1, 1024)); break;
 		case 'o': out = optarg; break;
@@ -364,6 +391,8 @@ int main(int argc, char **argv)
 	}
 	if (!model || !tokenizer)
 		ifg_usage_error("a model (-m) and a tokenizer (-t) are required");
+	if (radopt && !radmodel)
+		ifg_usage_error("%s needs a reward classifier (--rad-model)", radopt);
 	if (!(c.m = ifg_gpt_load(model)))
 		ifg_die_err("cannot load model '%s'", model);
 	if (!(c.bpe = ifg_bpe_load(tokenizer)))
@@ -376,6 +405,16 @@ int main(int argc, char **argv)
 		ifg_die("-n %ld leaves no room for a prompt in the model's context (%d)", c.n,
 			cfg->n_ctx);
 	c.ctx_left = cfg->n_ctx - (int)c.n;
+	struct ifg_toxclf clf = { 0 };
+	struct ifg_rad rad;
+	if (radmodel) {
+		if (ifg_toxclf_load(&clf, radmodel) < 0)
+			ifg_die("cannot load the reward classifier: %s", ifg_err());
+		ifg_rad_init(&rad, &clf, c.bpe, beta);
+		rad.k = radk;
+		rad.prompt = radprompt;
+		c.rad = &rad;
+	}
 	c.inf = nocache ? NULL : ifg_gpt_infer_new(c.m);
 	msgpack_sbuffer_init(&c.sb);
 	msgpack_packer_init(&c.pk, &c.sb, msgpack_sbuffer_write);
@@ -403,6 +442,12 @@ int main(int argc, char **argv)
 	ifg_info("%llu prompts, %llu samples, %llu tokens in %.2f s (%.1f tokens/s)",
 		 (unsigned long long)c.prompts, (unsigned long long)c.samples,
 		 (unsigned long long)c.tokens, dt, dt > 0 ? c.tokens / dt : 0.0);
+	if (c.rad) {
+		ifg_info("RAD: %llu steps, %llu candidates scored", (unsigned long long)rad.steps,
+			 (unsigned long long)rad.scored);
+		ifg_rad_release(&rad);
+		ifg_toxclf_release(&clf);
+	}
 	for (long i = 0; i < c.batch; i++)
 		free(c.g[i].out);
 	free(c.g), free(c.gp), free(c.q), free(carry);
