@@ -380,7 +380,7 @@ int main(int argc, char **argv)
 	float *wts = ifg_xmalloc(BT, sizeof *wts);
 	size_t *idx = ifg_xmalloc(o.batch, sizeof *idx);
 	struct ifg_order ord;
-	ifg_order_init(&ord, &d, o.seed, o.shuffle);
+	ifg_order_init(&ord, d.n, o.seed, o.shuffle);
 	ifg_info("%zu records, %llu tokens (%llu masked), %zu parameters, %ld steps of %ld x %u",
 		 d.n, (unsigned long long)d.ntok, (unsigned long long)d.nmasked, P, o.steps, o.batch,
 		 T);
