@@ -35,12 +35,13 @@ static void usage(FILE *f)
 	fprintf(f,
 		"usage: ifg-train [-qv] -o dir [--init ckpt] [--resume] [--layers N] [--heads N]\n"
 		"                 [--embd N] [--ctx N] [--vocab N] [-b batch] [-m micro-batch]\n"
-		"                 [-n steps | -e epochs] [--lr X] [--min-lr X] [--schedule S]\n"
-		"                 [--warmup N | --warmup-ratio X] [--weight-decay X] [--beta1 X]\n"
-		"                 [--beta2 X] [--adam-eps X] [--clip X] [-l lambda] [-s seed]\n"
-		"                 [--no-shuffle] [-j threads] [--valid file] [--eval-every N]\n"
+		"                 [-n steps | -e epochs | --tokens N] [--lr X] [--min-lr X]\n"
+		"                 [--schedule S] [--warmup N | --warmup-ratio X]\n"
+		"                 [--weight-decay X] [--beta1 X] [--beta2 X] [--adam-eps X]\n"
+		"                 [--clip X] [-l lambda] [-s seed] [--no-shuffle] [-j threads]\n"
+		"                 [--valid file] [--eval-every N]\n"
 		"                 [--save-every N] [--log file] [--dump-grads file] [file ...]\n"
-		"       ifg-train --dpo [-qv] -o dir --init ckpt [--ref ckpt] [--beta X] [--resume]\n"
+		"       ifg-train --dpo [-qv] -o dir --init ckpt [--ref ckpt] [--beta X]\n"
 		"                 [options as above] [file ...]\n"
 		"Train a GPT-2 on token records; masked tokens are penalised (IF-Guide).\n"
 		"With --dpo, fine-tune on preference pairs (Direct Preference Optimization).\n"
@@ -53,6 +54,7 @@ static void usage(FILE *f)
 		"  -m, --micro-batch N   records per forward pass; divides batch (<= 8)\n"
 		"  -n, --steps N         optimizer steps (default: from --epochs)\n"
 		"  -e, --epochs X        passes over the data (1)\n"
+		"      --tokens N        steps from a token budget: N / (batch x mean tokens)\n"
 		"      --lr X            peak learning rate (6e-4)\n"
 		"      --min-lr X        learning rate at the end of the decay (0)\n"
 		"      --schedule S      cosine (default), linear or constant\n"
@@ -83,7 +85,7 @@ struct opts {
 	double beta;
 	struct ifg_gpt_config cfg;
 	long batch, micro, steps, warmup, eval_every, save_every, threads;
-	double epochs, warmup_ratio, lambda, clip;
+	double epochs, warmup_ratio, lambda, clip, tokens;
 	unsigned long long seed;
 	struct ifg_adamw adam;
 	struct ifg_sched sched;
@@ -290,7 +292,7 @@ static void format_time(char *buf, size_t n, double s)
 
 enum { O_INIT = 256, O_RESUME, O_LAYERS, O_HEADS, O_EMBD, O_CTX, O_VOCAB, O_LR, O_MINLR,
        O_SCHED, O_WARMUP, O_WRATIO, O_WD, O_B1, O_B2, O_EPS, O_CLIP, O_NOSHUF, O_VALID,
-       O_EVERY, O_SAVE, O_LOG, O_DUMP, O_DPO, O_REF, O_BETA, O_HELP, O_VERSION };
+       O_EVERY, O_SAVE, O_LOG, O_DUMP, O_DPO, O_REF, O_BETA, O_TOKENS, O_HELP, O_VERSION };
 
 int main(int argc, char **argv)
 {
@@ -318,6 +320,7 @@ int main(int argc, char **argv)
 		{ "save-every", 1, 0, O_SAVE },	{ "log", 1, 0, O_LOG },
 		{ "dump-grads", 1, 0, O_DUMP },	{ "dpo", 0, 0, O_DPO },
 		{ "ref", 1, 0, O_REF },		{ "beta", 1, 0, O_BETA },
+		{ "tokens", 1, 0, O_TOKENS },
 		{ "quiet", 0, 0, 'q' },
 		{ "verbose", 0, 0, 'v' },	{ "help", 0, 0, O_HELP },
 		{ "version", 0, 0, O_VERSION },	{ 0, 0, 0, 0 }
@@ -363,6 +366,7 @@ int main(int argc, char **argv)
 		case O_DUMP: o.dump = optarg; break;
 		case O_DPO: o.dpo = 1; break;
 		case O_REF: o.ref = optarg; break;
+		case O_TOKENS: o.tokens = ifg_opt_double("--tokens", optarg, 1, 1e18); break;
 		case O_BETA: o.beta = ifg_opt_double("--beta", optarg, 1e-6, 1e6); break;
 		case 'q': ifg_verbosity = 0; break;
 		case 'v': ifg_verbosity = 2; break;
@@ -373,8 +377,8 @@ int main(int argc, char **argv)
 	}
 	if (!o.out && !o.dump)
 		ifg_usage_error("an output directory is required (-o DIR)");
-	if (o.steps >= 0 && o.epochs > 0)
-		ifg_usage_error("--steps and --epochs exclude each other");
+	if ((o.steps >= 0) + (o.epochs > 0) + (o.tokens > 0) > 1)
+		ifg_usage_error("--steps, --epochs and --tokens exclude each other");
 	if (o.init && (o.cfg.n_layer || o.cfg.n_head || o.cfg.n_embd || o.cfg.n_ctx || o.cfg.vocab_size))
 		ifg_usage_error("--init takes the model's shape from the checkpoint");
 	if (!o.micro) { /* the largest divisor of batch up to 8 */
@@ -452,6 +456,13 @@ int main(int argc, char **argv)
 		ifg_die("a record has %u tokens, more than the model's context %d (use ifg-tokenize "
 			"--block)", T, cfg->n_ctx);
 
+	if (o.steps < 0 && o.tokens > 0) {
+		/* tokens a record (a pair: both its sequences, the prompt twice) */
+		double seq = (double)d.ntok;
+		for (size_t i = 0; o.dpo && i < pd.n; i++)
+			seq += pd.np[i];
+		o.steps = (long)ceil(o.tokens / ((double)o.batch * (seq / (double)d.n)));
+	}
 	if (o.steps < 0)
 		o.steps = (long)ceil((o.epochs > 0 ? o.epochs : 1.0) * (double)d.n / (double)o.batch);
 	if (o.warmup < 0)
