@@ -12,6 +12,11 @@
  *                        at positions >= cont, i.e. the continuation tokens),
  *                  mask (u8 [T], optional: 1 = selected, aligned with tokens),
  *                  any carried fields (e.g. label, text)
+ * pairs    header: tokenizer (as tokens)
+ *          record: id, prompt (u16 or u32 [P], P >= 1), chosen and rejected
+ *                  (u16 or u32, >= 1 token each: the preferred and the
+ *                  dispreferred continuation of the prompt), carried fields;
+ *                  ifg-train --dpo trains on prompt+chosen vs prompt+rejected
  * grads    header: model {...model identity, see MODEL below}, tokenizer,
  *                  layers [{name, d_in, d_out}] (d_in without the bias 1),
  *                  labels ("true" | "sampled"), seed, dtype ("f32" | "bf16")
@@ -52,6 +57,9 @@
 #define IFG_K_TOKENS "tokens"
 #define IFG_K_CONT "cont"
 #define IFG_K_MASK "mask"
+#define IFG_K_PROMPT "prompt"
+#define IFG_K_CHOSEN "chosen"
+#define IFG_K_REJECTED "rejected"
 #define IFG_K_GRADS "grads"
 #define IFG_K_A "a"
 #define IFG_K_S "s"
@@ -86,6 +94,7 @@
 
 /* kinds */
 #define IFG_KIND_TOKENS "tokens"
+#define IFG_KIND_PAIRS "pairs"
 #define IFG_KIND_GRADS "grads"
 #define IFG_KIND_GRADSUM "gradsum"
 #define IFG_KIND_SCORES "scores"

@@ -1,4 +1,4 @@
-/* textin.c: JSONL / CSV / plain text documents over ifg_in.  See textin.h. */
+/* textin.c: JSONL / CSV / TSV / plain text documents over ifg_in.  See textin.h. */
 #include "textin.h"
 
 #include <errno.h>
@@ -25,7 +25,8 @@ struct ifg_textin {
 	struct ifg_value *carry;
 	/* CSV */
 	long ncols;
-	long text_col, cont_col, id_col, *carry_col;
+	long text_col, cont_col, alt_col, id_col, *carry_col;
+	char sep;		/* ',' or '\t' */
 	size_t *foff, *flen, nf, fcap;
 	int done;		/* FILE: the file was returned */
 };
@@ -34,8 +35,8 @@ struct ifg_textin {
 
 int ifg_textin_format_parse(const char *name)
 {
-	static const char *const names[] = { "jsonl", "csv", "lines", "file" };
-	for (int i = 0; i < 4; i++)
+	static const char *const names[] = { "jsonl", "csv", "lines", "file", "tsv" };
+	for (int i = 0; i < 5; i++)
 		if (!strcmp(name, names[i]))
 			return i;
 	return -1;
@@ -262,26 +263,32 @@ struct ifg_textin *ifg_textin_open(const char *path, const struct ifg_textin_opt
 	r->ibuf = ifg_xmalloc(IBUF, 1);
 	r->carry = ifg_xcalloc(o->ncarry + 1, sizeof *r->carry);
 	bool plain = o->format == IFG_TEXTIN_LINES || o->format == IFG_TEXTIN_FILE;
-	if (plain && (o->cont || o->id || o->ncarry)) {
+	if (plain && (o->cont || o->alt || o->id || o->ncarry)) {
 		ifg_seterr("plain text has no fields to take a continuation, id or carried "
 			   "field from");
 		return fail_open(r);
 	}
-	if (o->format == IFG_TEXTIN_CSV) {
+	r->sep = o->format == IFG_TEXTIN_TSV ? '\t' : ',';
+	if (o->format == IFG_TEXTIN_CSV || o->format == IFG_TEXTIN_TSV) {
+		const char *what = o->format == IFG_TEXTIN_TSV ? "TSV" : "CSV";
 		int rc = csv_record(r);
 		if (rc <= 0) {
 			if (rc == 0)
-				ifg_seterr("'%s': no CSV header row", r->name);
+				ifg_seterr("'%s': no %s header row", r->name, what);
 			return fail_open(r);
 		}
 		r->ncols = (long)r->nf;
 		r->carry_col = ifg_xcalloc(o->ncarry + 1, sizeof *r->carry_col);
 		const char *missing = NULL;
-		if ((r->text_col = csv_col(r, o->text)) < 0)
+		r->text_col = o->text ? csv_col(r, o->text) : -1;
+		if (o->text && r->text_col < 0)
 			missing = o->text;
 		r->cont_col = o->cont ? csv_col(r, o->cont) : -1;
 		if (o->cont && r->cont_col < 0)
 			missing = o->cont;
+		r->alt_col = o->alt ? csv_col(r, o->alt) : -1;
+		if (o->alt && r->alt_col < 0)
+			missing = o->alt;
 		r->id_col = o->id ? csv_col(r, o->id) : -1;
 		if (o->id && r->id_col < 0)
 			missing = o->id;
@@ -289,7 +296,7 @@ struct ifg_textin *ifg_textin_open(const char *path, const struct ifg_textin_opt
 			if ((r->carry_col[i] = csv_col(r, o->carry[i])) < 0)
 				missing = o->carry[i];
 		if (missing) {
-			ifg_seterr("'%s': no column '%s' in the CSV header", r->name, missing);
+			ifg_seterr("'%s': no column '%s' in the %s header", r->name, missing, what);
 			return fail_open(r);
 		}
 	}
@@ -363,7 +370,7 @@ static int csv_record(struct ifg_textin *r)
 			c = rgetc(r);
 		}
 		/* Unquoted text (or what follows a closing quote: kept as it is). */
-		while (c >= 0 && c != ',' && c != '\n') {
+		while (c >= 0 && c != r->sep && c != '\n') {
 			ifg_bytes_putc(&r->rec, (char)c);
 			c = rgetc(r);
 		}
@@ -372,7 +379,7 @@ static int csv_record(struct ifg_textin *r)
 		if (c == '\n' && r->rec.n > start && r->rec.p[r->rec.n - 1] == '\r')
 			r->rec.p[--r->rec.n] = 0;
 		field_end(r, start);
-		if (c != ',')
+		if (c != r->sep)
 			return 1;
 		c = rgetc(r);
 	}
@@ -391,16 +398,25 @@ static int csv_next(struct ifg_textin *r, struct ifg_doc *d)
 	long need = r->text_col;
 	if (r->cont_col > need)
 		need = r->cont_col;
+	if (r->alt_col > need)
+		need = r->alt_col;
 	if (r->id_col > need)
 		need = r->id_col;
 	if ((long)r->nf <= need)
 		return ifg_seterr("'%s': line %" PRIu64 ": %zu fields, the header has %ld",
 				  r->name, line, r->nf, r->ncols);
-	d->text = (char *)r->rec.p + r->foff[r->text_col];
-	d->text_len = r->flen[r->text_col];
+	d->text = "";
+	if (r->text_col >= 0) {
+		d->text = (char *)r->rec.p + r->foff[r->text_col];
+		d->text_len = r->flen[r->text_col];
+	}
 	if (r->cont_col >= 0) {
 		d->cont = (char *)r->rec.p + r->foff[r->cont_col];
 		d->cont_len = r->flen[r->cont_col];
+	}
+	if (r->alt_col >= 0) {
+		d->alt = (char *)r->rec.p + r->foff[r->alt_col];
+		d->alt_len = r->flen[r->alt_col];
 	}
 	if (r->id_col >= 0)
 		csv_value((char *)r->rec.p + r->foff[r->id_col], r->flen[r->id_col], &d->id);
@@ -468,9 +484,12 @@ static int jsonl_next(struct ifg_textin *r, struct ifg_doc *d)
 		return ifg_seterr("'%s': line %" PRIu64 ": %s", r->name, r->lineno, je.text);
 	if (!json_is_object(r->obj))
 		return ifg_seterr("'%s': line %" PRIu64 ": not a JSON object", r->name, r->lineno);
-	if (jtext(r, r->o.text, &d->text, &d->text_len) < 0)
+	d->text = "";
+	if (r->o.text && jtext(r, r->o.text, &d->text, &d->text_len) < 0)
 		return -1;
 	if (r->o.cont && jtext(r, r->o.cont, &d->cont, &d->cont_len) < 0)
+		return -1;
+	if (r->o.alt && jtext(r, r->o.alt, &d->alt, &d->alt_len) < 0)
 		return -1;
 	if (r->o.id) {
 		json_t *v = jfield(r->obj, r->o.id);
@@ -525,6 +544,7 @@ int ifg_textin_next(struct ifg_textin *r, struct ifg_doc *d)
 		rc = jsonl_next(r, d);
 		break;
 	case IFG_TEXTIN_CSV:
+	case IFG_TEXTIN_TSV:
 		rc = csv_next(r, d);
 		break;
 	case IFG_TEXTIN_LINES:
@@ -535,6 +555,7 @@ int ifg_textin_next(struct ifg_textin *r, struct ifg_doc *d)
 	default:
 		rc = file_next(r, d);
 	}
-	d->line = r->o.format == IFG_TEXTIN_CSV ? r->recline : r->lineno;
+	d->line = r->o.format == IFG_TEXTIN_CSV || r->o.format == IFG_TEXTIN_TSV ? r->recline
+										 : r->lineno;
 	return rc;
 }

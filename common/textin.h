@@ -11,13 +11,18 @@
  *          its header, or by its 1-based number when no header has that name.
  *          Values that are canonical decimal integers ("42", "-7", not "007")
  *          are integers; the rest are strings.
+ *   TSV    as CSV with tabs for commas (the quoting of Python's csv module
+ *          and pandas with sep="\t": a field holding a tab, a line break or
+ *          a quote is quoted).
  *   LINES  plain text, a document per line (the "\n" removed).
  *   FILE   plain text, a document per input file (all its bytes).
  * Input may be zstd-compressed (stream.h).
  *
  * A document has its text, optionally a continuation (a second field, for
- * prompt/continuation pairs), an id when an id field is named (else the
- * caller numbers documents), and the values of the carried fields. */
+ * prompt/continuation pairs) and an alternative continuation (a third, for
+ * preference pairs: chosen and rejected), an id when an id field is named
+ * (else the caller numbers documents), and the values of the carried fields.
+ * With no text field named (JSONL, CSV, TSV) the text is empty. */
 #ifndef IFG_TEXTIN_H
 #define IFG_TEXTIN_H
 
@@ -26,15 +31,18 @@
 #include <stddef.h>
 #include <stdint.h>
 
-enum ifg_textin_format { IFG_TEXTIN_JSONL, IFG_TEXTIN_CSV, IFG_TEXTIN_LINES, IFG_TEXTIN_FILE };
+enum ifg_textin_format { IFG_TEXTIN_JSONL, IFG_TEXTIN_CSV, IFG_TEXTIN_LINES, IFG_TEXTIN_FILE,
+			 IFG_TEXTIN_TSV };
 
-/* "jsonl", "csv", "lines", "file" -> format; -1 otherwise. */
+/* "jsonl", "csv", "tsv", "lines", "file" -> format; -1 otherwise. */
 int ifg_textin_format_parse(const char *name);
 
 struct ifg_textin_opts {
 	enum ifg_textin_format format;
-	const char *text;		/* JSONL key / CSV column of the text */
+	const char *text;		/* JSONL key / CSV column of the text; NULL:
+					   none, the text is empty (plain text: unused) */
 	const char *cont;		/* of the continuation; NULL: none */
+	const char *alt;		/* of the alternative continuation; NULL: none */
 	const char *id;			/* of the id; NULL: the caller assigns */
 	const char *const *carry;	/* fields copied to the record */
 	size_t ncarry;
@@ -66,6 +74,8 @@ struct ifg_doc {
 	size_t text_len;
 	const char *cont;	/* NULL unless opts.cont */
 	size_t cont_len;
+	const char *alt;	/* NULL unless opts.alt */
+	size_t alt_len;
 	struct ifg_value id;	/* IFG_VAL_NONE unless opts.id */
 	struct ifg_value *carry;	/* [opts.ncarry]; IFG_VAL_NONE when absent */
 	uint64_t line;		/* first line of the document in its input (1-based) */

@@ -160,18 +160,18 @@ void ifg_tokdata_free(struct ifg_tokdata *d)
 	memset(d, 0, sizeof *d);
 }
 
-void ifg_order_init(struct ifg_order *o, const struct ifg_tokdata *d, uint64_t seed, bool shuffle)
+void ifg_order_init(struct ifg_order *o, size_t n, uint64_t seed, bool shuffle)
 {
-	o->d = d;
+	o->n = n;
 	o->seed = seed;
 	o->shuffle = shuffle;
 	o->epoch = UINT64_MAX;
-	o->perm = ifg_xmalloc(d->n ? d->n : 1, sizeof *o->perm);
+	o->perm = ifg_xmalloc(n ? n : 1, sizeof *o->perm);
 }
 
 size_t ifg_order_at(struct ifg_order *o, uint64_t i)
 {
-	size_t n = o->d->n;
+	size_t n = o->n;
 	uint64_t e = i / n;
 	if (!o->shuffle)
 		return (size_t)(i % n);
@@ -220,4 +220,181 @@ int64_t ifg_tokdata_batch(const struct ifg_tokdata *d, const size_t *idx, int nr
 	if (npred)
 		*npred = pred;
 	return labels;
+}
+
+/* ---- preference pairs ---- */
+
+void ifg_pairdata_init(struct ifg_pairdata *d)
+{
+	memset(d, 0, sizeof *d);
+	d->vocab_size = -1;
+	d->off = ifg_xcalloc(1, sizeof *d->off);
+}
+
+int ifg_pairdata_add(struct ifg_pairdata *d, const uint32_t *prompt, size_t np,
+		     const uint32_t *chosen, size_t nc, const uint32_t *rejected, size_t nr)
+{
+	if (!np || !nc || !nr)
+		return ifg_seterr("empty %s", !np ? "prompt" : !nc ? "chosen continuation"
+							 : "rejected continuation");
+	size_t longer = nc > nr ? nc : nr;
+	if (np > UINT32_MAX / 4 || longer > UINT32_MAX / 4 || np + longer > INT32_MAX)
+		return ifg_seterr("a pair of %zu + %zu tokens is too long", np, longer);
+	if (d->n + 1 >= d->cap_n) {
+		d->cap_n = d->cap_n ? 2 * d->cap_n : 1024;
+		d->off = ifg_xrealloc(d->off, d->cap_n + 1, sizeof *d->off);
+		d->np = ifg_xrealloc(d->np, d->cap_n, sizeof *d->np);
+		d->nc = ifg_xrealloc(d->nc, d->cap_n, sizeof *d->nc);
+	}
+	size_t need = np + nc + nr;
+	if (d->ntok + need > d->cap_tok) {
+		size_t c = d->cap_tok ? 2 * d->cap_tok : 1 << 16;
+		while (c < d->ntok + need)
+			c *= 2;
+		d->tok = ifg_xrealloc(d->tok, c, sizeof *d->tok);
+		d->cap_tok = c;
+	}
+	uint32_t *t = d->tok + d->ntok;
+	memcpy(t, prompt, np * sizeof *t);
+	memcpy(t + np, chosen, nc * sizeof *t);
+	memcpy(t + np + nc, rejected, nr * sizeof *t);
+	for (size_t i = 0; i < need; i++)
+		if (t[i] > d->max_id)
+			d->max_id = t[i];
+	d->np[d->n] = (uint32_t)np;
+	d->nc[d->n] = (uint32_t)nc;
+	if (np + longer > d->max_len)
+		d->max_len = (uint32_t)(np + longer);
+	d->ntok += need;
+	d->off[++d->n] = d->ntok;
+	return 0;
+}
+
+/* One array field of a pairs record into a growing buffer. */
+static int pair_part(struct ifg_reader *r, const msgpack_object *rec, const char *key,
+		     uint32_t max_id, uint32_t **buf, size_t *cap, size_t *n)
+{
+	struct ifg_array a;
+	if (ifg_get_array(r, rec, key, 1, &a) < 0)
+		return -1;
+	if (a.n > UINT32_MAX / 4) {
+		ifg_reader_err(r, "%s of %llu tokens is too long", key, (unsigned long long)a.n);
+		return -1;
+	}
+	if (a.n > *cap) {
+		*cap = a.n;
+		*buf = ifg_xrealloc(*buf, *cap, sizeof **buf);
+	}
+	if (ifg_array_to_u32(&a, *buf, max_id) < 0) {
+		ifg_reader_err(r, "%s: %s", key, ifg_err());
+		return -1;
+	}
+	*n = a.n;
+	return 0;
+}
+
+static int pairs_one(struct ifg_pairdata *d, const char *path, bool first)
+{
+	struct ifg_reader *r = ifg_reader_open(path);
+	if (!r)
+		return -1;
+	int rc = -1;
+	uint32_t *part[3] = { NULL, NULL, NULL };
+	size_t cap[3] = { 0, 0, 0 }, len[3];
+	if (ifg_reader_header(r, IFG_KIND_PAIRS) < 0)
+		goto out;
+	long vocab;
+	char *tj = tokenizer_json(ifg_reader_hdr(r), &vocab);
+	if (first) {
+		d->tokenizer = tj;
+		d->vocab_size = vocab;
+	} else {
+		bool same = (!tj && !d->tokenizer) || (tj && d->tokenizer && !strcmp(tj, d->tokenizer));
+		free(tj);
+		if (!same) {
+			ifg_seterr("'%s': made with another tokenizer than the first input",
+				   ifg_reader_name(r));
+			goto out;
+		}
+	}
+	uint32_t max_id = d->vocab_size > 0 ? (uint32_t)(d->vocab_size - 1) : UINT32_MAX - 1;
+	static const char *const keys[3] = { IFG_K_PROMPT, IFG_K_CHOSEN, IFG_K_REJECTED };
+	const msgpack_object *rec;
+	int k;
+	while ((k = ifg_reader_next(r, &rec)) == 1) {
+		for (int i = 0; i < 3; i++)
+			if (pair_part(r, rec, keys[i], max_id, &part[i], &cap[i], &len[i]) < 0)
+				goto out;
+		if (ifg_pairdata_add(d, part[0], len[0], part[1], len[1], part[2], len[2]) < 0) {
+			ifg_reader_err(r, "%s", ifg_err());
+			goto out;
+		}
+	}
+	rc = k < 0 ? -1 : 0;
+out:
+	for (int i = 0; i < 3; i++)
+		free(part[i]);
+	ifg_reader_close(r);
+	return rc;
+}
+
+int ifg_pairdata_load(struct ifg_pairdata *d, const char *const *paths, int npaths)
+{
+	ifg_pairdata_init(d);
+	const char *std[] = { "-" };
+	if (npaths == 0) {
+		paths = std;
+		npaths = 1;
+	}
+	for (int i = 0; i < npaths; i++)
+		if (pairs_one(d, paths[i], i == 0) < 0) {
+			ifg_pairdata_free(d);
+			return -1;
+		}
+	struct ifg_sha256 h;
+	ifg_sha256_init(&h);
+	for (size_t i = 0; i < d->n; i++) {
+		uint64_t len[3] = { d->np[i], d->nc[i], d->off[i + 1] - d->off[i] - d->np[i] - d->nc[i] };
+		ifg_sha256_update(&h, len, sizeof len);
+	}
+	if (d->ntok)
+		ifg_sha256_update(&h, d->tok, d->ntok * sizeof *d->tok);
+	ifg_sha256_final(&h, d->sha256);
+	return 0;
+}
+
+void ifg_pairdata_free(struct ifg_pairdata *d)
+{
+	free(d->off);
+	free(d->np);
+	free(d->nc);
+	free(d->tok);
+	free(d->tokenizer);
+	memset(d, 0, sizeof *d);
+}
+
+int64_t ifg_pairdata_batch(const struct ifg_pairdata *d, const size_t *idx, int nrec, int T,
+			   uint32_t *tokens, int32_t *targets)
+{
+	int64_t ntok = 0;
+	for (int b = 0; b < 2 * nrec; b++) {
+		size_t r = idx[b % nrec];
+		const uint32_t *p = d->tok + d->off[r];
+		uint64_t np = d->np[r], nc = d->nc[r], nr = d->off[r + 1] - d->off[r] - np - nc;
+		const uint32_t *cont = b < nrec ? p + np : p + np + nc;
+		uint64_t n = b < nrec ? nc : nr, len = np + n;
+		if (len > (uint64_t)T)
+			return ifg_seterr("pair %zu has a sequence of %llu tokens, more than the %d "
+					  "of a batch", r, (unsigned long long)len, T);
+		uint32_t *tk = tokens + (size_t)b * T;
+		int32_t *tg = targets + (size_t)b * T;
+		for (int t = 0; t < T; t++) {
+			uint64_t u = (uint64_t)t;
+			tk[t] = u < np ? p[u] : u < len ? cont[u - np] : 0;
+			/* position t predicts token t + 1: a target on the continuation */
+			tg[t] = u + 1 >= np && u + 1 < len ? (int32_t)cont[u + 1 - np] : -1;
+		}
+		ntok += (int64_t)len;
+	}
+	return ntok;
 }

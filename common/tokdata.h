@@ -1,6 +1,6 @@
 /* tokdata.h: token records (kind "tokens") held in memory, for training and
  * evaluation: load, order by epoch, assemble (B, T) batches with targets and
- * IF-Guide loss weights.
+ * IF-Guide loss weights; and preference pairs (kind "pairs") for DPO.
  *
  * Every record's tokens are kept in one array; its optional "mask" (u8 [T],
  * 1 = selected, aligned with the tokens) in a parallel array.  A record of n
@@ -37,13 +37,13 @@ void ifg_tokdata_free(struct ifg_tokdata *d);
  * ifg_rng_init2 and Fisher-Yates (identity when !shuffle).  The order
  * object caches one epoch. */
 struct ifg_order {
-	const struct ifg_tokdata *d;
+	size_t n;		/* records */
 	uint64_t seed;
 	bool shuffle;
 	uint64_t epoch;		/* of perm, or UINT64_MAX */
 	uint32_t *perm;
 };
-void ifg_order_init(struct ifg_order *o, const struct ifg_tokdata *d, uint64_t seed, bool shuffle);
+void ifg_order_init(struct ifg_order *o, size_t n, uint64_t seed, bool shuffle);
 size_t ifg_order_at(struct ifg_order *o, uint64_t i);
 void ifg_order_free(struct ifg_order *o);
 
@@ -56,5 +56,41 @@ void ifg_order_free(struct ifg_order *o);
 int64_t ifg_tokdata_batch(const struct ifg_tokdata *d, const size_t *idx, int nrec, int T,
 			  double lambda, uint32_t *tokens, int32_t *targets, float *weights,
 			  int64_t *npred);
+
+/* Preference pairs: a prompt and two continuations, chosen and rejected,
+ * each at least one token.  A pair makes two sequences, prompt + chosen and
+ * prompt + rejected, whose loss covers the continuation tokens only: the
+ * prediction of continuation token j is at position P + j - 1. */
+struct ifg_pairdata {
+	size_t n;		/* pairs */
+	uint64_t *off;		/* (n + 1): pair i is tok[off[i] .. off[i+1]):
+				   prompt | chosen | rejected */
+	uint32_t *np, *nc;	/* (n): prompt and chosen lengths (rejected: the rest) */
+	uint32_t *tok;		/* (ntok) */
+	uint64_t ntok;		/* tokens stored (a prompt once) */
+	uint32_t max_len, max_id;	/* longest sequence; largest token id */
+	char *tokenizer;	/* as ifg_tokdata */
+	long vocab_size;
+	char sha256[65];	/* of the lengths and tokens (after load) */
+	size_t cap_n, cap_tok;
+};
+
+void ifg_pairdata_init(struct ifg_pairdata *d);
+/* Appends a pair; -1 with a message if a part is empty or a sequence would
+ * exceed 2^31 tokens. */
+int ifg_pairdata_add(struct ifg_pairdata *d, const uint32_t *prompt, size_t np,
+		     const uint32_t *chosen, size_t nc, const uint32_t *rejected, size_t nr);
+/* Reads every record of "pairs" streams (NULL or "-": stdin), all from one
+ * tokenizer; -1 with a message naming the file and record (another kind, an
+ * empty part, a token outside the tokenizer's vocabulary). */
+int ifg_pairdata_load(struct ifg_pairdata *d, const char *const *paths, int npaths);
+void ifg_pairdata_free(struct ifg_pairdata *d);
+/* Fills a (2 nrec, T) batch from pairs idx[0..nrec): row b is prompt +
+ * chosen of pair idx[b], row nrec + b prompt + rejected; tokens padded with
+ * 0, targets the next token at the continuation's predictions and -1
+ * elsewhere.  Sequences longer than T are an error.  Returns the tokens of
+ * the 2 nrec sequences. */
+int64_t ifg_pairdata_batch(const struct ifg_pairdata *d, const size_t *idx, int nrec, int T,
+			   uint32_t *tokens, int32_t *targets);
 
 #endif

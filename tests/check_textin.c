@@ -167,6 +167,54 @@ START_TEST(test_csv)
 }
 END_TEST
 
+/* TSV as ParaDetox is written (Python's csv with a tab delimiter): quoted
+ * fields with line breaks and commas; no text field, a continuation and an
+ * alternative (preference pairs); the same fields from JSONL. */
+START_TEST(test_tsv_pairs)
+{
+	const char in[] = "toxic\tneutral1\tneutral2\n"
+			  "you are dumb , ok\t\"you are\nwrong\"\t\n"
+			  "\"say \"\"hi\"\"\"\tsay hello\tx\n";
+	char *p = write_tmp(in, sizeof in - 1);
+	struct ifg_textin_opts o = { .format = IFG_TEXTIN_TSV, .cont = "neutral1", .alt = "toxic" };
+	struct ifg_textin *r = ifg_textin_open(p, &o);
+	ck_assert_msg(r != NULL, "%s", ifg_err());
+	struct ifg_doc d;
+	ck_assert_int_eq(ifg_textin_next(r, &d), 1);
+	ck_assert_uint_eq(d.text_len, 0);
+	STREQ(d.cont, d.cont_len, "you are\nwrong");
+	STREQ(d.alt, d.alt_len, "you are dumb , ok");
+	ck_assert_uint_eq(d.line, 2);
+	ck_assert_int_eq(ifg_textin_next(r, &d), 1);
+	STREQ(d.cont, d.cont_len, "say hello");
+	STREQ(d.alt, d.alt_len, "say \"hi\"");
+	ck_assert_uint_eq(d.line, 4);
+	ck_assert_int_eq(ifg_textin_next(r, &d), 0);
+	ifg_textin_close(r);
+	struct ifg_textin_opts bad = { .format = IFG_TEXTIN_TSV, .cont = "neutral1", .alt = "nope" };
+	ck_assert_ptr_null(ifg_textin_open(p, &bad));
+	ck_assert_msg(strstr(ifg_err(), "no column 'nope' in the TSV header"), "%s", ifg_err());
+	remove_tmp(p);
+
+	const char js[] = "{\"p\": \"Q:\", \"c\": \" yes\", \"r\": \" no\"}\n{\"p\": \"Q:\", \"c\": \" y\"}\n";
+	p = write_tmp(js, sizeof js - 1);
+	struct ifg_textin_opts oj = { .format = IFG_TEXTIN_JSONL, .text = "p", .cont = "c", .alt = "r" };
+	r = ifg_textin_open(p, &oj);
+	ck_assert_ptr_nonnull(r);
+	ck_assert_int_eq(ifg_textin_next(r, &d), 1);
+	STREQ(d.text, d.text_len, "Q:");
+	STREQ(d.cont, d.cont_len, " yes");
+	STREQ(d.alt, d.alt_len, " no");
+	ck_assert_int_eq(ifg_textin_next(r, &d), -1);
+	ck_assert_msg(strstr(ifg_err(), "line 2: field 'r' is missing"), "%s", ifg_err());
+	ifg_textin_close(r);
+	struct ifg_textin_opts op = { .format = IFG_TEXTIN_LINES, .alt = "r" };
+	ck_assert_ptr_null(ifg_textin_open(p, &op));	/* plain text has no fields */
+	remove_tmp(p);
+	ck_assert_int_eq(ifg_textin_format_parse("tsv"), IFG_TEXTIN_TSV);
+}
+END_TEST
+
 START_TEST(test_plain)
 {
 	const char in[] = "one\ntwo \xff\r\n\nlast";
@@ -212,6 +260,7 @@ Suite *make_suite(void)
 	tcase_add_test(tc, test_jsonl);
 	tcase_add_test(tc, test_jsonl_errors);
 	tcase_add_test(tc, test_csv);
+	tcase_add_test(tc, test_tsv_pairs);
 	tcase_add_test(tc, test_plain);
 	suite_add_tcase(s, tc);
 	return s;

@@ -4,7 +4,9 @@
  * stream (kinds.h): one record a document {id, tokens, carried fields}, or
  * with --cont a prompt/continuation pair whose "cont" says where the
  * continuation starts, or with --block T fixed T-token records cut from the
- * documents laid end to end.  --learn N instead writes a vocabulary
+ * documents laid end to end.  With --chosen and --rejected it writes a pairs
+ * stream instead: a preference pair a document {id, prompt, chosen,
+ * rejected}, for ifg-train --dpo.  --learn N instead writes a vocabulary
  * (vocab.json + merges.txt) learnt from the documents.  The tokenizer is
  * common/bpe.h; ifg-detok turns records back into text. */
 #include <errno.h>
@@ -31,19 +33,27 @@ static void usage(FILE *f)
 		"usage: ifg-tokenize [-qv] -t tokenizer [-f format] [--text field] [--cont field]\n"
 		"                    [--id field] [-c field ...] [--block T] [--eot] [--keep-tail]\n"
 		"                    [--special | --no-special] [--name name] [-o file] [file ...]\n"
+		"       ifg-tokenize [-qv] -t tokenizer [-f format] [--text field] --chosen field\n"
+		"                    --rejected field [--bos] [--eot] [--id field] [-c field ...]\n"
+		"                    [--special | --no-special] [--name name] [-o file] [file ...]\n"
 		"       ifg-tokenize --learn N [-qv] [-f format] [--text field] -o dir [file ...]\n"
 		"Encode text as token records, or learn a BPE vocabulary.\n"
 		"  -t, --tokenizer PATH  tokenizer.json, or a directory with vocab.json +\n"
 		"                        merges.txt (or encoder.json + vocab.bpe)\n"
-		"  -f, --format FMT      input: jsonl, csv, lines (a document a line) or file\n"
-		"                        (a document a file); default by name: .csv csv,\n"
-		"                        .txt lines, else jsonl\n"
+		"  -f, --format FMT      input: jsonl, csv, tsv, lines (a document a line) or\n"
+		"                        file (a document a file); default by name: .csv csv,\n"
+		"                        .tsv tsv, .txt lines, else jsonl\n"
 		"      --text FIELD      field or column of the text (prompt); default text\n"
+		"                        (with --chosen: none, an empty prompt)\n"
 		"      --cont FIELD      field of the continuation: query pairs\n"
+		"      --chosen FIELD    field of the preferred continuation: preference pairs\n"
+		"      --rejected FIELD  field of the dispreferred continuation\n"
+		"      --bos             end-of-text token before every prompt (pairs)\n"
 		"      --id FIELD        field of the record id; default: numbered from 0\n"
 		"  -c, --carry FIELD     copy this field into the record (repeatable)\n"
 		"  -b, --block T         concatenate documents, cut T-token records\n"
-		"      --eot             end-of-text token after every document\n"
+		"      --eot             end-of-text token after every document (pairs:\n"
+		"                        after each continuation)\n"
 		"      --keep-tail       with --block: also write the last, short record\n"
 		"      --special         text spelling a special token becomes that token\n"
 		"      --no-special      special tokens are plain text\n"
@@ -59,7 +69,7 @@ struct opts {
 	const char *tok, *name, *out, *fmt;
 	struct ifg_textin_opts in;
 	long block, learn;
-	int eot, keep_tail, special;
+	int eot, keep_tail, special, bos, pairs, text_set, cont_set;
 };
 
 struct enc {
@@ -72,19 +82,24 @@ struct enc {
 	int64_t nextid;
 };
 
-static void pack_tokens(struct enc *e, const uint32_t *v, size_t n)
+static void pack_ids(struct enc *e, const char *key, const uint32_t *v, size_t n)
 {
 	msgpack_packer *pk = ifg_writer_pk(e->w);
 	uint64_t shape[1] = { n };
 	if (e->dtype == IFG_U32) {
-		ifg_pack_kv_array(pk, IFG_K_TOKENS, IFG_U32, 1, shape, v);
+		ifg_pack_kv_array(pk, key, IFG_U32, 1, shape, v);
 		return;
 	}
 	uint16_t *h = ifg_xmalloc(n ? n : 1, sizeof *h);
 	for (size_t i = 0; i < n; i++)
 		h[i] = (uint16_t)v[i];
-	ifg_pack_kv_array(pk, IFG_K_TOKENS, IFG_U16, 1, shape, h);
+	ifg_pack_kv_array(pk, key, IFG_U16, 1, shape, h);
 	free(h);
+}
+
+static void pack_tokens(struct enc *e, const uint32_t *v, size_t n)
+{
+	pack_ids(e, IFG_K_TOKENS, v, n);
 }
 
 static void write_end(struct enc *e)
@@ -108,6 +123,34 @@ static void flush_blocks(struct enc *e, int tail)
 	}
 	memmove(e->ids.v, e->ids.v + at, (e->ids.n - at) * sizeof *e->ids.v);
 	e->ids.n -= at;
+}
+
+static uint32_t ncarried(const struct enc *e, const struct ifg_doc *d)
+{
+	uint32_t n = 0;
+	for (size_t i = 0; i < e->o->in.ncarry; i++)
+		n += d->carry[i].type != IFG_VAL_NONE;
+	return n;
+}
+
+static void pack_id(struct enc *e, const struct ifg_doc *d, uint64_t docno)
+{
+	msgpack_packer *pk = ifg_writer_pk(e->w);
+	ifg_pack_cstr(pk, IFG_K_ID);
+	if (d->id.type != IFG_VAL_NONE)
+		ifg_pack_value(pk, &d->id);
+	else
+		msgpack_pack_int64(pk, (int64_t)docno);
+}
+
+static void pack_carried(struct enc *e, const struct ifg_doc *d)
+{
+	msgpack_packer *pk = ifg_writer_pk(e->w);
+	for (size_t i = 0; i < e->o->in.ncarry; i++)
+		if (d->carry[i].type != IFG_VAL_NONE) {
+			ifg_pack_cstr(pk, e->o->in.carry[i]);
+			ifg_pack_value(pk, &d->carry[i]);
+		}
 }
 
 static void encode_doc(struct enc *e, const struct ifg_doc *d, uint64_t docno,
@@ -139,24 +182,56 @@ static void encode_doc(struct enc *e, const struct ifg_doc *d, uint64_t docno,
 		e->skipped++;	/* no tokens, or no continuation to score */
 		return;
 	}
-	uint32_t ncarry = 0;
-	for (size_t i = 0; i < o->in.ncarry; i++)
-		ncarry += d->carry[i].type != IFG_VAL_NONE;
 	msgpack_packer *pk = ifg_writer_pk(e->w);
-	msgpack_pack_map(pk, 2 + (d->cont != NULL) + ncarry);
-	ifg_pack_cstr(pk, IFG_K_ID);
-	if (d->id.type != IFG_VAL_NONE)
-		ifg_pack_value(pk, &d->id);
-	else
-		msgpack_pack_int64(pk, (int64_t)docno);
+	msgpack_pack_map(pk, 2 + (d->cont != NULL) + ncarried(e, d));
+	pack_id(e, d, docno);
 	pack_tokens(e, ids->v, ids->n);
 	if (d->cont)
 		ifg_pack_kv_i64(pk, IFG_K_CONT, (int64_t)nprompt);
-	for (size_t i = 0; i < o->in.ncarry; i++)
-		if (d->carry[i].type != IFG_VAL_NONE) {
-			ifg_pack_cstr(pk, o->in.carry[i]);
-			ifg_pack_value(pk, &d->carry[i]);
-		}
+	pack_carried(e, d);
+	write_end(e);
+}
+
+/* A preference pair: {id, prompt, chosen, rejected, carried fields}.  The
+ * three parts are encoded separately (so a pair's prompt is the same tokens
+ * in both of its sequences); an empty prompt is an error (nothing to predict
+ * the first continuation token from: --bos), an empty continuation skips the
+ * pair. */
+static void encode_pair(struct enc *e, const struct ifg_doc *d, uint64_t docno,
+			const char *where)
+{
+	const struct opts *o = e->o;
+	struct ifg_ids *ids = &e->ids;
+	ids->n = 0;
+	if (o->bos)
+		ifg_ids_push(ids, (uint32_t)ifg_bpe_eot(e->bpe));
+	const char *s[3] = { d->text, d->cont, d->alt };
+	size_t len[3] = { d->text_len, d->cont_len, d->alt_len }, end[3];
+	for (int k = 0; k < 3; k++) {
+		size_t before = ids->n;
+		if (ifg_bpe_encode(e->bpe, s[k], len[k], o->special, ids) < 0)
+			ifg_die("'%s': line %" PRIu64 ": %s", where, d->line, ifg_err());
+		if (k > 0 && o->eot && ids->n > before)
+			ifg_ids_push(ids, (uint32_t)ifg_bpe_eot(e->bpe));
+		end[k] = ids->n;
+	}
+	e->docs++;
+	e->bytes += len[0] + len[1] + len[2];
+	e->tokens += ids->n;
+	if (end[0] == 0)
+		ifg_die("'%s': line %" PRIu64 ": empty prompt: a pair needs a token to predict its "
+			"continuations from (--bos)", where, d->line);
+	if (end[1] == end[0] || end[2] == end[1]) {
+		e->skipped++;
+		return;
+	}
+	msgpack_packer *pk = ifg_writer_pk(e->w);
+	msgpack_pack_map(pk, 4 + ncarried(e, d));
+	pack_id(e, d, docno);
+	pack_ids(e, IFG_K_PROMPT, ids->v, end[0]);
+	pack_ids(e, IFG_K_CHOSEN, ids->v + end[0], end[1] - end[0]);
+	pack_ids(e, IFG_K_REJECTED, ids->v + end[1], end[2] - end[1]);
+	pack_carried(e, d);
 	write_end(e);
 }
 
@@ -170,6 +245,8 @@ static enum ifg_textin_format format_of(const struct opts *o, const char *path)
 		n -= 4;
 	if (n > 4 && !strncmp(path + n - 4, ".csv", 4))
 		return IFG_TEXTIN_CSV;
+	if (n > 4 && !strncmp(path + n - 4, ".tsv", 4))
+		return IFG_TEXTIN_TSV;
 	if (n > 4 && !strncmp(path + n - 4, ".txt", 4))
 		return IFG_TEXTIN_LINES;
 	return IFG_TEXTIN_JSONL;
@@ -202,7 +279,11 @@ static void each_doc(struct opts *o, int nfiles, char **files,
 
 static void enc_cb(void *arg, const struct ifg_doc *d, uint64_t docno, const char *where)
 {
-	encode_doc(arg, d, docno, where);
+	struct enc *e = arg;
+	if (e->o->pairs)
+		encode_pair(e, d, docno, where);
+	else
+		encode_doc(e, d, docno, where);
 }
 
 static void learn_cb(void *arg, const struct ifg_doc *d, uint64_t docno, const char *where)
@@ -246,15 +327,18 @@ static void encode(struct opts *o, struct ifg_bpe *bpe, int nfiles, char **files
 {
 	if (o->eot && ifg_bpe_eot(bpe) < 0)
 		ifg_usage_error("--eot: the tokenizer has no <|endoftext|>");
+	if (o->bos && ifg_bpe_eot(bpe) < 0)
+		ifg_usage_error("--bos: the tokenizer has no <|endoftext|>");
 	struct enc e = { .o = o, .bpe = bpe };
 	e.dtype = ifg_bpe_vocab_size(bpe) <= 65536 ? IFG_U16 : IFG_U32;
 	e.w = ifg_writer_open(o->out, IFG_COMPRESS_AUTO);
 	if (!e.w)
 		ifg_die_err("output");
-	ifg_writer_begin_header(e.w, IFG_KIND_TOKENS, 2);
+	ifg_writer_begin_header(e.w, o->pairs ? IFG_KIND_PAIRS : IFG_KIND_TOKENS, o->pairs ? 1 : 2);
 	ifg_pack_cstr(ifg_writer_pk(e.w), IFG_K_TOKENIZER);
 	ifg_bpe_pack_identity(ifg_writer_pk(e.w), bpe);
-	ifg_pack_kv_i64(ifg_writer_pk(e.w), IFG_K_BLOCK, o->block);
+	if (!o->pairs)
+		ifg_pack_kv_i64(ifg_writer_pk(e.w), IFG_K_BLOCK, o->block);
 	write_end(&e);
 	double t0 = ifg_now();
 	each_doc(o, nfiles, files, enc_cb, &e);
@@ -278,12 +362,16 @@ static void encode(struct opts *o, struct ifg_bpe *bpe, int nfiles, char **files
 int main(int argc, char **argv)
 {
 	ifg_cli_init(argv[0]);
-	enum { O_TEXT = 256, O_CONT, O_ID, O_EOT, O_TAIL, O_SPECIAL, O_NOSPECIAL, O_NAME, O_LEARN };
+	enum { O_TEXT = 256, O_CONT, O_ID, O_EOT, O_TAIL, O_SPECIAL, O_NOSPECIAL, O_NAME, O_LEARN,
+	       O_CHOSEN, O_REJECTED, O_BOS };
 	static const struct option longopts[] = {
 		{ "tokenizer", required_argument, NULL, 't' },
 		{ "format", required_argument, NULL, 'f' },
 		{ "text", required_argument, NULL, O_TEXT },
 		{ "cont", required_argument, NULL, O_CONT },
+		{ "chosen", required_argument, NULL, O_CHOSEN },
+		{ "rejected", required_argument, NULL, O_REJECTED },
+		{ "bos", no_argument, NULL, O_BOS },
 		{ "id", required_argument, NULL, O_ID },
 		{ "carry", required_argument, NULL, 'c' },
 		{ "block", required_argument, NULL, 'b' },
@@ -309,15 +397,20 @@ int main(int argc, char **argv)
 		case 't': o.tok = optarg; break;
 		case 'f':
 			if (ifg_textin_format_parse(optarg) < 0)
-				ifg_usage_error("-f: '%s' is not jsonl, csv, lines or file", optarg);
+				ifg_usage_error("-f: '%s' is not jsonl, csv, tsv, lines or file", optarg);
 			o.fmt = optarg;
 			break;
-		case O_TEXT: o.in.text = optarg; break;
-		case O_CONT: o.in.cont = optarg; break;
+		case O_TEXT: o.in.text = optarg; o.text_set = 1; break;
+		case O_CONT: o.in.cont = optarg; o.cont_set = 1; break;
+		case O_CHOSEN: o.in.cont = optarg; o.pairs |= 1; break;
+		case O_REJECTED: o.in.alt = optarg; o.pairs |= 2; break;
+		case O_BOS: o.bos = 1; break;
 		case O_ID: o.in.id = optarg; break;
 		case 'c':
 			if (!strcmp(optarg, IFG_K_ID) || !strcmp(optarg, IFG_K_TOKENS) ||
-			    !strcmp(optarg, IFG_K_CONT) || !strcmp(optarg, IFG_K_MASK))
+			    !strcmp(optarg, IFG_K_CONT) || !strcmp(optarg, IFG_K_MASK) ||
+			    !strcmp(optarg, IFG_K_PROMPT) || !strcmp(optarg, IFG_K_CHOSEN) ||
+			    !strcmp(optarg, IFG_K_REJECTED))
 				ifg_usage_error("-c: '%s' is a key of the record itself", optarg);
 			carry[o.in.ncarry++] = optarg;
 			break;
@@ -337,6 +430,14 @@ int main(int argc, char **argv)
 		}
 	}
 	o.in.carry = carry;
+	if (o.pairs && o.pairs != 3)
+		ifg_usage_error("preference pairs need both --chosen and --rejected");
+	if (o.pairs && (o.block || o.learn || o.keep_tail || o.cont_set))
+		ifg_usage_error("--chosen and --rejected write pairs: no --cont, --block or --learn");
+	if (o.pairs && !o.text_set)
+		o.in.text = NULL;	/* no prompt field: an empty prompt (--bos) */
+	if (o.bos && !o.pairs)
+		ifg_usage_error("--bos is for preference pairs (--chosen, --rejected)");
 	if (o.block && (o.in.cont || o.in.ncarry || o.in.id))
 		ifg_usage_error("--block packs many documents a record: no --cont, --id or -c");
 	if (o.learn) {

@@ -7,15 +7,23 @@
  * state, step) from which --resume continues bit-identically.  Per optimizer
  * step of `batch` records, each target token weighs 1, or -lambda where its
  * record's mask selects it, and the weighted NLL sum is divided by the
- * number of label positions of the step (common/tokdata.h, common/gpt.h). */
+ * number of label positions of the step (common/tokdata.h, common/gpt.h).
+ *
+ * With --dpo it reads preference pairs instead (kind "pairs") and fine-tunes
+ * the --init checkpoint by Direct Preference Optimization against a frozen
+ * reference (--init, or --ref), whose log-probabilities are computed once
+ * before the first step (common/dpo.h); a step of `batch` pairs minimises
+ * their mean DPO loss. */
 #include <getopt.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cli.h"
+#include "dpo.h"
 #include "gpt.h"
 #include "optim.h"
 #include "safetensors.h"
@@ -27,12 +35,16 @@ static void usage(FILE *f)
 	fprintf(f,
 		"usage: ifg-train [-qv] -o dir [--init ckpt] [--resume] [--layers N] [--heads N]\n"
 		"                 [--embd N] [--ctx N] [--vocab N] [-b batch] [-m micro-batch]\n"
-		"                 [-n steps | -e epochs] [--lr X] [--min-lr X] [--schedule S]\n"
-		"                 [--warmup N | --warmup-ratio X] [--weight-decay X] [--beta1 X]\n"
-		"                 [--beta2 X] [--adam-eps X] [--clip X] [-l lambda] [-s seed]\n"
-		"                 [--no-shuffle] [-j threads] [--valid file] [--eval-every N]\n"
+		"                 [-n steps | -e epochs | --tokens N] [--lr X] [--min-lr X]\n"
+		"                 [--schedule S] [--warmup N | --warmup-ratio X]\n"
+		"                 [--weight-decay X] [--beta1 X] [--beta2 X] [--adam-eps X]\n"
+		"                 [--clip X] [-l lambda] [-s seed] [--no-shuffle] [-j threads]\n"
+		"                 [--valid file] [--eval-every N]\n"
 		"                 [--save-every N] [--log file] [--dump-grads file] [file ...]\n"
+		"       ifg-train --dpo [-qv] -o dir --init ckpt [--ref ckpt] [--beta X]\n"
+		"                 [options as above] [file ...]\n"
 		"Train a GPT-2 on token records; masked tokens are penalised (IF-Guide).\n"
+		"With --dpo, fine-tune on preference pairs (Direct Preference Optimization).\n"
 		"  -o, --output DIR      checkpoint directory (created)\n"
 		"      --init CKPT       fine-tune from this checkpoint (else from scratch)\n"
 		"      --resume          continue DIR/train-state.safetensors if present\n"
@@ -42,6 +54,7 @@ static void usage(FILE *f)
 		"  -m, --micro-batch N   records per forward pass; divides batch (<= 8)\n"
 		"  -n, --steps N         optimizer steps (default: from --epochs)\n"
 		"  -e, --epochs X        passes over the data (1)\n"
+		"      --tokens N        steps from a token budget: N / (batch x mean tokens)\n"
 		"      --lr X            peak learning rate (6e-4)\n"
 		"      --min-lr X        learning rate at the end of the decay (0)\n"
 		"      --schedule S      cosine (default), linear or constant\n"
@@ -59,15 +72,20 @@ static void usage(FILE *f)
 		"      --save-every N    checkpoint and train state every N steps (0: end)\n"
 		"      --log FILE        JSON lines: one per step and per validation\n"
 		"      --dump-grads FILE write the first step's gradients and exit\n"
+		"      --dpo             inputs are preference pairs (ifg-tokenize --chosen):\n"
+		"                        minimise the DPO loss; needs --init\n"
+		"      --ref CKPT        the frozen DPO reference model (default: --init)\n"
+		"      --beta X          DPO's beta, the strength of the KL anchor (0.1)\n"
 		"  -q, --quiet, -v, --verbose, --help, --version\n");
 }
 
 struct opts {
-	const char *out, *init, *valid, *log, *dump;
-	int resume, shuffle;
+	const char *out, *init, *valid, *log, *dump, *ref;
+	int resume, shuffle, dpo;
+	double beta;
 	struct ifg_gpt_config cfg;
 	long batch, micro, steps, warmup, eval_every, save_every, threads;
-	double epochs, warmup_ratio, lambda, clip;
+	double epochs, warmup_ratio, lambda, clip, tokens;
 	unsigned long long seed;
 	struct ifg_adamw adam;
 	struct ifg_sched sched;
@@ -96,8 +114,8 @@ static double evaluate(struct ifg_gpt *m, const struct ifg_tokdata *v, long micr
 }
 
 /* The settings a resumed run must share, as "key=value;..." */
-static char *settings_string(const struct opts *o, const struct ifg_tokdata *d,
-			     const char *init_sha)
+static char *settings_string(const struct opts *o, const char *data_sha, const char *init_sha,
+			     const char *ref_sha)
 {
 	char *s = NULL;
 	size_t n = 0;
@@ -111,7 +129,9 @@ static char *settings_string(const struct opts *o, const struct ifg_tokdata *d,
 		ifg_sched_name(o->sched.kind), o->warmup);
 	fprintf(f, "weight_decay=%.9g;beta1=%.9g;beta2=%.9g;eps=%.9g;clip=%.17g;lambda=%.17g;",
 		o->adam.weight_decay, o->adam.beta1, o->adam.beta2, o->adam.eps, o->clip, o->lambda);
-	fprintf(f, "threads=%ld;data=%s", o->threads, d->sha256);
+	fprintf(f, "threads=%ld;data=%s", o->threads, data_sha);
+	if (o->dpo)
+		fprintf(f, ";dpo=1;beta=%.17g;ref=%s", o->beta, ref_sha);
 	fclose(f);
 	return s;
 }
@@ -169,13 +189,12 @@ static int load_state(const char *path, struct ifg_gpt *m, float *mv, long *step
 	return 1;
 }
 
-static void save_model(struct ifg_gpt *m, const struct opts *o, const struct ifg_tokdata *d,
-		       long step)
+static void save_model(struct ifg_gpt *m, const struct opts *o, const char *tokenizer, long step)
 {
 	char num[32];
 	snprintf(num, sizeof num, "%ld", step);
-	const char *meta[] = { "ifg.steps", num, d->tokenizer ? "ifg.tokenizer" : NULL,
-			       d->tokenizer, NULL };
+	const char *meta[] = { "ifg.steps", num, tokenizer ? "ifg.tokenizer" : NULL, tokenizer,
+			       NULL };
 	if (ifg_gpt_save(m, o->out, meta) < 0)
 		ifg_die_err("saving the model to '%s'", o->out);
 }
@@ -183,7 +202,7 @@ static void save_model(struct ifg_gpt *m, const struct opts *o, const struct ifg
 /* The first step's gradients (before clipping), and the logits and NLL of
  * its last micro-batch, for comparison with the PyTorch reference. */
 static void dump_grads(const char *path, struct ifg_gpt *m, const float *grads, double obj, int B,
-		       int T)
+		       int T, const struct ifg_dpo_stats *dpo)
 {
 	struct ifg_st_writer *w = ifg_st_writer_new();
 	for (int i = 0; i < ifg_gpt_ntensors(m); i++) {
@@ -196,9 +215,69 @@ static void dump_grads(const char *path, struct ifg_gpt *m, const float *grads, 
 	char num[40];
 	snprintf(num, sizeof num, "%.17g", obj);
 	ifg_st_set_meta(w, "loss", num);
+	if (dpo) {
+		snprintf(num, sizeof num, "%.17g", dpo->margin / dpo->pairs);
+		ifg_st_set_meta(w, "reward_margin", num);
+		snprintf(num, sizeof num, "%.17g", (double)dpo->correct / dpo->pairs);
+		ifg_st_set_meta(w, "reward_acc", num);
+	}
 	if (ifg_st_writer_write(w, path) < 0)
 		ifg_die_err("--dump-grads");
 	ifg_st_writer_free(w);
+}
+
+/* The tokenizer a checkpoint was trained on (its "ifg.tokenizer"
+ * metadata), or NULL when it does not say (a public checkpoint). */
+static char *ckpt_tokenizer(const char *path)
+{
+	size_t n = strlen(path) + 32;
+	char *file = ifg_xmalloc(n, 1);
+	snprintf(file, n, "%s", path);
+	struct stat sb;
+	if (stat(path, &sb) == 0 && S_ISDIR(sb.st_mode))
+		snprintf(file, n, "%s/model.safetensors", path);
+	struct ifg_st *st = ifg_st_open(file);
+	free(file);
+	if (!st)
+		return NULL;
+	const char *t = ifg_st_meta(st, "ifg.tokenizer");
+	char *out = t ? ifg_xstrdup(t) : NULL;
+	ifg_st_close(st);
+	return out;
+}
+
+/* --dpo: the pairs' tokenizer must be the model's and the reference's (where
+ * their checkpoints say), their vocabularies equal; then the reference
+ * log-probabilities of every pair, cached in x. */
+static void dpo_reference(const struct opts *o, const struct ifg_pairdata *pd,
+			  const struct ifg_gpt *m, struct ifg_dpo *x, char *ref_sha)
+{
+	const char *paths[2] = { o->init, o->ref ? o->ref : o->init };
+	for (int i = 0; i < (o->ref ? 2 : 1); i++) {
+		char *t = ckpt_tokenizer(paths[i]);
+		if (t && pd->tokenizer && strcmp(t, pd->tokenizer))
+			ifg_die("%s: '%s' was trained with another tokenizer than the pairs (%s, "
+				"not %s)", i ? "--ref" : "--init", paths[i], t, pd->tokenizer);
+		free(t);
+	}
+	double t0 = ifg_now();
+	struct ifg_gpt *ref = ifg_gpt_load(paths[1]);
+	if (!ref)
+		ifg_die_err("--ref");
+	const struct ifg_gpt_config *rc = ifg_gpt_cfg(ref), *mc = ifg_gpt_cfg(m);
+	if (rc->vocab_size != mc->vocab_size)
+		ifg_die("--ref: '%s' has a vocabulary of %d tokens, the model %d", paths[1],
+			rc->vocab_size, mc->vocab_size);
+	if (pd->max_len > (uint32_t)rc->n_ctx)
+		ifg_die("--ref: a pair has a sequence of %u tokens, more than the reference's "
+			"context %d", pd->max_len, rc->n_ctx);
+	struct ifg_model_id id;
+	ifg_gpt_identity(ref, &id);
+	snprintf(ref_sha, 65, "%s", id.sha256);
+	if (ifg_dpo_reference(x, ref) < 0)
+		ifg_die_err("the reference log-probabilities");
+	ifg_gpt_free(ref);
+	ifg_info("reference log-probabilities of %zu pairs in %.1f s", pd->n, ifg_now() - t0);
 }
 
 static void format_time(char *buf, size_t n, double s)
@@ -213,13 +292,13 @@ static void format_time(char *buf, size_t n, double s)
 
 enum { O_INIT = 256, O_RESUME, O_LAYERS, O_HEADS, O_EMBD, O_CTX, O_VOCAB, O_LR, O_MINLR,
        O_SCHED, O_WARMUP, O_WRATIO, O_WD, O_B1, O_B2, O_EPS, O_CLIP, O_NOSHUF, O_VALID,
-       O_EVERY, O_SAVE, O_LOG, O_DUMP, O_HELP, O_VERSION };
+       O_EVERY, O_SAVE, O_LOG, O_DUMP, O_DPO, O_REF, O_BETA, O_TOKENS, O_HELP, O_VERSION };
 
 int main(int argc, char **argv)
 {
 	ifg_cli_init("ifg-train");
 	struct opts o = { .shuffle = 1, .batch = 8, .steps = -1, .warmup = -1, .epochs = -1,
-			  .warmup_ratio = 0.01, .lambda = 1.0, .clip = 1.0, .seed = 1004,
+			  .warmup_ratio = 0.01, .lambda = 1.0, .clip = 1.0, .seed = 1004, .beta = 0.1,
 			  .adam = { 0.9f, 0.95f, 1e-8f, 4e-4f },
 			  .sched = { IFG_SCHED_COSINE, 6e-4, 0, 0, 0 } };
 	o.threads = sysconf(_SC_NPROCESSORS_ONLN) > 0 ? sysconf(_SC_NPROCESSORS_ONLN) : 1;
@@ -239,7 +318,10 @@ int main(int argc, char **argv)
 		{ "no-shuffle", 0, 0, O_NOSHUF }, { "threads", 1, 0, 'j' },
 		{ "valid", 1, 0, O_VALID },	{ "eval-every", 1, 0, O_EVERY },
 		{ "save-every", 1, 0, O_SAVE },	{ "log", 1, 0, O_LOG },
-		{ "dump-grads", 1, 0, O_DUMP },	{ "quiet", 0, 0, 'q' },
+		{ "dump-grads", 1, 0, O_DUMP },	{ "dpo", 0, 0, O_DPO },
+		{ "ref", 1, 0, O_REF },		{ "beta", 1, 0, O_BETA },
+		{ "tokens", 1, 0, O_TOKENS },
+		{ "quiet", 0, 0, 'q' },
 		{ "verbose", 0, 0, 'v' },	{ "help", 0, 0, O_HELP },
 		{ "version", 0, 0, O_VERSION },	{ 0, 0, 0, 0 }
 	};
@@ -282,6 +364,10 @@ int main(int argc, char **argv)
 		case O_SAVE: o.save_every = ifg_opt_long("--save-every", optarg, 0, 1L << 40); break;
 		case O_LOG: o.log = optarg; break;
 		case O_DUMP: o.dump = optarg; break;
+		case O_DPO: o.dpo = 1; break;
+		case O_REF: o.ref = optarg; break;
+		case O_TOKENS: o.tokens = ifg_opt_double("--tokens", optarg, 1, 1e18); break;
+		case O_BETA: o.beta = ifg_opt_double("--beta", optarg, 1e-6, 1e6); break;
 		case 'q': ifg_verbosity = 0; break;
 		case 'v': ifg_verbosity = 2; break;
 		case O_HELP: usage(stdout); return 0;
@@ -291,8 +377,8 @@ int main(int argc, char **argv)
 	}
 	if (!o.out && !o.dump)
 		ifg_usage_error("an output directory is required (-o DIR)");
-	if (o.steps >= 0 && o.epochs > 0)
-		ifg_usage_error("--steps and --epochs exclude each other");
+	if ((o.steps >= 0) + (o.epochs > 0) + (o.tokens > 0) > 1)
+		ifg_usage_error("--steps, --epochs and --tokens exclude each other");
 	if (o.init && (o.cfg.n_layer || o.cfg.n_head || o.cfg.n_embd || o.cfg.n_ctx || o.cfg.vocab_size))
 		ifg_usage_error("--init takes the model's shape from the checkpoint");
 	if (!o.micro) { /* the largest divisor of batch up to 8 */
@@ -301,13 +387,38 @@ int main(int argc, char **argv)
 	}
 	if (o.batch % o.micro)
 		ifg_usage_error("--micro-batch %ld does not divide --batch %ld", o.micro, o.batch);
+	if (o.dpo && !o.init)
+		ifg_usage_error("--dpo fine-tunes a checkpoint: --init is required");
+	if (o.dpo && o.valid)
+		ifg_usage_error("--valid takes token records: not with --dpo");
+	if (!o.dpo && o.ref)
+		ifg_usage_error("--ref is the reference model of --dpo");
 	ifg_gpt_set_threads((int)o.threads);
 
-	struct ifg_tokdata d, v = { 0 };
-	if (ifg_tokdata_load(&d, (const char *const *)argv + optind, argc - optind) < 0)
-		ifg_die_err("reading tokens");
-	if (d.n == 0)
-		ifg_die("no token records in the input");
+	/* the data: token records, or with --dpo preference pairs; the record
+	 * loop below needs their count, identity, tokenizer, longest sequence
+	 * and largest id */
+	struct ifg_tokdata d = { 0 }, v = { 0 };
+	struct ifg_pairdata pd = { 0 };
+	const char *const *files = (const char *const *)argv + optind;
+	if (o.dpo) {
+		if (ifg_pairdata_load(&pd, files, argc - optind) < 0)
+			ifg_die_err("reading pairs");
+		if (pd.n == 0)
+			ifg_die("no pair records in the input");
+		d.n = pd.n;
+		d.max_len = pd.max_len;
+		d.max_id = pd.max_id;
+		d.vocab_size = pd.vocab_size;
+		d.tokenizer = pd.tokenizer;
+		d.ntok = pd.ntok;
+		memcpy(d.sha256, pd.sha256, sizeof d.sha256);
+	} else {
+		if (ifg_tokdata_load(&d, files, argc - optind) < 0)
+			ifg_die_err("reading tokens");
+		if (d.n == 0)
+			ifg_die("no token records in the input");
+	}
 	if (o.valid && ifg_tokdata_load(&v, &o.valid, 1) < 0)
 		ifg_die_err("--valid");
 	if (o.valid && v.tokenizer && d.tokenizer && strcmp(v.tokenizer, d.tokenizer))
@@ -345,14 +456,27 @@ int main(int argc, char **argv)
 		ifg_die("a record has %u tokens, more than the model's context %d (use ifg-tokenize "
 			"--block)", T, cfg->n_ctx);
 
+	if (o.steps < 0 && o.tokens > 0) {
+		/* tokens a record (a pair: both its sequences, the prompt twice) */
+		double seq = (double)d.ntok;
+		for (size_t i = 0; o.dpo && i < pd.n; i++)
+			seq += pd.np[i];
+		o.steps = (long)ceil(o.tokens / ((double)o.batch * (seq / (double)d.n)));
+	}
 	if (o.steps < 0)
 		o.steps = (long)ceil((o.epochs > 0 ? o.epochs : 1.0) * (double)d.n / (double)o.batch);
 	if (o.warmup < 0)
 		o.warmup = (long)ceil(o.warmup_ratio * (double)o.steps);
 	o.sched.warmup = o.warmup;
 	o.sched.total = o.steps;
-	if (ifg_gpt_reserve(m, (int)o.micro, (int)T, IFG_GPT_TRAIN) < 0)
+	if (ifg_gpt_reserve(m, (int)(o.dpo ? 2 * o.micro : o.micro), (int)T, IFG_GPT_TRAIN) < 0)
 		ifg_die_err("model");
+	struct ifg_dpo x = { 0 };
+	char ref_sha[65] = "";
+	if (o.dpo) {
+		ifg_dpo_init(&x, &pd, o.beta, (int)o.micro);
+		dpo_reference(&o, &pd, m, &x, ref_sha);
+	}
 
 	size_t P = ifg_gpt_nparams(m);
 	float *mv = ifg_xaligned(2 * P, sizeof(float)); /* AdamW m (P) | v (P) */
@@ -360,7 +484,7 @@ int main(int argc, char **argv)
 	struct ifg_gpt_params gm, gv;
 	ifg_gpt_point(m, mv, &gm);
 	ifg_gpt_point(m, mv + P, &gv);
-	char *settings = settings_string(&o, &d, init_sha);
+	char *settings = settings_string(&o, d.sha256, init_sha, ref_sha);
 	char *state_path = NULL;
 	long step = 0;
 	if (o.out) {
@@ -380,23 +504,50 @@ int main(int argc, char **argv)
 	float *wts = ifg_xmalloc(BT, sizeof *wts);
 	size_t *idx = ifg_xmalloc(o.batch, sizeof *idx);
 	struct ifg_order ord;
-	ifg_order_init(&ord, &d, o.seed, o.shuffle);
-	ifg_info("%zu records, %llu tokens (%llu masked), %zu parameters, %ld steps of %ld x %u",
-		 d.n, (unsigned long long)d.ntok, (unsigned long long)d.nmasked, P, o.steps, o.batch,
-		 T);
+	ifg_order_init(&ord, d.n, o.seed, o.shuffle);
+	if (o.dpo)
+		ifg_info("%zu pairs, %llu tokens, %zu parameters, %ld steps of %ld pairs x 2 x %u, "
+			 "beta %g", d.n, (unsigned long long)d.ntok, P, o.steps, o.batch, T, o.beta);
+	else
+		ifg_info("%zu records, %llu tokens (%llu masked), %zu parameters, %ld steps of %ld "
+			 "x %u", d.n, (unsigned long long)d.ntok, (unsigned long long)d.nmasked, P,
+			 o.steps, o.batch, T);
 
 	double t0 = ifg_now(), loss = NAN, vloss = NAN;
 	long step0 = step;
 	uint64_t tokens_done = 0;
+	struct ifg_dpo_stats ds = { 0 };
 	while (step < o.steps) {
 		ifg_gpt_zero_grad(m);
 		for (long k = 0; k < o.batch; k++)
 			idx[k] = ifg_order_at(&ord, (uint64_t)step * o.batch + k);
-		/* the divisor: label positions of the whole step */
+		/* the divisor: label positions of the whole step (DPO: its pairs) */
 		int64_t labels = 0, npred = 0, np;
+		double nll = 0, obj = 0;
+		if (o.dpo) {
+			memset(&ds, 0, sizeof ds);
+			for (long mb = 0; mb < o.batch; mb += o.micro) {
+				if (ifg_dpo_forward(&x, m, idx + mb, (int)o.micro, &ds) < 0)
+					ifg_die_err("forward");
+				if (ifg_dpo_backward(&x, m, (double)o.batch) < 0)
+					ifg_die_err("backward");
+				if (o.dump && mb + o.micro >= o.batch) {
+					float *g = ifg_xmalloc(P, sizeof(float));
+					memcpy(g, ifg_gpt_grad_mem(m), P * sizeof(float));
+					if (ifg_gpt_forward(m, x.tok, x.tgt, 2 * (int)o.micro, x.Tb, NULL) < 0)
+						ifg_die_err("forward");
+					dump_grads(o.dump, m, g, ds.loss / o.batch, 2 * (int)o.micro, x.Tb,
+						   &ds);
+					return 0;
+				}
+			}
+			labels = ds.tokens;
+			npred = o.batch;
+			nll = obj = ds.loss;
+			goto update;
+		}
 		for (long k = 0; k < o.batch; k++)
 			labels += (int64_t)(d.off[idx[k] + 1] - d.off[idx[k]]);
-		double nll = 0, obj = 0;
 		for (long mb = 0; mb < o.batch; mb += o.micro) {
 			int Tm = 1; /* the longest record of this micro-batch */
 			for (long k = mb; k < mb + o.micro; k++)
@@ -421,10 +572,11 @@ int main(int argc, char **argv)
 				/* the backward overwrote the logits: recompute them */
 				if (ifg_gpt_forward(m, tok, tgt, (int)o.micro, Tm, NULL) < 0)
 					ifg_die_err("forward");
-				dump_grads(o.dump, m, g, labels ? obj / labels : 0, (int)o.micro, Tm);
+				dump_grads(o.dump, m, g, labels ? obj / labels : 0, (int)o.micro, Tm, NULL);
 				return 0;
 			}
 		}
+update:
 		tokens_done += (uint64_t)labels;
 		loss = npred ? nll / npred : NAN;
 		if (!isfinite(loss) || !isfinite(obj))
@@ -439,15 +591,29 @@ int main(int argc, char **argv)
 		}
 		step++;
 		double el = ifg_now() - t0, tps = tokens_done / (el > 0 ? el : 1e-9);
-		if (log)
-			fprintf(log, "{\"step\":%ld,\"loss\":%.6f,\"objective\":%.6f,\"lr\":%.6g,"
-				"\"grad_norm\":%.6g,\"tokens\":%lld,\"tok_s\":%.1f,\"time\":%.3f}\n",
-				step, loss, labels ? obj / labels : 0, lr, gnorm, (long long)labels, tps,
-				el);
 		char left[32];
 		format_time(left, sizeof left, el / (step - step0) * (o.steps - step));
-		ifg_progress("step %ld/%ld  loss %.4f  lr %.2e  %.0f tok/s  %s left", step, o.steps,
-			     loss, lr, tps, left);
+		if (o.dpo) {
+			double n = (double)ds.pairs;
+			if (log)
+				fprintf(log, "{\"step\":%ld,\"loss\":%.6f,\"reward_margin\":%.6f,"
+					"\"reward_acc\":%.4f,\"reward_chosen\":%.6f,"
+					"\"reward_rejected\":%.6f,\"lr\":%.6g,\"grad_norm\":%.6g,"
+					"\"tokens\":%lld,\"tok_s\":%.1f,\"time\":%.3f}\n", step, loss,
+					ds.margin / n, ds.correct / n, ds.chosen / n, ds.rejected / n, lr,
+					gnorm, (long long)labels, tps, el);
+			ifg_progress("step %ld/%ld  loss %.4f  margin %.4f  acc %.2f  lr %.2e  "
+				     "%.0f tok/s  %s left", step, o.steps, loss, ds.margin / n,
+				     ds.correct / n, lr, tps, left);
+		} else {
+			if (log)
+				fprintf(log, "{\"step\":%ld,\"loss\":%.6f,\"objective\":%.6f,"
+					"\"lr\":%.6g,\"grad_norm\":%.6g,\"tokens\":%lld,"
+					"\"tok_s\":%.1f,\"time\":%.3f}\n", step, loss,
+					labels ? obj / labels : 0, lr, gnorm, (long long)labels, tps, el);
+			ifg_progress("step %ld/%ld  loss %.4f  lr %.2e  %.0f tok/s  %s left", step,
+				     o.steps, loss, lr, tps, left);
+		}
 		bool last = step == o.steps;
 		if (o.valid && ((o.eval_every && step % o.eval_every == 0) || last)) {
 			vloss = evaluate(m, &v, o.micro, (int)T, tok, tgt);
@@ -459,7 +625,7 @@ int main(int argc, char **argv)
 			}
 		}
 		if (o.out && ((o.save_every && step % o.save_every == 0) || last)) {
-			save_model(m, &o, &d, step);
+			save_model(m, &o, d.tokenizer, step);
 			save_state(state_path, m, mv, step, settings);
 		}
 		if (log)
@@ -469,7 +635,7 @@ int main(int argc, char **argv)
 	if (step == step0 && o.out) { /* nothing to do: still write the (initial) model */
 		if (o.valid)
 			vloss = evaluate(m, &v, o.micro, (int)T, tok, tgt);
-		save_model(m, &o, &d, step);
+		save_model(m, &o, d.tokenizer, step);
 		save_state(state_path, m, mv, step, settings);
 	}
 	if (log && fclose(log) != 0)
@@ -479,8 +645,11 @@ int main(int argc, char **argv)
 		char vs[48] = "";
 		if (o.valid)
 			snprintf(vs, sizeof vs, ", valid loss %.4f", vloss);
-		fprintf(stderr, "ifg-train: %ld steps, %llu tokens, loss %.4f%s, %.0f tok/s, %.1f s\n",
-			step, (unsigned long long)tokens_done, loss, vs,
+		if (o.dpo && ds.pairs)
+			snprintf(vs, sizeof vs, ", reward margin %.4f, accuracy %.3f",
+				 ds.margin / ds.pairs, (double)ds.correct / ds.pairs);
+		fprintf(stderr, "ifg-train: %ld steps, %llu tokens, %sloss %.4f%s, %.0f tok/s, %.1f s\n",
+			step, (unsigned long long)tokens_done, o.dpo ? "DPO " : "", loss, vs,
 			tokens_done / (el > 0 ? el : 1e-9), el);
 	}
 	ifg_order_free(&ord);
@@ -491,7 +660,12 @@ int main(int argc, char **argv)
 	free(mv);
 	free(settings);
 	free(state_path);
-	ifg_tokdata_free(&d);
+	if (o.dpo) {
+		ifg_dpo_release(&x);
+		ifg_pairdata_free(&pd);
+	} else {
+		ifg_tokdata_free(&d);
+	}
 	ifg_tokdata_free(&v);
 	ifg_gpt_free(m);
 	return 0;

@@ -11,6 +11,7 @@ printf 'hello world, hello world\n' | /usr/bin/python3 "$IFG_TOP/tests/ref/ifgre
 expect 2 'output directory is required' ifg-train t.ifg
 expect 2 'does not divide' ifg-train -o m -b 6 -m 4 t.ifg
 expect 2 'exclude each other' ifg-train -o m -n 3 -e 1 t.ifg
+expect 2 'exclude each other' ifg-train -o m -e 1 --tokens 100 t.ifg
 expect 2 'schedule' ifg-train -o m --schedule warm t.ifg
 expect 2 '' ifg-train -o m --lr -1 t.ifg
 expect 2 'shape from the checkpoint' ifg-train -o m --init x --layers 2 t.ifg

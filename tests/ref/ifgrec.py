@@ -36,6 +36,18 @@ def write_tokens(f, docs, vocab_size, name="bytes", masks=None, block=0):
         f.write(pk.pack(rec))
 
 
+def write_pairs(f, pairs, vocab_size, name="bytes"):
+    """pairs: (prompt, chosen, rejected) lists of token ids -> a pairs stream."""
+    pk = msgpack.Packer(use_bin_type=True)
+    f.write(pk.pack({"kind": "pairs", "version": 1,
+                     "tokenizer": {"name": name, "sha256": "0" * 64,
+                                   "vocab_size": vocab_size, "eot": -1}}))
+    dt = "u16" if vocab_size <= 65536 else "u32"
+    for i, (p, c, r) in enumerate(pairs):
+        f.write(pk.pack({"id": i, "prompt": array(p, dt), "chosen": array(c, dt),
+                         "rejected": array(r, dt)}))
+
+
 def read_tokens(path):
     """(header, [(tokens ndarray, mask ndarray or None)])"""
     with open(path, "rb") as f:
