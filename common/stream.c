@@ -237,6 +237,8 @@ static int is_tmp_name(const char *name)
 int ifg_out_remove_stale(const char *dir)
 {
 	DIR *d = opendir(dir);
+	if (!d && errno == ENOENT)
+		return 0;
 	if (!d)
 		return ifg_seterr("cannot read directory '%s': %s", dir, strerror(errno));
 	int rc = 0;

@@ -71,7 +71,7 @@ int ifg_stdio_check(FILE *f, const char *name, int flush);
  * then, so a failed run leaves no empty directory behind. */
 int ifg_out_mkdir(const char *dir);
 /* Removes the temporaries ("NAME.tmp.XXXXXX") that a killed writer left in
- * dir, e.g. before resuming into it. */
+ * dir, e.g. before resuming into it (a missing dir has none). */
 int ifg_out_remove_stale(const char *dir);
 
 /* Removes every temporary output file not yet renamed and every empty
