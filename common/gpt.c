@@ -22,6 +22,7 @@
 
 #include "rng.h"
 #include "safetensors.h"
+#include "sha256.h"
 #include "stream.h"
 #include "util.h"
 
@@ -1194,7 +1195,18 @@ out:
 void ifg_gpt_identity(const struct ifg_gpt *m, struct ifg_model_id *id)
 {
 	memset(id, 0, sizeof *id);
-	snprintf(id->sha256, sizeof id->sha256, "%s", m->sha256);
+	/* Weights and configuration: config.json may change what the same
+	 * weights compute (n_head), so it is hashed with the file's hash. */
+	if (m->sha256[0]) {
+		char text[256];
+		int n = snprintf(text, sizeof text, "ifg model 1;weights=%s;n_layer=%d;n_head=%d;"
+				 "n_embd=%d;n_ctx=%d;vocab_size=%d", m->sha256, m->cfg.n_layer,
+				 m->cfg.n_head, m->cfg.n_embd, m->cfg.n_ctx, m->cfg.vocab_size);
+		struct ifg_sha256 h;
+		ifg_sha256_init(&h);
+		ifg_sha256_update(&h, text, (size_t)n);
+		ifg_sha256_final(&h, id->sha256);
+	}
 	id->n_layer = m->cfg.n_layer;
 	id->n_head = m->cfg.n_head;
 	id->n_embd = m->cfg.n_embd;
