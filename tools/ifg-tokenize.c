@@ -106,8 +106,10 @@ static void flush_blocks(struct enc *e, int tail)
 		write_end(e);
 		at += n;
 	}
-	memmove(e->ids.v, e->ids.v + at, (e->ids.n - at) * sizeof *e->ids.v);
-	e->ids.n -= at;
+	if (at) { /* (no documents at all: v is NULL) */
+		memmove(e->ids.v, e->ids.v + at, (e->ids.n - at) * sizeof *e->ids.v);
+		e->ids.n -= at;
+	}
 }
 
 static void encode_doc(struct enc *e, const struct ifg_doc *d, uint64_t docno,
