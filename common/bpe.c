@@ -399,6 +399,9 @@ static int read_file(const char *path, struct ifg_bytes *b)
 	fclose(f);
 	if (bad)
 		return ifg_seterr("'%s': read error", path);
+	/* every tokenizer file holds something (merges.txt its #version line) */
+	if (b->n == 0)
+		return ifg_seterr("'%s': empty file", path);
 	return 0;
 }
 

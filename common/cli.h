@@ -6,7 +6,9 @@
  *
  * A program calls ifg_cli_init() first; it installs the signal handlers that
  * remove half-written output files (see stream.h) on SIGINT, SIGTERM, SIGHUP.
- * SIGPIPE keeps its default action, so `ifg-x | head` ends quietly. */
+ * SIGPIPE keeps its disposition; a write that fails with EPIPE ends the
+ * program quietly either way (stream.h), so `ifg-x | head` ends quietly even
+ * when SIGPIPE was ignored by whoever started it. */
 #ifndef IFG_CLI_H
 #define IFG_CLI_H
 

@@ -147,6 +147,12 @@ int ifg_layer_merge(struct ifg_layer_factors *dst, const struct ifg_layer_factor
 		return ifg_seterr("layer '%s' (d_in %d, d_out %d) cannot merge with layer '%s' "
 				  "(d_in %d, d_out %d)", dst->name, dst->d_in, dst->d_out,
 				  src->name, src->d_in, src->d_out);
+	int64_t ac = dst->A_count, sc = dst->S_count, lc;
+	if ((src->A_sum && (__builtin_add_overflow(ac, src->A_count, &ac) ||
+			    __builtin_add_overflow(sc, src->S_count, &sc))) ||
+	    __builtin_add_overflow(dst->Lambda_count, src->Lambda_count, &lc))
+		return ifg_seterr("layer '%s': the merged token or record count overflows",
+				  dst->name);
 	if (same_part(dst->name, IFG_K_QA, dst->QA, src->QA, na * na) < 0 ||
 	    same_part(dst->name, IFG_K_QS, dst->QS, src->QS, o * o) < 0)
 		return -1;
@@ -156,10 +162,10 @@ int ifg_layer_merge(struct ifg_layer_factors *dst, const struct ifg_layer_factor
 		return -1;
 	/* without sums the token counts describe the shared eigen result */
 	if (src->A_sum) {
-		dst->A_count += src->A_count;
-		dst->S_count += src->S_count;
+		dst->A_count = ac;
+		dst->S_count = sc;
 	}
-	dst->Lambda_count += src->Lambda_count;
+	dst->Lambda_count = lc;
 	return 0;
 }
 

@@ -22,6 +22,7 @@
 
 #include "rng.h"
 #include "safetensors.h"
+#include "sha256.h"
 #include "stream.h"
 #include "util.h"
 
@@ -957,25 +958,12 @@ static char *path_join(const char *dir, const char *name)
 	return s;
 }
 
-/* Writes text to path atomically. */
-static int write_text(const char *path, const char *text)
-{
-	struct ifg_out *out = ifg_out_open(path, IFG_COMPRESS_NO, 0);
-	if (!out)
-		return -1;
-	if (ifg_out_write(out, text, strlen(text)) < 0) {
-		ifg_out_abort(out);
-		return -1;
-	}
-	return ifg_out_close(out);
-}
-
 int ifg_gpt_save(const struct ifg_gpt *mc, const char *dir, const char *const *meta)
 {
 	struct ifg_gpt *m = (struct ifg_gpt *)mc; /* only the identity is updated */
 	const struct ifg_gpt_config *c = &m->cfg;
-	if (mkdir(dir, 0777) < 0 && errno != EEXIST)
-		return ifg_seterr("cannot create directory '%s': %s", dir, strerror(errno));
+	if (ifg_out_mkdir(dir) < 0)
+		return -1;
 	struct ifg_st_writer *w = ifg_st_writer_new();
 	for (int i = 0; i < m->ntensors; i++) {
 		const struct ifg_gpt_tensor *t = &m->tensors[i];
@@ -992,15 +980,6 @@ int ifg_gpt_save(const struct ifg_gpt *mc, const char *dir, const char *const *m
 	}
 	for (const char *const *kv = meta; kv && kv[0] && kv[1]; kv += 2)
 		ifg_st_set_meta(w, kv[0], kv[1]);
-	char *stp = path_join(dir, "model.safetensors");
-	int rc = ifg_st_writer_write(w, stp);
-	if (rc == 0)
-		snprintf(m->sha256, sizeof m->sha256, "%s", ifg_st_writer_sha256(w));
-	ifg_st_writer_free(w);
-	free(stp);
-	if (rc < 0)
-		return -1;
-
 	/* config.json: GPT2Config, no dropout (the model was trained without) */
 	json_t *j = json_pack("{s:[s], s:s, s:s, s:i, s:i, s:i, s:i, s:i, s:i, s:n, s:f, s:f, s:f, "
 			      "s:f, s:f, s:b, s:b, s:s}",
@@ -1013,16 +992,30 @@ int ifg_gpt_save(const struct ifg_gpt *mc, const char *dir, const char *const *m
 			      "tie_word_embeddings", 1, "torch_dtype", "float32");
 	char *text = j ? json_dumps(j, JSON_INDENT(2)) : NULL;
 	json_decref(j);
-	if (!text)
+	if (!text) {
+		ifg_st_writer_free(w);
 		return ifg_seterr("cannot encode config.json");
+	}
 	size_t tl = strlen(text);
 	char *nl = ifg_xmalloc(tl + 2, 1);
 	memcpy(nl, text, tl);
 	nl[tl] = '\n';
 	nl[tl + 1] = 0;
 	free(text);
-	char *cp = path_join(dir, "config.json");
-	rc = write_text(cp, nl);
+	/* Both files land together: a failure leaves the previous pair. */
+	char *stp = path_join(dir, "model.safetensors"), *cp = path_join(dir, "config.json");
+	struct ifg_out *outs[2] = { ifg_out_open(stp, IFG_COMPRESS_NO, 1), NULL };
+	int rc = outs[0] && (outs[1] = ifg_out_open(cp, IFG_COMPRESS_NO, 0)) ? 0 : -1;
+	if (!rc && (ifg_st_writer_put(w, outs[0]) < 0 || ifg_out_write(outs[1], nl, tl + 1) < 0))
+		rc = -1;
+	if (rc) {
+		ifg_out_abort(outs[0]);
+		ifg_out_abort(outs[1]);
+	} else if ((rc = ifg_out_close_all(outs, 2)) == 0) {
+		snprintf(m->sha256, sizeof m->sha256, "%s", ifg_st_writer_sha256(w));
+	}
+	ifg_st_writer_free(w);
+	free(stp);
 	free(cp);
 	free(nl);
 	return rc;
@@ -1202,7 +1195,18 @@ out:
 void ifg_gpt_identity(const struct ifg_gpt *m, struct ifg_model_id *id)
 {
 	memset(id, 0, sizeof *id);
-	snprintf(id->sha256, sizeof id->sha256, "%s", m->sha256);
+	/* Weights and configuration: config.json may change what the same
+	 * weights compute (n_head), so it is hashed with the file's hash. */
+	if (m->sha256[0]) {
+		char text[256];
+		int n = snprintf(text, sizeof text, "ifg model 1;weights=%s;n_layer=%d;n_head=%d;"
+				 "n_embd=%d;n_ctx=%d;vocab_size=%d", m->sha256, m->cfg.n_layer,
+				 m->cfg.n_head, m->cfg.n_embd, m->cfg.n_ctx, m->cfg.vocab_size);
+		struct ifg_sha256 h;
+		ifg_sha256_init(&h);
+		ifg_sha256_update(&h, text, (size_t)n);
+		ifg_sha256_final(&h, id->sha256);
+	}
 	id->n_layer = m->cfg.n_layer;
 	id->n_head = m->cfg.n_head;
 	id->n_embd = m->cfg.n_embd;

@@ -88,7 +88,7 @@ struct ifg_gpt_linear {
 
 /* Model identity for stream headers (kinds.h MODEL). */
 struct ifg_model_id {
-	char sha256[65];	/* of the safetensors file */
+	char sha256[65];	/* of the weights (the safetensors file) and the config */
 	int n_layer, n_head, n_embd, n_ctx, vocab_size;
 };
 
@@ -165,8 +165,9 @@ struct ifg_gpt *ifg_gpt_load(const char *path);
  * (creating dir if needed).  meta: extra "__metadata__" pairs (key, value,
  * ..., NULL) or NULL. */
 int ifg_gpt_save(const struct ifg_gpt *m, const char *dir, const char *const *meta);
-/* The identity of the model as loaded or last saved (sha256 of its
- * model.safetensors); "" for a model never loaded or saved. */
+/* The identity of the model as loaded or last saved: sha256 of the sha256
+ * of its model.safetensors and its configuration; "" for a model never
+ * loaded or saved. */
 void ifg_gpt_identity(const struct ifg_gpt *m, struct ifg_model_id *id);
 /* Packs the MODEL map {sha256, n_layer, n_head, n_embd, n_ctx, vocab_size}. */
 void ifg_model_id_pack(msgpack_packer *pk, const struct ifg_model_id *id);

@@ -450,6 +450,24 @@ static int opt_count(const struct ifg_reader *r, const msgpack_object *rec, cons
 	return ifg_get(rec, key) ? ifg_get_i64(r, rec, key, 0, INT64_MAX, dst) : 0;
 }
 
+/* A sum needs its count, and a count of 0 only goes with a sum of zeros (an
+ * empty shard): else merging would normalise it by another shard's count. */
+static int sum_with_count(const struct ifg_reader *r, const msgpack_object *rec, const char *layer,
+			  const char *sum_key, const double *sum, size_t n, const char *count_key,
+			  int64_t count)
+{
+	if (!sum)
+		return 0;
+	if (!ifg_get(rec, count_key))
+		return ifg_reader_err(r, "layer '%s': '%s' without '%s'", layer, sum_key, count_key);
+	if (count == 0)
+		for (size_t i = 0; i < n; i++)
+			if (sum[i] != 0)
+				return ifg_reader_err(r, "layer '%s': '%s' is 0 but '%s' is not zero",
+						      layer, count_key, sum_key);
+	return 0;
+}
+
 int ifg_factor_rec_parse(const struct ifg_reader *r, const msgpack_object *rec, int expect,
 			 struct ifg_layer_factors *l)
 {
@@ -473,6 +491,13 @@ int ifg_factor_rec_parse(const struct ifg_reader *r, const msgpack_object *rec, 
 	    opt_count(r, rec, IFG_K_A_COUNT, &l->A_count) < 0 ||
 	    opt_count(r, rec, IFG_K_S_COUNT, &l->S_count) < 0 ||
 	    opt_count(r, rec, IFG_K_LAMBDA_COUNT, &l->Lambda_count) < 0)
+		return -1;
+	if (sum_with_count(r, rec, l->name, IFG_K_A_SUM, l->A_sum, na * na, IFG_K_A_COUNT,
+			   l->A_count) < 0 ||
+	    sum_with_count(r, rec, l->name, IFG_K_S_SUM, l->S_sum, o * o, IFG_K_S_COUNT,
+			   l->S_count) < 0 ||
+	    sum_with_count(r, rec, l->name, IFG_K_LAMBDA_SUM, l->Lambda_sum, o * na,
+			   IFG_K_LAMBDA_COUNT, l->Lambda_count) < 0)
 		return -1;
 	if (!l->QA != !l->QS)
 		return ifg_reader_err(r, "layer '%s': one eigenbasis without the other", l->name);

@@ -28,8 +28,8 @@
  *                  damping, ...);
  *          record: the tokens record's fields + scores (f32 [T]),
  *                  layer_scores (f32 [L, T], optional)
- * MODEL    {sha256 (of the safetensors file), n_layer, n_head, n_embd,
- *           n_ctx, vocab_size}
+ * MODEL    {sha256 (of the weights and configuration: ifg_gpt_identity),
+ *           n_layer, n_head, n_embd, n_ctx, vocab_size}
  */
 #ifndef IFG_KINDS_H
 #define IFG_KINDS_H

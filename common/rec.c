@@ -553,6 +553,8 @@ double ifg_array_get(const struct ifg_array *a, uint64_t i)
 
 int ifg_array_to_f32(const struct ifg_array *a, float *dst, bool allow_nonfinite)
 {
+	if (a->n == 0)
+		return 0; /* dst may be NULL */
 	if (a->dtype == IFG_F32)
 		memcpy(dst, a->data, a->n * 4);
 	else
@@ -568,6 +570,8 @@ int ifg_array_to_f32(const struct ifg_array *a, float *dst, bool allow_nonfinite
 
 int ifg_array_to_f64(const struct ifg_array *a, double *dst, bool allow_nonfinite)
 {
+	if (a->n == 0)
+		return 0; /* dst may be NULL */
 	if (a->dtype == IFG_F64) {
 		memcpy(dst, a->data, a->n * 8);
 	} else if (a->dtype == IFG_F32) {
@@ -607,7 +611,8 @@ int ifg_array_to_u8(const struct ifg_array *a, uint8_t *dst)
 {
 	if (a->dtype != IFG_U8)
 		return ifg_seterr("expected a u8 array, got %s", dtypes[a->dtype].name);
-	memcpy(dst, a->data, a->n);
+	if (a->n)
+		memcpy(dst, a->data, a->n);
 	return 0;
 }
 

@@ -358,8 +358,9 @@ static int put(struct ifg_out *out, struct ifg_sha256 *h, const void *buf, size_
 	return ifg_out_write(out, buf, n);
 }
 
-int ifg_st_writer_write(struct ifg_st_writer *w, const char *path)
+int ifg_st_writer_put(struct ifg_st_writer *w, struct ifg_out *out)
 {
+	const char *path = ifg_out_name(out);
 	json_t *root = json_object();
 	if (w->nmeta) {
 		json_t *m = json_object();
@@ -390,11 +391,6 @@ int ifg_st_writer_write(struct ifg_st_writer *w, const char *path)
 	if (!js)
 		return ifg_seterr("'%s': cannot encode the header", path);
 	size_t jl = strlen(js), padded = (jl + 7) & ~(size_t)7;
-	struct ifg_out *out = ifg_out_open(path, IFG_COMPRESS_NO, 1);
-	if (!out) {
-		free(js);
-		return -1;
-	}
 	struct ifg_sha256 h;
 	ifg_sha256_init(&h);
 	uint8_t len8[8];
@@ -408,14 +404,22 @@ int ifg_st_writer_write(struct ifg_st_writer *w, const char *path)
 	free(js);
 	for (size_t i = 0; !rc && i < w->n; i++)
 		rc = put(out, &h, w->t[i].data, w->t[i].n * 4);
-	if (rc) {
-		ifg_out_abort(out);
-		return -1;
-	}
-	if (ifg_out_close(out) < 0)
+	if (rc)
 		return -1;
 	ifg_sha256_final(&h, w->sha);
 	return 0;
+}
+
+int ifg_st_writer_write(struct ifg_st_writer *w, const char *path)
+{
+	struct ifg_out *out = ifg_out_open(path, IFG_COMPRESS_NO, 1);
+	if (!out)
+		return -1;
+	if (ifg_st_writer_put(w, out) < 0) {
+		ifg_out_abort(out);
+		return -1;
+	}
+	return ifg_out_close(out);
 }
 
 const char *ifg_st_writer_sha256(const struct ifg_st_writer *w) { return w->sha; }

@@ -52,6 +52,7 @@ int ifg_st_read_f32(const struct ifg_st *st, const struct ifg_st_tensor *t, floa
 
 /* ---- writing ---- */
 struct ifg_st_writer;
+struct ifg_out;
 
 struct ifg_st_writer *ifg_st_writer_new(void);
 /* The data is not copied: it must stay valid until ifg_st_writer_write. */
@@ -60,6 +61,9 @@ void ifg_st_add_f32(struct ifg_st_writer *w, const char *name, int ndim, const i
 void ifg_st_set_meta(struct ifg_st_writer *w, const char *key, const char *value);
 /* Writes path atomically; -1 with a message on failure (nothing is left). */
 int ifg_st_writer_write(struct ifg_st_writer *w, const char *path);
+/* Writes the file's bytes to out, which the caller closes (with the other
+ * files that land with it: ifg_out_close_all). */
+int ifg_st_writer_put(struct ifg_st_writer *w, struct ifg_out *out);
 /* SHA-256 of the bytes of the last successful write. */
 const char *ifg_st_writer_sha256(const struct ifg_st_writer *w);
 void ifg_st_writer_free(struct ifg_st_writer *w);

@@ -51,6 +51,8 @@ void ifg_sha256_init(struct ifg_sha256 *c)
 
 void ifg_sha256_update(struct ifg_sha256 *c, const void *data, size_t n)
 {
+	if (n == 0)
+		return; /* data may be NULL */
 	const uint8_t *p = data;
 	c->len += n;
 	if (c->nbuf) {

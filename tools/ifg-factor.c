@@ -280,7 +280,8 @@ static void stage_merge(char **files, int n, const struct opts *o)
 		if (i > 0 && strcmp(h[i].strategy, h[0].strategy))
 			ifg_die("cannot merge factors of strategy '%s' ('%s') and '%s' ('%s')",
 				h[0].strategy, files[0], h[i].strategy, files[i]);
-		records += h[i].count > 0 ? h[i].count : 0;
+		if (__builtin_add_overflow(records, h[i].count > 0 ? h[i].count : 0, &records))
+			ifg_die("'%s': the merged record count overflows", files[i]);
 	}
 	struct ifg_writer *w = open_out(o);
 	ifg_factor_header(w, h[0].kind, &h[0], records, h[0].strategy[0] ? h[0].strategy : NULL);

@@ -63,8 +63,9 @@ struct bufs {
 
 static float *grow_f(float *p, size_t *cap, size_t n)
 {
-	if (n <= *cap)
+	if (n <= *cap && p)
 		return p;
+	n = n ? n : 1; /* a record of no tokens still gets buffers */
 	free(p);
 	*cap = n;
 	return ifg_xaligned(n, sizeof(float));
@@ -81,14 +82,14 @@ static void score_record(const struct ifg_reader *r, const struct ifg_gradhdr *h
 	int L = h->n_layers;
 	if (ifg_grads_parse(r, h, rec, g, &T) < 0)
 		ifg_die_err("bad gradients");
-	if (T > b->tcap) {
+	if (T > b->tcap || !b->total) {
 		free(b->tok);
 		free(b->total);
 		free(b->lay);
-		b->tok = ifg_xmalloc(T, sizeof(double));
-		b->total = ifg_xmalloc(T, sizeof(double));
-		b->lay = ifg_xmalloc((size_t)L * T, sizeof(float));
-		b->tcap = T;
+		b->tcap = T ? T : 1;
+		b->tok = ifg_xmalloc(b->tcap, sizeof(double));
+		b->total = ifg_xmalloc(b->tcap, sizeof(double));
+		b->lay = ifg_xmalloc((size_t)L * b->tcap, sizeof(float));
 	}
 	double doc = 0, *lay_doc = b->lay_doc;
 	memset(b->total, 0, T * sizeof(double));

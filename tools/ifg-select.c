@@ -357,8 +357,8 @@ int main(int argc, char **argv)
 		bool color = o.color >= 0 ? o.color : isatty(1);
 		if (ifg_sel_show(stdout, in, c.bpe, o.count, o.record, color) < 0)
 			ifg_die("%s", ifg_err());
-		if (fflush(stdout) != 0 || ferror(stdout))
-			ifg_die("write to <stdout> failed");
+		if (ifg_stdio_check(stdout, "<stdout>", 1) < 0)
+			ifg_die("%s", ifg_err());
 		ifg_bpe_free(c.bpe);
 		return 0;
 	}

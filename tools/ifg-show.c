@@ -51,6 +51,8 @@ static void show(const char *path, const struct opts *o)
 		if (!o->quiet) {
 			ifg_json_obj(stdout, rec, o->full);
 			putchar('\n');
+			if (ifg_stdio_check(stdout, "<stdout>", 0) < 0)
+				ifg_die("%s", ifg_err());
 		}
 		n++;
 	}
@@ -87,7 +89,7 @@ int main(int argc, char **argv)
 		show(NULL, &o);
 	for (int i = optind; i < argc; i++)
 		show(argv[i], &o);
-	if (fflush(stdout) != 0 || ferror(stdout))
-		ifg_die("write to <stdout> failed");
+	if (ifg_stdio_check(stdout, "<stdout>", 1) < 0)
+		ifg_die("%s", ifg_err());
 	return 0;
 }

@@ -121,8 +121,10 @@ static void flush_blocks(struct enc *e, int tail)
 		write_end(e);
 		at += n;
 	}
-	memmove(e->ids.v, e->ids.v + at, (e->ids.n - at) * sizeof *e->ids.v);
-	e->ids.n -= at;
+	if (at) { /* (no documents at all: v is NULL) */
+		memmove(e->ids.v, e->ids.v + at, (e->ids.n - at) * sizeof *e->ids.v);
+		e->ids.n -= at;
+	}
 }
 
 static uint32_t ncarried(const struct enc *e, const struct ifg_doc *d)
@@ -297,14 +299,15 @@ static void learn(struct opts *o, int nfiles, char **files)
 {
 	if (!o->out)
 		ifg_usage_error("--learn needs -o DIR");
-	if (mkdir(o->out, 0777) < 0 && errno != EEXIST)
-		ifg_die("cannot create '%s': %s", o->out, strerror(errno));
 	struct ifg_bpe_trainer *tr = ifg_bpe_trainer_new();
 	double t0 = ifg_now();
 	each_doc(o, nfiles, files, learn_cb, tr);
 	int64_t n = ifg_bpe_trainer_learn(tr, (uint32_t)o->learn);
 	if (n < 0)
 		ifg_die_err("learning");
+	/* made only now, and removed again if the writes fail */
+	if (ifg_out_mkdir(o->out) < 0)
+		ifg_die_err("-o");
 	size_t len = strlen(o->out) + 16;
 	char *v = ifg_xmalloc(len, 1), *m = ifg_xmalloc(len, 1);
 	snprintf(v, len, "%s/vocab.json", o->out);

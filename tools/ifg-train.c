@@ -27,6 +27,7 @@
 #include "gpt.h"
 #include "optim.h"
 #include "safetensors.h"
+#include "stream.h"
 #include "tokdata.h"
 #include "util.h"
 
@@ -280,6 +281,25 @@ static void dpo_reference(const struct opts *o, const struct ifg_pairdata *pd,
 	ifg_info("reference log-probabilities of %zu pairs in %.1f s", pd->n, ifg_now() - t0);
 }
 
+/* A resumed run continues its log after the last step the train state
+ * holds: lines of later steps (logged before the kill) are cut off. */
+static void log_cut_after(const char *path, long step)
+{
+	FILE *f = fopen(path, "r+");
+	if (!f)
+		return; /* none yet: it is created */
+	char line[512];
+	long keep = 0, s;
+	while (fgets(line, sizeof line, f)) {
+		if (sscanf(line, "{\"step\":%ld", &s) == 1 && s > step)
+			break;
+		keep = ftell(f);
+	}
+	if (ferror(f) || ftruncate(fileno(f), keep) != 0)
+		ifg_die("--log: cannot cut '%s' back to step %ld: %m", path, step);
+	fclose(f);
+}
+
 static void format_time(char *buf, size_t n, double s)
 {
 	if (!(s >= 0) || s > 1e7)
@@ -289,6 +309,13 @@ static void format_time(char *buf, size_t n, double s)
 	else
 		snprintf(buf, n, "%dm%02ds", (int)(s / 60), (int)fmod(s, 60));
 }
+
+/* Every line of the log is checked (a full disk stops the run). */
+#define log_put(log, ...)                                                                  \
+	do {                                                                               \
+		if (ifg_out_printf(log, __VA_ARGS__) < 0)                                  \
+			ifg_die("--log: %s", ifg_err());                                   \
+	} while (0)
 
 enum { O_INIT = 256, O_RESUME, O_LAYERS, O_HEADS, O_EMBD, O_CTX, O_VOCAB, O_LR, O_MINLR,
        O_SCHED, O_WARMUP, O_WRATIO, O_WD, O_B1, O_B2, O_EPS, O_CLIP, O_NOSHUF, O_VALID,
@@ -491,12 +518,18 @@ int main(int argc, char **argv)
 		size_t n = strlen(o.out) + 32;
 		state_path = ifg_xmalloc(n, 1);
 		snprintf(state_path, n, "%s/train-state.safetensors", o.out);
+		if (o.resume && ifg_out_remove_stale(o.out) < 0)
+			ifg_die_err("--resume");
 		if (o.resume && load_state(state_path, m, mv, &step, settings))
 			ifg_info("resuming at step %ld of %ld", step, o.steps);
+		if (ifg_out_mkdir(o.out) < 0)
+			ifg_die_err("-o");
 	}
-	FILE *log = NULL;
-	if (o.log && !(log = fopen(o.log, o.resume && step > 0 ? "a" : "w")))
-		ifg_die("cannot open '%s': %m", o.log);
+	struct ifg_out *log = NULL;
+	if (o.log && o.resume && step > 0)
+		log_cut_after(o.log, step);
+	if (o.log && !(log = ifg_out_open_log(o.log, o.resume && step > 0)))
+		ifg_die_err("--log");
 
 	size_t BT = (size_t)o.micro * T;
 	uint32_t *tok = ifg_xmalloc(BT, sizeof *tok);
@@ -596,7 +629,7 @@ update:
 		if (o.dpo) {
 			double n = (double)ds.pairs;
 			if (log)
-				fprintf(log, "{\"step\":%ld,\"loss\":%.6f,\"reward_margin\":%.6f,"
+				log_put(log, "{\"step\":%ld,\"loss\":%.6f,\"reward_margin\":%.6f,"
 					"\"reward_acc\":%.4f,\"reward_chosen\":%.6f,"
 					"\"reward_rejected\":%.6f,\"lr\":%.6g,\"grad_norm\":%.6g,"
 					"\"tokens\":%lld,\"tok_s\":%.1f,\"time\":%.3f}\n", step, loss,
@@ -607,7 +640,7 @@ update:
 				     ds.correct / n, lr, tps, left);
 		} else {
 			if (log)
-				fprintf(log, "{\"step\":%ld,\"loss\":%.6f,\"objective\":%.6f,"
+				log_put(log, "{\"step\":%ld,\"loss\":%.6f,\"objective\":%.6f,"
 					"\"lr\":%.6g,\"grad_norm\":%.6g,\"tokens\":%lld,"
 					"\"tok_s\":%.1f,\"time\":%.3f}\n", step, loss,
 					labels ? obj / labels : 0, lr, gnorm, (long long)labels, tps, el);
@@ -618,28 +651,29 @@ update:
 		if (o.valid && ((o.eval_every && step % o.eval_every == 0) || last)) {
 			vloss = evaluate(m, &v, o.micro, (int)T, tok, tgt);
 			if (log)
-				fprintf(log, "{\"step\":%ld,\"valid_loss\":%.6f}\n", step, vloss);
+				log_put(log, "{\"step\":%ld,\"valid_loss\":%.6f}\n", step, vloss);
 			if (!last) {
 				ifg_progress_done();
 				ifg_info("step %ld: valid loss %.4f", step, vloss);
 			}
 		}
+		/* the log holds every step a saved state holds */
+		if (log && ifg_out_flush(log) < 0)
+			ifg_die("--log: %s", ifg_err());
 		if (o.out && ((o.save_every && step % o.save_every == 0) || last)) {
-			save_model(m, &o, d.tokenizer, step);
 			save_state(state_path, m, mv, step, settings);
+			save_model(m, &o, d.tokenizer, step);
 		}
-		if (log)
-			fflush(log);
 	}
 	ifg_progress_done();
 	if (step == step0 && o.out) { /* nothing to do: still write the (initial) model */
 		if (o.valid)
 			vloss = evaluate(m, &v, o.micro, (int)T, tok, tgt);
-		save_model(m, &o, d.tokenizer, step);
 		save_state(state_path, m, mv, step, settings);
+		save_model(m, &o, d.tokenizer, step);
 	}
-	if (log && fclose(log) != 0)
-		ifg_die("writing '%s': %m", o.log);
+	if (log && ifg_out_close(log) < 0)
+		ifg_die("--log: %s", ifg_err());
 	double el = ifg_now() - t0;
 	if (ifg_verbosity > 0) {
 		char vs[48] = "";
