@@ -104,13 +104,16 @@ def main():
         for j in judge:	# ifg-toxicity test names its input, not the split
             j.setdefault("split", re.sub(r"^judge-test-|\.jsonl$", "",
                                          os.path.basename(j.get("input", ""))))
-    times = []
+    times = {}	# a stage run again (after its outputs were removed) counts once, last
     tp = os.path.join(res, "times.txt")
     if os.path.exists(tp):
         for line in open(tp):
             f = line.split()
             if len(f) == 5:
-                times.append({"stage": f[0], "wall_s": float(f[2][:-1]), "cpu_s": float(f[4][:-1])})
+                times.pop(f[0], None)
+                times[f[0]] = {"stage": f[0], "wall_s": float(f[2][:-1]),
+                               "cpu_s": float(f[4][:-1])}
+    times = list(times.values())
     base = next((r for r in rows if r["method"] == "uncensored"), None)
     for r in rows:
         if base:
