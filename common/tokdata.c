@@ -33,6 +33,26 @@ static char *tokenizer_json(const msgpack_object *hdr, long *vocab)
 	return buf;
 }
 
+/* The first input's tokenizer (its JSON) and vocabulary become the data's;
+ * a later input must name the same tokenizer.  -1 with a message if not. */
+static int same_tokenizer(struct ifg_reader *r, char **tokenizer, long *vocab_size, bool first)
+{
+	long vocab;
+	char *tj = tokenizer_json(ifg_reader_hdr(r), &vocab);
+	if (first) {
+		*tokenizer = tj;
+		*vocab_size = vocab;
+		return 0;
+	}
+	bool same = (!tj && !*tokenizer) || (tj && *tokenizer && !strcmp(tj, *tokenizer));
+	free(tj);
+	if (!same) {
+		ifg_seterr("'%s': made with another tokenizer than the first input", ifg_reader_name(r));
+		return -1;
+	}
+	return 0;
+}
+
 static int load_one(struct ifg_tokdata *d, const char *path, size_t *cap_rec, size_t *cap_tok,
 		    bool first)
 {
@@ -42,20 +62,8 @@ static int load_one(struct ifg_tokdata *d, const char *path, size_t *cap_rec, si
 	int rc = -1;
 	if (ifg_reader_header(r, IFG_KIND_TOKENS) < 0)
 		goto out;
-	long vocab;
-	char *tj = tokenizer_json(ifg_reader_hdr(r), &vocab);
-	if (first) {
-		d->tokenizer = tj;
-		d->vocab_size = vocab;
-	} else {
-		bool same = (!tj && !d->tokenizer) || (tj && d->tokenizer && !strcmp(tj, d->tokenizer));
-		free(tj);
-		if (!same) {
-			ifg_seterr("'%s': made with another tokenizer than the first input",
-				   ifg_reader_name(r));
-			goto out;
-		}
-	}
+	if (same_tokenizer(r, &d->tokenizer, &d->vocab_size, first) < 0)
+		goto out;
 	uint32_t max_id = d->vocab_size > 0 ? (uint32_t)(d->vocab_size - 1) : UINT32_MAX - 1;
 	const msgpack_object *rec;
 	int k;
@@ -303,20 +311,8 @@ static int pairs_one(struct ifg_pairdata *d, const char *path, bool first)
 	size_t cap[3] = { 0, 0, 0 }, len[3];
 	if (ifg_reader_header(r, IFG_KIND_PAIRS) < 0)
 		goto out;
-	long vocab;
-	char *tj = tokenizer_json(ifg_reader_hdr(r), &vocab);
-	if (first) {
-		d->tokenizer = tj;
-		d->vocab_size = vocab;
-	} else {
-		bool same = (!tj && !d->tokenizer) || (tj && d->tokenizer && !strcmp(tj, d->tokenizer));
-		free(tj);
-		if (!same) {
-			ifg_seterr("'%s': made with another tokenizer than the first input",
-				   ifg_reader_name(r));
-			goto out;
-		}
-	}
+	if (same_tokenizer(r, &d->tokenizer, &d->vocab_size, first) < 0)
+		goto out;
 	uint32_t max_id = d->vocab_size > 0 ? (uint32_t)(d->vocab_size - 1) : UINT32_MAX - 1;
 	static const char *const keys[3] = { IFG_K_PROMPT, IFG_K_CHOSEN, IFG_K_REJECTED };
 	const msgpack_object *rec;
