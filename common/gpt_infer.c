@@ -247,9 +247,12 @@ int ifg_gpt_infer_append(struct ifg_gpt_infer *s, int n, const int *slot,
 
 /* Draws g's next token from logits (V_sample); 1 when g goes on, 0 when it
  * ended (end-of-text or n_new tokens), -1 on error. */
-static int next_token(struct ifg_sampler *smp, struct ifg_gen *g, const float *logits,
-		      size_t V_sample, int n_new, int64_t eot, uint32_t *tok)
+static int next_token(struct ifg_sampler *smp, struct ifg_gen *g, int i, const float *logits,
+		      size_t V_sample, int n_new, int64_t eot, const struct ifg_gen_hook *h,
+		      uint32_t *tok)
 {
+	if (h && h->warp && !(logits = h->warp(h->ctx, i, logits, V_sample)))
+		return -1;
 	long t = ifg_sampler_draw(smp, logits, V_sample, &g->rng);
 	if (t < 0)
 		return -1;
@@ -257,12 +260,15 @@ static int next_token(struct ifg_sampler *smp, struct ifg_gen *g, const float *l
 		return 0;
 	g->out[g->n_out++] = (uint32_t)t;
 	*tok = (uint32_t)t;
+	if (h && h->took)
+		h->took(h->ctx, i, (uint32_t)t);
 	return g->n_out < n_new;
 }
 
 /* The reference: ifg_gpt_forward over prompt + output for every token. */
 static int generate_nocache(struct ifg_gpt *m, struct ifg_sampler *smp, struct ifg_gen *g,
-			    int n_new, int64_t eot, size_t V_sample)
+			    int i, int n_new, int64_t eot, size_t V_sample,
+			    const struct ifg_gen_hook *h)
 {
 	size_t V = ifg_gpt_cfg(m)->vocab_size;
 	uint32_t *seq = ifg_xmalloc((size_t)g->prompt_len + n_new, sizeof *seq);
@@ -274,8 +280,8 @@ static int generate_nocache(struct ifg_gpt *m, struct ifg_sampler *smp, struct i
 			break;
 		}
 		uint32_t tok;
-		int go = next_token(smp, g, ifg_gpt_logits(m) + (size_t)(T - 1) * V, V_sample,
-				    n_new, eot, &tok);
+		int go = next_token(smp, g, i, ifg_gpt_logits(m) + (size_t)(T - 1) * V, V_sample,
+				    n_new, eot, h, &tok);
 		if (go <= 0) {
 			rc = go;
 			break;
@@ -288,6 +294,13 @@ static int generate_nocache(struct ifg_gpt *m, struct ifg_sampler *smp, struct i
 
 int ifg_gpt_generate(struct ifg_gpt *m, struct ifg_gpt_infer *s, struct ifg_sampler *smp,
 		     struct ifg_gen *g, int n, int n_new, int64_t eot, size_t V_sample)
+{
+	return ifg_gpt_generate_hooked(m, s, smp, g, n, n_new, eot, V_sample, NULL);
+}
+
+int ifg_gpt_generate_hooked(struct ifg_gpt *m, struct ifg_gpt_infer *s, struct ifg_sampler *smp,
+			    struct ifg_gen *g, int n, int n_new, int64_t eot, size_t V_sample,
+			    const struct ifg_gen_hook *h)
 {
 	const struct ifg_gpt_config *c = ifg_gpt_cfg(m);
 	int Tmax = 0;
@@ -302,7 +315,7 @@ int ifg_gpt_generate(struct ifg_gpt *m, struct ifg_gpt_infer *s, struct ifg_samp
 		return 0;
 	if (!s) {
 		for (int i = 0; i < n; i++)
-			if (generate_nocache(m, smp, &g[i], n_new, eot, V_sample) < 0)
+			if (generate_nocache(m, smp, &g[i], i, n_new, eot, V_sample, h) < 0)
 				return -1;
 		return 0;
 	}
@@ -345,8 +358,8 @@ int ifg_gpt_generate(struct ifg_gpt *m, struct ifg_gpt_infer *s, struct ifg_samp
 		int next = 0;
 		for (int a = 0; a < active; a++) {
 			int i = slot[a];
-			int go = next_token(smp, &g[i], s->logits + (size_t)row[i] * V, V_sample, n_new,
-					    eot, &tok[next]);
+			int go = next_token(smp, &g[i], i, s->logits + (size_t)row[i] * V, V_sample,
+					    n_new, eot, h, &tok[next]);
 			if (go < 0)
 				goto out;
 			if (go) {

@@ -74,4 +74,21 @@ struct ifg_gen {
 int ifg_gpt_generate(struct ifg_gpt *m, struct ifg_gpt_infer *s, struct ifg_sampler *smp,
 		     struct ifg_gen *g, int n, int n_new, int64_t eot, size_t V_sample);
 
+/* A decoder's say in generation (reward-augmented decoding, rad.h): warp
+ * gets sequence i's logits (V_sample) before each draw and returns the row
+ * to draw from (its own copy, or logits unchanged), NULL on error; took,
+ * when set, is told each token drawn for i (end-of-text not included). */
+struct ifg_gen_hook {
+	const float *(*warp)(void *ctx, int i, const float *logits, size_t V_sample);
+	void (*took)(void *ctx, int i, uint32_t tok);
+	void *ctx;
+};
+
+/* ifg_gpt_generate with h (NULL: none) consulted at every draw; the same
+ * batching and random streams, so with a warp that changes nothing the
+ * tokens are ifg_gpt_generate's. */
+int ifg_gpt_generate_hooked(struct ifg_gpt *m, struct ifg_gpt_infer *s, struct ifg_sampler *smp,
+			    struct ifg_gen *g, int n, int n_new, int64_t eot, size_t V_sample,
+			    const struct ifg_gen_hook *h);
+
 #endif

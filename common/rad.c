@@ -261,143 +261,37 @@ static int start_texts(struct ifg_rad *r, const struct ifg_gen *g, int n)
 	return 0;
 }
 
-/* Draws sequence i's next token from logits (V_sample) warped by RAD; 1 when
- * it goes on, 0 when it ended (end-of-text or n_new tokens), -1 on error.
- * (gpt_infer.c's next_token, with the warp.) */
-static int next_token(struct ifg_rad *r, struct ifg_sampler *smp, struct ifg_gen *g, int i,
-		      const float *logits, size_t V_sample, int n_new, int64_t eot,
-		      uint32_t *tok)
+/* The hook's warp: sequence i's row copied and warped by RAD. */
+static const float *rad_warp(void *ctx, int i, const float *logits, size_t V_sample)
 {
+	struct ifg_rad *r = ctx;
 	if (r->rowcap < V_sample) {
 		free(r->row);
 		r->row = ifg_xmalloc(V_sample, sizeof *r->row);
 		r->rowcap = V_sample;
 	}
 	memcpy(r->row, logits, V_sample * sizeof *r->row);
-	struct ifg_rad_text *t = &r->text[i];
-	ifg_rad_warp(r, t, r->row, V_sample, eot, NULL, NULL);
-	long id = ifg_sampler_draw(smp, r->row, V_sample, &g->rng);
-	if (id < 0)
-		return -1;
-	if (id == eot)
-		return 0;
-	g->out[g->n_out++] = (uint32_t)id;
-	*tok = (uint32_t)id;
-	size_t len = 0;
-	const uint8_t *b = ifg_bpe_token(r->bpe, (uint32_t)id, &len);
-	if (b)
-		ifg_rad_text_append(t, b, len);
-	return g->n_out < n_new;
+	ifg_rad_warp(r, &r->text[i], r->row, V_sample, r->eot, NULL, NULL);
+	return r->row;
 }
 
-/* The reference path: ifg_gpt_forward over prompt + output for every token. */
-static int generate_nocache(struct ifg_rad *r, struct ifg_gpt *m, struct ifg_sampler *smp,
-			    struct ifg_gen *g, int i, int n_new, int64_t eot, size_t V_sample)
+/* The hook's took: the drawn token's bytes join sequence i's text. */
+static void rad_took(void *ctx, int i, uint32_t tok)
 {
-	size_t V = ifg_gpt_cfg(m)->vocab_size;
-	uint32_t *seq = ifg_xmalloc((size_t)g->prompt_len + n_new, sizeof *seq);
-	memcpy(seq, g->prompt, (size_t)g->prompt_len * sizeof *seq);
-	int T = g->prompt_len, rc = 0;
-	for (;;) {
-		if (ifg_gpt_forward(m, seq, NULL, 1, T, NULL) < 0) {
-			rc = -1;
-			break;
-		}
-		uint32_t tok;
-		int go = next_token(r, smp, g, i, ifg_gpt_logits(m) + (size_t)(T - 1) * V, V_sample,
-				    n_new, eot, &tok);
-		if (go <= 0) {
-			rc = go;
-			break;
-		}
-		seq[T++] = tok;
-	}
-	free(seq);
-	return rc;
+	struct ifg_rad *r = ctx;
+	size_t len = 0;
+	const uint8_t *b = ifg_bpe_token(r->bpe, tok, &len);
+	if (b)
+		ifg_rad_text_append(&r->text[i], b, len);
 }
 
 int ifg_rad_generate(struct ifg_rad *r, struct ifg_gpt *m, struct ifg_gpt_infer *s,
 		     struct ifg_sampler *smp, struct ifg_gen *g, int n, int n_new, int64_t eot,
 		     size_t V_sample)
 {
-	const struct ifg_gpt_config *c = ifg_gpt_cfg(m);
-	int Tmax = 0;
-	for (int i = 0; i < n; i++) {
-		g[i].n_out = 0;
-		if (g[i].prompt_len < 1 || g[i].prompt_len > c->n_ctx - n_new)
-			return ifg_seterr("a prompt of %d tokens and %d new exceed the context (%d)",
-					  g[i].prompt_len, n_new, c->n_ctx);
-		Tmax = g[i].prompt_len > Tmax ? g[i].prompt_len : Tmax;
-	}
-	if (n == 0 || n_new == 0)
-		return 0;
 	if (start_texts(r, g, n) < 0)
 		return -1;
-	if (!s) {
-		for (int i = 0; i < n; i++)
-			if (generate_nocache(r, m, smp, &g[i], i, n_new, eot, V_sample) < 0)
-				return -1;
-		return 0;
-	}
-	/* From here the batching of ifg_gpt_generate, call for call, so that the
-	 * logits are its logits bit for bit. */
-	if (ifg_gpt_infer_reserve(s, n, Tmax + n_new) < 0)
-		return -1;
-	int *slot = ifg_xmalloc(n, sizeof *slot), *len = ifg_xmalloc(n, sizeof *len);
-	int *src = ifg_xmalloc(n, sizeof *src), *row = ifg_xmalloc(n, sizeof *row);
-	const uint32_t **tp = ifg_xmalloc(n, sizeof *tp);
-	uint32_t *tok = ifg_xmalloc(n, sizeof *tok);
-	int rc = -1, k = 0;
-
-	/* prefill: each distinct prompt once; src[i]: the slot whose cache i copies */
-	for (int i = 0; i < n; i++) {
-		src[i] = i;
-		for (int j = 0; j < i && src[i] == i; j++)
-			if (g[j].prompt == g[i].prompt && g[j].prompt_len == g[i].prompt_len)
-				src[i] = src[j];
-		ifg_gpt_infer_reset(s, i);
-		if (src[i] == i) {
-			slot[k] = i;
-			tp[k] = g[i].prompt;
-			len[k] = g[i].prompt_len;
-			row[i] = k++;
-		} else {
-			row[i] = row[src[i]];
-		}
-	}
-	if (ifg_gpt_infer_append(s, k, slot, tp, len) < 0)
-		goto out;
-	for (int i = 0; i < n; i++)
-		if (src[i] != i)
-			ifg_gpt_infer_copy(s, i, src[i]);
-
-	/* steps: rows of the last append are row[i] for the slots still going */
-	const size_t V = c->vocab_size;
-	int active = n;
-	for (int i = 0; i < n; i++)
-		slot[i] = i;
-	while (active > 0) {
-		int next = 0;
-		const float *logits = ifg_gpt_infer_logits(s);
-		for (int a = 0; a < active; a++) {
-			int i = slot[a];
-			int go = next_token(r, smp, &g[i], i, logits + (size_t)row[i] * V, V_sample,
-					    n_new, eot, &tok[next]);
-			if (go < 0)
-				goto out;
-			if (go) {
-				slot[next] = i;
-				len[next] = 1;
-				tp[next] = &tok[next];
-				row[i] = next++;
-			}
-		}
-		active = next;
-		if (active && ifg_gpt_infer_append(s, active, slot, tp, len) < 0)
-			goto out;
-	}
-	rc = 0;
-out:
-	free(slot), free(len), free(src), free(row), free(tp), free(tok);
-	return rc;
+	r->eot = eot;
+	const struct ifg_gen_hook h = { rad_warp, rad_took, r };
+	return ifg_gpt_generate_hooked(m, s, smp, g, n, n_new, eot, V_sample, &h);
 }

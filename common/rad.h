@@ -96,6 +96,7 @@ struct ifg_rad {
 	long kcap;
 	struct ifg_bytes bytes;
 	uint64_t steps, scored;	/* rows warped, candidates scored */
+	int64_t eot;		/* of the generation under way */
 };
 
 /* β, k = 20, prompt off; clf and bpe must outlive r. */
@@ -111,11 +112,10 @@ void ifg_rad_release(struct ifg_rad *r);
 long ifg_rad_warp(struct ifg_rad *r, struct ifg_rad_text *t, float *logits, size_t V,
 		  int64_t eot, uint32_t *cand, double *reward);
 
-/* ifg_gpt_generate (gpt_infer.h) with every row warped before its draw:
- * the same arguments, batching (with a cache s, one append of all
- * sequences' new tokens per step; without, ifg_gpt_forward per token) and
- * random streams, so a sequence's tokens depend only on its prompt, its rng
- * and the reward, not on n or the path; with β = 0 they are
+/* ifg_gpt_generate (gpt_infer.h) with every row warped before its draw
+ * (ifg_gpt_generate_hooked): the same arguments, batching and random
+ * streams, so a sequence's tokens depend only on its prompt, its rng and the
+ * reward, not on n or the path; with β = 0 they are
  * ifg_gpt_generate's.  0, or -1 with a message. */
 int ifg_rad_generate(struct ifg_rad *r, struct ifg_gpt *m, struct ifg_gpt_infer *s,
 		     struct ifg_sampler *smp, struct ifg_gen *g, int n, int n_new, int64_t eot,
