@@ -571,7 +571,8 @@ int main(int argc, char **argv)
 						ifg_die_err("forward");
 					dump_grads(o.dump, m, g, ds.loss / o.batch, 2 * (int)o.micro, x.Tb,
 						   &ds);
-					return 0;
+					free(g);
+					goto done;
 				}
 			}
 			labels = ds.tokens;
@@ -606,7 +607,8 @@ int main(int argc, char **argv)
 				if (ifg_gpt_forward(m, tok, tgt, (int)o.micro, Tm, NULL) < 0)
 					ifg_die_err("forward");
 				dump_grads(o.dump, m, g, labels ? obj / labels : 0, (int)o.micro, Tm, NULL);
-				return 0;
+				free(g);
+				goto done;
 			}
 		}
 update:
@@ -686,6 +688,7 @@ update:
 			step, (unsigned long long)tokens_done, o.dpo ? "DPO " : "", loss, vs,
 			tokens_done / (el > 0 ? el : 1e-9), el);
 	}
+done:	/* --dump-grads ends here too, after its first step */
 	ifg_order_free(&ord);
 	free(tok);
 	free(tgt);

@@ -1,5 +1,4 @@
 # DPO on ParaDetox pairs (the neutral paraphrase chosen over the toxic
-[ "${IFG_SAN:-}" = 1 ] && { echo "long training run: normal build only" >&2; exit 77; }
 # sentence) raises the reward margin on the training pairs: the margins of
 # all of them, measured at the trained weights against the reference, go
 # from 0 (the policy is the reference) to clearly positive, most pairs ranked
