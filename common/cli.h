@@ -1,4 +1,4 @@
-/* cli.h: the conventions every ifg program follows (design.md).
+/* cli.h: the conventions every ifg program follows (doc/records.md).
  *
  *   exit 0 success, 1 runtime or data error, 2 usage error;
  *   messages on stderr as "ifg-x: what failed: why";

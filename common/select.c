@@ -1,4 +1,4 @@
-/* select.c: toxic token selection (method.md §5.2) over score streams.
+/* select.c: toxic token selection (doc/method.md §6.1) over score streams.
  * See select.h for the algorithm, its numerics and the passes. */
 #include "select.h"
 

@@ -1,4 +1,4 @@
-/* select.h: toxic token selection (IF-Guide Algorithm 1, method.md §5) and
+/* select.h: toxic token selection (IF-Guide Algorithm 1, doc/method.md §6) and
  * its baselines, in pieces that work on a stream of score records without
  * holding the scores in memory.
  *

@@ -1,10 +1,10 @@
 /* ifg-eval: evaluation metrics, as a table for people or one JSON object.
  *
  *   toxicity    JSONL samples (ifg-sample's output scored by ifg-toxicity):
- *               EMT and TP over prompts (method.md §7.4), overall and per
+ *               EMT and TP over prompts (doc/method.md §8), overall and per
  *               value of a split field;
  *   perplexity  token records and a checkpoint: perplexity and last-token
- *               accuracy (method.md §7.6).
+ *               accuracy (doc/method.md §8).
  * The definitions and their numerics are in common/metrics.h.  The report
  * goes to standard output or, atomically, to the file of -o. */
 #include <getopt.h>

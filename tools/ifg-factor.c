@@ -1,6 +1,6 @@
 /* ifg-factor: EK-FAC factors of the tracked layers from per-token gradients.
  *
- * Stages (method.md §3.4-3.6), each a filter a shell can run alone:
+ * Stages (doc/method.md §3), each a filter a shell can run alone:
  *   covariance  grads -> cov       A_sum, S_sum per layer with token counts
  *   eigen       cov -> eigen       Q_A, λ_A, Q_S, λ_S per layer (double)
  *   lambda      grads -> factors   Λ_sum in the eigenbases with the record count

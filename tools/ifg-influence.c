@@ -1,4 +1,4 @@
-/* ifg-influence: token-wise differential influence scores (method.md §3.8-3.10).
+/* ifg-influence: token-wise differential influence scores (doc/method.md §5).
  *
  * Reads factors (ifg-factor), the summed gradients of the toxic queries and
  * of the non-toxic ones (ifg-grad --sum), and a grads stream; writes a

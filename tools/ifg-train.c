@@ -1,5 +1,5 @@
 /* ifg-train: train or fine-tune a GPT-2 on token records, with the IF-Guide
- * penalty on masked tokens (method.md §6).
+ * penalty on masked tokens (doc/method.md §7).
  *
  * Reads tokens streams (ifg-tokenize, or ifg-select's output with masks) into
  * memory and writes a checkpoint directory: model.safetensors + config.json
