@@ -119,6 +119,28 @@ double ifg_opt_double(const char *opt, const char *arg, double lo, double hi)
 	return v;
 }
 
+void ifg_cli_std_option(const struct ifg_cli_std *s, int c, const char *arg)
+{
+	switch (c) {
+	case 'o':
+		if (!s->out)
+			break;
+		*s->out = arg;
+		return;
+	case 'z':
+		if (!s->compress)
+			break;
+		*s->compress = IFG_COMPRESS_YES;
+		return;
+	case 'q': ifg_verbosity = 0; return;
+	case 'v': ifg_verbosity = 2; return;
+	case 'h': s->usage(stdout); exit(0);
+	case 'V': ifg_version();
+	}
+	s->usage(stderr);
+	exit(2);
+}
+
 double ifg_now(void)
 {
 	struct timespec ts;

@@ -173,6 +173,7 @@ int main(int argc, char **argv)
 	o.threads = sysconf(_SC_NPROCESSORS_ONLN) > 0 ? sysconf(_SC_NPROCESSORS_ONLN) : 1;
 	bool tox_only = false, ppl_only = false;
 	int ch;
+	const struct ifg_cli_std std = { usage, &o.out, NULL };
 	while ((ch = getopt_long(argc, argv, "m:b:j:o:q", longopts, NULL)) != -1) {
 		switch (ch) {
 		case O_JSON: o.json = 1; break;
@@ -181,11 +182,7 @@ int main(int argc, char **argv)
 		case 'm': o.model = optarg; ppl_only = true; break;
 		case 'b': o.batch = ifg_opt_long("-b", optarg, 1, 4096); ppl_only = true; break;
 		case 'j': o.threads = ifg_opt_long("-j", optarg, 1, 1024); ppl_only = true; break;
-		case 'o': o.out = optarg; break;
-		case 'q': ifg_verbosity = 0; break;
-		case 'h': usage(stdout); return 0;
-		case 'V': ifg_version();
-		default: usage(stderr); return 2;
+		default: ifg_cli_std_option(&std, ch, optarg);
 		}
 	}
 	if (optind == argc)

@@ -364,17 +364,12 @@ int main(int argc, char **argv)
 	struct opts o = { .compress = IFG_COMPRESS_AUTO };
 	const char *strategy = "ekfac";
 	int c;
+	const struct ifg_cli_std std = { usage, &o.out, &o.compress };
 	while ((c = getopt_long(argc, argv, "e:o:s:zqv", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'e': o.eigen = optarg; break;
-		case 'o': o.out = optarg; break;
 		case 's': strategy = optarg; break;
-		case 'z': o.compress = IFG_COMPRESS_YES; break;
-		case 'q': ifg_verbosity = 0; break;
-		case 'v': ifg_verbosity = 2; break;
-		case 'h': usage(stdout); return 0;
-		case 'V': ifg_version();
-		default: usage(stderr); return 2;
+		default: ifg_cli_std_option(&std, c, optarg);
 		}
 	}
 	if (!(o.st = ifg_strategy_find(strategy)))

@@ -135,13 +135,10 @@ int main(int argc, char **argv)
 	};
 	const char *output = NULL;
 	int compress = IFG_COMPRESS_AUTO, c;
+	const struct ifg_cli_std std = { usage, &output, &compress };
 	while ((c = getopt_long(argc, argv, "o:z", longopts, NULL)) != -1) {
 		switch (c) {
-		case 'o': output = optarg; break;
-		case 'z': compress = IFG_COMPRESS_YES; break;
-		case 'h': usage(stdout); return 0;
-		case 'V': ifg_version();
-		default: usage(stderr); return 2;
+		default: ifg_cli_std_option(&std, c, optarg);
 		}
 	}
 	if (argc - optind > 1)

@@ -355,6 +355,7 @@ int main(int argc, char **argv)
 	bool radprompt = false;
 	struct ifg_textin_opts to = { .format = IFG_TEXTIN_JSONL, .text = "prompt" };
 	int nocache = 0, ch;
+	const struct ifg_cli_std std = { usage, &out, NULL };
 	while ((ch = getopt_long(argc, argv, "m:t:k:n:p:T:s:b:c:j:o:qv", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'm': model = optarg; break;
@@ -381,12 +382,7 @@ int main(int argc, char **argv)
 		case O_RADPROMPT: radprompt = true, radopt = "--rad-prompt"; break;
 		case O_NOCACHE: nocache = 1; break;
 		case 'j': ifg_gpt_set_threads((int)ifg_opt_long("-j", optarg, 1, 1024)); break;
-		case 'o': out = optarg; break;
-		case 'q': ifg_verbosity = 0; break;
-		case 'v': ifg_verbosity = 2; break;
-		case 'h': usage(stdout); return 0;
-		case 'V': ifg_version();
-		default: usage(stderr); return 2;
+		default: ifg_cli_std_option(&std, ch, optarg);
 		}
 	}
 	if (!model || !tokenizer)

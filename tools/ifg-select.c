@@ -57,7 +57,7 @@ struct opts {
 	long long budget;	/* -1: from frac */
 	unsigned long long seed;
 	const char *lexicon, *tokenizer, *out;
-	int zstd, show, color;	/* color: -1 auto */
+	int compress, show, color;	/* color: -1 auto */
 };
 
 struct ctx {
@@ -305,8 +305,9 @@ int main(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	struct opts o = { .p = 0.99, .frac = 0.02, .w = 1, .budget = -1, .count = 1,
-			  .record = -1, .color = -1 };
+			  .record = -1, .color = -1, .compress = IFG_COMPRESS_AUTO };
 	int ch;
+	const struct ifg_cli_std std = { usage, &o.out, &o.compress };
 	while ((ch = getopt_long(argc, argv, "m:p:w:L:f:s:l:t:o:zn:r:qv", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'm': {
@@ -325,8 +326,6 @@ int main(int argc, char **argv)
 		case 's': o.seed = (unsigned long long)ifg_opt_long("-s", optarg, 0, LONG_MAX); break;
 		case 'l': o.lexicon = optarg; break;
 		case 't': o.tokenizer = optarg; break;
-		case 'o': o.out = optarg; break;
-		case 'z': o.zstd = 1; break;
 		case O_SHOW: o.show = 1; break;
 		case 'n': o.count = ifg_opt_long("-n", optarg, 1, 1 << 20); break;
 		case 'r': o.record = ifg_opt_long("-r", optarg, 0, LONG_MAX); break;
@@ -336,11 +335,7 @@ int main(int argc, char **argv)
 			if (o.color == -2)
 				ifg_usage_error("option --color: '%s' is not auto, always or never", optarg);
 			break;
-		case 'q': ifg_verbosity = 0; break;
-		case 'v': ifg_verbosity = 2; break;
-		case 'h': usage(stdout); return 0;
-		case 'V': ifg_version();
-		default: usage(stderr); return 2;
+		default: ifg_cli_std_option(&std, ch, optarg);
 		}
 	}
 	if (argc - optind > 1)
@@ -368,7 +363,7 @@ int main(int argc, char **argv)
 	if (o.method == M_WORDS ? in && !(path = ifg_xstrdup(in)) : ifg_sel_rereadable(in, &path) < 0)
 		ifg_die_err("cannot read the input");
 	prepare(&c, path);
-	if (!(c.w = ifg_writer_open(o.out, o.zstd ? IFG_COMPRESS_YES : IFG_COMPRESS_AUTO)))
+	if (!(c.w = ifg_writer_open(o.out, o.compress)))
 		ifg_die_err("cannot write");
 	if (ifg_sel_scan(path, o.method != M_WORDS, write_header, pass_write, &c) < 0)
 		ifg_die("%s", ifg_err());

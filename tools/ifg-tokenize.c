@@ -395,6 +395,7 @@ int main(int argc, char **argv)
 	o.in.text = "text";
 	const char **carry = ifg_xcalloc((size_t)argc + 1, sizeof *carry);
 	int c;
+	const struct ifg_cli_std std = { usage, &o.out, NULL };
 	while ((c = getopt_long(argc, argv, "t:f:c:b:o:qv", longopts, NULL)) != -1) {
 		switch (c) {
 		case 't': o.tok = optarg; break;
@@ -424,12 +425,7 @@ int main(int argc, char **argv)
 		case O_NOSPECIAL: o.special = IFG_BPE_SPECIAL_OFF; break;
 		case O_NAME: o.name = optarg; break;
 		case O_LEARN: o.learn = ifg_opt_long("--learn", optarg, 257, 1L << 31); break;
-		case 'o': o.out = optarg; break;
-		case 'q': ifg_verbosity = 0; break;
-		case 'v': ifg_verbosity = 2; break;
-		case 'h': usage(stdout); free(carry); return 0;
-		case 'V': ifg_version();
-		default: usage(stderr); free(carry); return 2;
+		default: ifg_cli_std_option(&std, c, optarg);
 		}
 	}
 	o.in.carry = carry;

@@ -420,6 +420,7 @@ int main(int argc, char **argv)
 		argv[1] = argv[0], argv++, argc--;
 	}
 	const char *cmd_name = cmd ? cmds[cmd == LEARN ? 0 : cmd == SCORE ? 1 : 2] : NULL;
+	const struct ifg_cli_std std = { usage, NULL, NULL };
 	while ((ch = getopt_long(argc, argv, "o:s:m:l:qv", longopts, NULL)) != -1) {
 		int belongs = LEARN | SCORE | TEST;
 		const char *opt = NULL;
@@ -440,11 +441,7 @@ int main(int argc, char **argv)
 		case 'l': o.lexicon = optarg; belongs = SCORE, opt = "-l"; break;
 		case O_FIELD: o.field = optarg; belongs = SCORE, opt = "--field"; break;
 		case O_JSON: o.json = 1; belongs = TEST, opt = "--json"; break;
-		case 'q': ifg_verbosity = 0; break;
-		case 'v': ifg_verbosity = 2; break;
-		case 'h': usage(stdout); return 0;
-		case 'V': ifg_version();
-		default: usage(stderr); return 2;
+		default: ifg_cli_std_option(&std, ch, optarg);
 		}
 		if (cmd && !(belongs & cmd)) {
 			char also[32] = "";
