@@ -141,13 +141,6 @@ void ifg_cli_std_option(const struct ifg_cli_std *s, int c, const char *arg)
 	exit(2);
 }
 
-double ifg_now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
 static int progress_state = -1;	/* -1 unknown, 0 off, 1 on */
 static double progress_last;
 static int progress_shown;

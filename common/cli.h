@@ -63,7 +63,6 @@ bool ifg_progress_enabled(void);
 void ifg_progress(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void ifg_progress_done(void);
 
-/* Monotonic seconds. */
-double ifg_now(void);
+/* (Monotonic seconds: ifg_now in util.h.) */
 
 #endif
