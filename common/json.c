@@ -1,4 +1,4 @@
-/* json.c: msgpack objects as JSON text. */
+/* json.c: msgpack objects as JSON text, and lookups in parsed JSON. */
 #include "json.h"
 
 #include <math.h>
@@ -96,7 +96,7 @@ static void json_num_f32(FILE *f, double v)
 
 #define HEAD 8
 
-static void json_array(FILE *f, const struct ifg_array *a, bool full)
+static void print_array(FILE *f, const struct ifg_array *a, bool full)
 {
 	fprintf(f, "{\"dtype\":\"%s\",\"shape\":[", ifg_dtype_name(a->dtype));
 	for (int i = 0; i < a->ndim; i++)
@@ -170,7 +170,7 @@ void ifg_json_obj(FILE *f, const msgpack_object *o, bool full)
 		break;
 	case MSGPACK_OBJECT_MAP:
 		if (as_array(o, &a)) {
-			json_array(f, &a, full);
+			print_array(f, &a, full);
 			break;
 		}
 		fputc('{', f);
@@ -196,4 +196,25 @@ void ifg_json_obj(FILE *f, const msgpack_object *o, bool full)
 		break;
 	default: fputs("null", f);
 	}
+}
+
+json_t *ifg_json_field(json_t *o, const char *name)
+{
+	json_t *v = json_object_get(o, name);
+	if (v || !strchr(name, '.'))
+		return v;
+	char key[256];
+	for (const char *s = name; json_is_object(o);) {
+		const char *dot = strchr(s, '.');
+		size_t k = dot ? (size_t)(dot - s) : strlen(s);
+		if (k >= sizeof key)
+			return NULL;
+		memcpy(key, s, k);
+		key[k] = 0;
+		o = json_object_get(o, key);
+		if (!dot)
+			return o;
+		s = dot + 1;
+	}
+	return NULL;
 }

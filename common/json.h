@@ -1,8 +1,9 @@
 /* json.h: msgpack objects as JSON text, for the record viewer and for
- * programs that print JSON lines. */
+ * programs that print JSON lines; and lookups in parsed JSON (jansson). */
 #ifndef IFG_JSON_H
 #define IFG_JSON_H
 
+#include <jansson.h>
 #include <msgpack.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -18,5 +19,9 @@ void ifg_json_num(FILE *f, double v);
  * {"dtype", "shape", "data": [all values]} when full, or else as a summary
  * {"dtype", "shape", "n", "min", "max", "mean", "head": [first values]}. */
 void ifg_json_obj(FILE *f, const msgpack_object *o, bool full);
+
+/* o's member name, or else the member at the dotted path name into nested
+ * objects ("prompt.text", as RealToxicityPrompts nests it); NULL if absent. */
+json_t *ifg_json_field(json_t *o, const char *name);
 
 #endif

@@ -260,28 +260,6 @@ static int next_line(struct lines *L, char **s, size_t *n)
 	}
 }
 
-/* A field by key, or by a dotted path into nested objects ("continuation.text"). */
-static json_t *field(json_t *o, const char *name)
-{
-	json_t *v = json_object_get(o, name);
-	if (v || !strchr(name, '.'))
-		return v;
-	char key[256];
-	for (const char *s = name; json_is_object(o);) {
-		const char *dot = strchr(s, '.');
-		size_t k = dot ? (size_t)(dot - s) : strlen(s);
-		if (k >= sizeof key)
-			return NULL;
-		memcpy(key, s, k);
-		key[k] = 0;
-		o = json_object_get(o, key);
-		if (!dot)
-			return o;
-		s = dot + 1;
-	}
-	return NULL;
-}
-
 struct scorer {
 	const struct opts *o;
 	struct ifg_toxclf m;
@@ -313,7 +291,7 @@ static void score_line(struct scorer *sc, const char *name, unsigned long long n
 		ifg_die("'%s': line %llu: %s", name, no, je.text);
 	if (!json_is_object(obj))
 		ifg_die("'%s': line %llu: not a JSON object", name, no);
-	json_t *t = field(obj, sc->o->field);
+	json_t *t = ifg_json_field(obj, sc->o->field);
 	if (!json_is_string(t))
 		ifg_die("'%s': line %llu: field '%s' %s", name, no, sc->o->field,
 			t ? "is not a string" : "is missing");
