@@ -187,7 +187,7 @@ struct ifg_sel_rec {
 };
 
 /* Opens path (a regular file, or standard input prepared by
- * ifg_sel_stdin_rereadable: it is read once per pass), checks the header
+ * ifg_in_stdin_rereadable in stream.h: it is read once per pass), checks the header
  * (kind "scores"; with need_scores false also "tokens", and then scores is
  * NULL), and calls cb on every record with its scores converted to float32
  * (finite, one dimension, the same length as its "tokens" array).  hdr_cb,
@@ -198,22 +198,5 @@ typedef int (*ifg_sel_rec_fn)(void *ctx, const struct ifg_sel_rec *r);
 int ifg_sel_scan(const char *path, bool need_scores, ifg_sel_hdr_fn hdr_cb, ifg_sel_rec_fn cb,
 		 void *ctx);
 
-/* Copies everything readable from fd (a pipe, a terminal) to a new,
- * already unlinked temporary file in $TMPDIR (or /tmp), so that it can be
- * read more than once, and returns a path that opens it ("/proc/self/fd/N";
- * caller frees), or NULL with a message naming `name`.  Nothing is left on
- * disk however the program ends. */
-char *ifg_sel_spill(int fd, const char *name);
-/* Makes standard input readable once per pass, from its start: kept when
- * it is a regular file read from offset 0, otherwise copied as above to a
- * temporary file that then takes the place of file descriptor 0.
- * ifg_sel_scan rewinds standard input (path NULL or "-") before each pass.
- * 0, or -1 with a message. */
-int ifg_sel_stdin_rereadable(void);
-/* For a program that reads its input once per pass: *out = a copy of path
- * when it is a regular file; NULL for standard input (path NULL or "-"),
- * made rereadable; for anything else (a named pipe) the path of a copy.
- * 0, or -1 with a message. */
-int ifg_sel_rereadable(const char *path, char **out);
 
 #endif

@@ -298,27 +298,14 @@ static void read_tokens(struct ctx *c, const char *path)
 
 /* 1 when the input is a record stream: its first byte, decompressed, is a
  * msgpack map's ('{' is JSONL).  A pipe on stdin is first copied to an
- * unlinked temporary file, so that the byte can be read again. */
+ * unlinked temporary file (ifg_in_stdin_rereadable), so that the byte can be
+ * read again. */
 static int is_records(const char *path)
 {
 	int std = !path || !strcmp(path, "-");
 	struct stat st;
-	if (std && (fstat(0, &st) < 0 || !S_ISREG(st.st_mode))) {
-		const char *dir = getenv("TMPDIR");
-		char tmpl[4096], buf[1 << 16];
-		snprintf(tmpl, sizeof tmpl, "%s/ifg-sample.XXXXXX", dir && *dir ? dir : "/tmp");
-		int t = mkstemp(tmpl);
-		ssize_t k;
-		if (t < 0)
-			ifg_die("cannot copy <stdin> to '%s': %s", tmpl, strerror(errno));
-		unlink(tmpl);
-		while ((k = read(0, buf, sizeof buf)) > 0 || (k < 0 && errno == EINTR))
-			if (k > 0 && write(t, buf, (size_t)k) != k)
-				ifg_die("cannot copy <stdin>: %s", strerror(errno));
-		if (k < 0 || dup2(t, 0) < 0 || lseek(0, 0, SEEK_SET) < 0)
-			ifg_die("cannot copy <stdin>: %s", strerror(errno));
-		close(t);
-	}
+	if (std && (fstat(0, &st) < 0 || !S_ISREG(st.st_mode)) && ifg_in_stdin_rereadable() < 0)
+		ifg_die("cannot copy <stdin>: %s", ifg_err());
 	off_t at = std ? lseek(0, 0, SEEK_CUR) : 0;
 	struct ifg_in *in = ifg_in_open(path);
 	if (!in)

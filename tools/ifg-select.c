@@ -360,7 +360,7 @@ int main(int argc, char **argv)
 	if (o.lexicon && !(c.lx = ifg_lexicon_load(o.lexicon)))
 		ifg_die_err("cannot load lexicon");
 	char *path = NULL;	/* one pass for words; else read again, a pipe copied */
-	if (o.method == M_WORDS ? in && !(path = ifg_xstrdup(in)) : ifg_sel_rereadable(in, &path) < 0)
+	if (o.method == M_WORDS ? in && !(path = ifg_xstrdup(in)) : ifg_in_rereadable(in, &path) < 0)
 		ifg_die_err("cannot read the input");
 	prepare(&c, path);
 	if (!(c.w = ifg_writer_open(o.out, o.compress)))
