@@ -395,7 +395,7 @@ uint32_t ifg_sel_random_mask(struct ifg_sel_random *r, uint32_t T, uint8_t *mask
 
 /* ---- word-list baseline ---- */
 
-struct ifg_lexicon {
+struct ifg_wordlist {
 	char **words;	/* sorted; a phrase's words are joined by one space */
 	size_t n;
 	int max_words;	/* longest phrase, in words */
@@ -415,14 +415,14 @@ static bool word_byte(unsigned char c)
 
 static char lower(unsigned char c) { return (char)(c >= 'A' && c <= 'Z' ? c + 32 : c); }
 
-struct ifg_lexicon *ifg_lexicon_load(const char *path)
+struct ifg_wordlist *ifg_wordlist_load(const char *path)
 {
 	FILE *f = fopen(path, "r");
 	if (!f) {
 		ifg_seterr("'%s': %s", path, strerror(errno));
 		return NULL;
 	}
-	struct ifg_lexicon *lx = ifg_xcalloc(1, sizeof *lx);
+	struct ifg_wordlist *lx = ifg_xcalloc(1, sizeof *lx);
 	size_t cap = 0;
 	char *line = NULL;
 	size_t lcap = 0;
@@ -466,14 +466,14 @@ struct ifg_lexicon *ifg_lexicon_load(const char *path)
 	fclose(f);
 	if (bad) {
 		ifg_seterr("'%s': read error", path);
-		ifg_lexicon_free(lx);
+		ifg_wordlist_free(lx);
 		return NULL;
 	}
 	qsort(lx->words, lx->n, sizeof *lx->words, cmp_str);
 	return lx;
 }
 
-void ifg_lexicon_free(struct ifg_lexicon *lx)
+void ifg_wordlist_free(struct ifg_wordlist *lx)
 {
 	if (!lx)
 		return;
@@ -483,9 +483,9 @@ void ifg_lexicon_free(struct ifg_lexicon *lx)
 	free(lx);
 }
 
-size_t ifg_lexicon_size(const struct ifg_lexicon *lx) { return lx->n; }
+size_t ifg_wordlist_size(const struct ifg_wordlist *lx) { return lx->n; }
 
-static bool lexicon_has(const struct ifg_lexicon *lx, const char *s)
+static bool lexicon_has(const struct ifg_wordlist *lx, const char *s)
 {
 	return bsearch(&s, lx->words, lx->n, sizeof *lx->words, cmp_str) != NULL;
 }
@@ -512,8 +512,8 @@ static uint32_t mark_span(const uint32_t *off, uint32_t T, uint32_t ws, uint32_t
 	return got;
 }
 
-uint32_t ifg_lexicon_mask(const struct ifg_lexicon *lx, const char *text, const uint32_t *off,
-			  uint32_t T, uint8_t *mask)
+uint32_t ifg_wordlist_mask(const struct ifg_wordlist *lx, const char *text,
+			   const uint32_t *off, uint32_t T, uint8_t *mask)
 {
 	uint32_t len = off[T], got = 0;
 	/* word boundaries: starts[i], ends[i] */

@@ -136,17 +136,19 @@ uint32_t ifg_sel_random_mask(struct ifg_sel_random *r, uint32_t T, uint8_t *mask
 
 /* ---- word-list baseline ---- */
 
-/* A lexicon: lower-cased ASCII words (one per line, '#' comments). */
-struct ifg_lexicon;
-struct ifg_lexicon *ifg_lexicon_load(const char *path);
-void ifg_lexicon_free(struct ifg_lexicon *lx);
-size_t ifg_lexicon_size(const struct ifg_lexicon *lx);
+/* A word list: lower-cased ASCII words (one per line, '#' comments), the
+ * words that -m words masks.  Not to be confused with lexicon.h's
+ * ifg_toxlex, a toxicity lexicon with severities that scores text. */
+struct ifg_wordlist;
+struct ifg_wordlist *ifg_wordlist_load(const char *path);
+void ifg_wordlist_free(struct ifg_wordlist *lx);
+size_t ifg_wordlist_size(const struct ifg_wordlist *lx);
 /* Marks in mask [T] every token that overlaps a word of text (maximal runs
  * of ASCII letters, digits and apostrophes, compared case-insensitively)
  * found in the lexicon.  off [T + 1]: byte offsets of the tokens in text
  * (token t is text[off[t] .. off[t+1])).  Returns the tokens marked. */
-uint32_t ifg_lexicon_mask(const struct ifg_lexicon *lx, const char *text, const uint32_t *off,
-			  uint32_t T, uint8_t *mask);
+uint32_t ifg_wordlist_mask(const struct ifg_wordlist *lx, const char *text,
+			   const uint32_t *off, uint32_t T, uint8_t *mask);
 
 /* ---- text of a document ---- */
 

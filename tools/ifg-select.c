@@ -75,7 +75,7 @@ struct ctx {
 	int pass;
 	struct ifg_sel_random rnd;
 	struct ifg_bpe *bpe;
-	struct ifg_lexicon *lx;
+	struct ifg_wordlist *lx;
 	struct ifg_writer *w;
 };
 
@@ -202,7 +202,7 @@ static int pass_write(void *vc, const struct ifg_sel_rec *r)
 		if (ifg_array_to_u32(r->tokens, c->ids, UINT32_MAX) < 0 ||
 		    ifg_sel_decode(c->bpe, c->ids, T, &text, c->off) < 0)
 			return ifg_reader_err(r->reader, "tokens: %s", ifg_err());
-		got = ifg_lexicon_mask(c->lx, text, c->off, T, c->mask);
+		got = ifg_wordlist_mask(c->lx, text, c->off, T, c->mask);
 		free(text);
 		c->ntok += T;
 		c->ndoc++;
@@ -279,7 +279,7 @@ static void summary(const struct ctx *c)
 	if (o->method == M_RANDOM)
 		snprintf(how, sizeof how, "seed %llu, ", o->seed);
 	if (o->method == M_WORDS)
-		snprintf(how, sizeof how, "%zu lexicon entries", ifg_lexicon_size(c->lx));
+		snprintf(how, sizeof how, "%zu lexicon entries", ifg_wordlist_size(c->lx));
 	else
 		snprintf(how + strlen(how), sizeof how - strlen(how), "budget %llu",
 			 (unsigned long long)c->budget);
@@ -357,7 +357,7 @@ int main(int argc, char **argv)
 		ifg_bpe_free(c.bpe);
 		return 0;
 	}
-	if (o.lexicon && !(c.lx = ifg_lexicon_load(o.lexicon)))
+	if (o.lexicon && !(c.lx = ifg_wordlist_load(o.lexicon)))
 		ifg_die_err("cannot load lexicon");
 	char *path = NULL;	/* one pass for words; else read again, a pipe copied */
 	if (o.method == M_WORDS ? in && !(path = ifg_xstrdup(in)) : ifg_in_rereadable(in, &path) < 0)
@@ -371,7 +371,7 @@ int main(int argc, char **argv)
 		ifg_die_err("cannot write");
 	summary(&c);
 	ifg_quantile_free(c.q);
-	ifg_lexicon_free(c.lx);
+	ifg_wordlist_free(c.lx);
 	ifg_bpe_free(c.bpe);
 	free(c.docs), free(c.quota), free(c.drop), free(c.mask), free(c.ids), free(c.off);
 	free(path);
