@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "ekfac.h"
+#include "kinds.h"
 #include "util.h"
 
 static double now(void)

@@ -24,8 +24,6 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "kinds.h"
-
 /* One tracked layer.  Parts a stage has not produced are NULL. */
 struct ifg_layer_factors {
 	char *name;
