@@ -40,10 +40,6 @@
 #include "rec.h"
 #include "rng.h"
 
-/* Header keys of the selection settings written into the tokens header
- * (a map under "select"). */
-#define IFG_K_SELECT "select"
-
 /* ---- float32 keys ---- */
 
 /* Order-preserving map of a finite float to uint32 (-0 and +0 share the

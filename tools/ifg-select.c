@@ -152,17 +152,17 @@ static int write_header(void *vc, const struct ifg_reader *r, const msgpack_obje
 		     (o->method == M_IFGUIDE ? 3 : o->method == M_RANDOM);
 	ifg_pack_cstr(pk, IFG_K_SELECT);
 	msgpack_pack_map(pk, n);
-	ifg_pack_kv_str(pk, "method", method_names[o->method]);
+	ifg_pack_kv_str(pk, IFG_K_METHOD, method_names[o->method]);
 	if (o->method != M_WORDS)
-		ifg_pack_kv_i64(pk, "budget", (int64_t)c->budget);
+		ifg_pack_kv_i64(pk, IFG_K_BUDGET, (int64_t)c->budget);
 	if (o->method == M_IFGUIDE) {
-		ifg_pack_kv_f64(pk, "percentile", o->p);
-		ifg_pack_cstr(pk, "threshold");	/* nil when there were no scores */
+		ifg_pack_kv_f64(pk, IFG_K_PERCENTILE, o->p);
+		ifg_pack_cstr(pk, IFG_K_THRESHOLD);	/* nil when there were no scores */
 		isnan(c->tau) ? msgpack_pack_nil(pk) : msgpack_pack_double(pk, c->tau);
-		ifg_pack_kv_i64(pk, "window", o->w);
+		ifg_pack_kv_i64(pk, IFG_K_WINDOW, o->w);
 	}
 	if (o->method == M_RANDOM)
-		ifg_pack_kv_i64(pk, "seed", (int64_t)o->seed);
+		ifg_pack_kv_i64(pk, IFG_K_SEED, (int64_t)o->seed);
 	if (model) {	/* the model the scores came from */
 		ifg_pack_cstr(pk, IFG_K_MODEL);
 		msgpack_pack_object(pk, *model);
