@@ -21,6 +21,7 @@
 #include "kinds.h"
 #include "rec.h"
 #include "select.h"
+#include "tokrec.h"
 #include "util.h"
 
 static void usage(FILE *f)
@@ -139,13 +140,7 @@ static int write_header(void *vc, const struct ifg_reader *r, const msgpack_obje
 		return ifg_reader_err(r, "%s", ifg_err());
 	const struct opts *o = c->o;
 	msgpack_packer *pk = ifg_writer_pk(c->w);
-	ifg_writer_begin_header(c->w, IFG_KIND_TOKENS, block ? 3 : 2);
-	ifg_pack_cstr(pk, IFG_K_TOKENIZER);
-	msgpack_pack_object(pk, *tok);
-	if (block) {
-		ifg_pack_cstr(pk, IFG_K_BLOCK);
-		msgpack_pack_object(pk, *block);
-	}
+	ifg_tokrec_header_copy(c->w, tok, block, 1);
 	/* select: {method, and the settings that made the masks} */
 	const msgpack_object *model = ifg_get(hdr, IFG_K_MODEL);
 	uint32_t n = 1 + (o->method != M_WORDS) + (model != NULL) +
@@ -212,10 +207,9 @@ static int pass_write(void *vc, const struct ifg_sel_rec *r)
 	c->sel_tok += got;
 	c->sel_doc += got > 0;
 	msgpack_packer *pk = ifg_writer_pk(c->w);
-	uint64_t shape[1] = { T };
 	msgpack_pack_map(pk, ifg_map_count_except(r->rec, drop_keys) + 1);
 	ifg_pack_pairs_except(pk, r->rec, drop_keys);
-	ifg_pack_kv_array(pk, IFG_K_MASK, IFG_U8, 1, shape, c->mask);
+	ifg_tokrec_pack_mask(pk, c->mask, T);
 	return ifg_writer_end(c->w);
 }
 
