@@ -103,14 +103,12 @@ static int load_one(struct ifg_tokdata *d, const char *path, size_t *cap_rec, si
 			}
 			if (!d->mask)
 				d->mask = ifg_xcalloc(*cap_tok, 1);
-			if (ifg_array_to_u8(&ma, d->mask + d->ntok) < 0) {
+			if (ifg_array_to_mask(&ma, d->mask + d->ntok) < 0) {
 				ifg_reader_err(r, "mask: %s", ifg_err());
 				goto out;
 			}
-			for (uint64_t i = 0; i < a.n; i++) {
-				d->mask[d->ntok + i] = d->mask[d->ntok + i] != 0;
+			for (uint64_t i = 0; i < a.n; i++)
 				d->nmasked += d->mask[d->ntok + i];
-			}
 		} else if (d->mask) {
 			memset(d->mask + d->ntok, 0, a.n);
 		}
