@@ -726,6 +726,9 @@ int ifg_sel_show(FILE *f, const char *path, const struct ifg_bpe *bpe, long coun
 		char *text;
 		uint32_t *off = ifg_xmalloc((size_t)top[i].T + 1, sizeof *off);
 		if (ifg_sel_decode(bpe, top[i].ids, top[i].T, &text, off) < 0) {
+			/* numbered as the "# record" lines and --record */
+			ifg_prefixerr("'%s': record %llu (id %s)", ifg_reader_name(r),
+				      (unsigned long long)top[i].index, top[i].id);
 			free(off);
 			goto out;
 		}
@@ -851,7 +854,8 @@ static int spill_fd(int fd_in, const char *name)
 			if (m < 0 && errno == EINTR)
 				continue;
 			if (m < 0) {
-				ifg_seterr("temporary copy of %s: %s", name, strerror(errno));
+				ifg_seterr("temporary copy of %s in '%s': %s", name, dir,
+					   strerror(errno));
 				close(fd);
 				return -1;
 			}

@@ -26,8 +26,10 @@
 #include "gpt_infer.h"
 #include "json.h"
 #include "kinds.h"
+#include "modeltok.h"
 #include "rad.h"
 #include "rec.h"
+#include "select.h"
 #include "textin.h"
 #include "toxclf.h"
 #include "util.h"
@@ -302,24 +304,12 @@ static void read_tokens(struct ctx *c, const char *path)
 static int is_records(const char *path)
 {
 	int std = !path || !strcmp(path, "-");
-	struct stat st;
-	if (std && (fstat(0, &st) < 0 || !S_ISREG(st.st_mode))) {
-		const char *dir = getenv("TMPDIR");
-		char tmpl[4096], buf[1 << 16];
-		snprintf(tmpl, sizeof tmpl, "%s/ifg-sample.XXXXXX", dir && *dir ? dir : "/tmp");
-		int t = mkstemp(tmpl);
-		ssize_t k;
-		if (t < 0)
-			ifg_die("cannot copy <stdin> to '%s': %s", tmpl, strerror(errno));
-		unlink(tmpl);
-		while ((k = read(0, buf, sizeof buf)) > 0 || (k < 0 && errno == EINTR))
-			if (k > 0 && write(t, buf, (size_t)k) != k)
-				ifg_die("cannot copy <stdin>: %s", strerror(errno));
-		if (k < 0 || dup2(t, 0) < 0 || lseek(0, 0, SEEK_SET) < 0)
-			ifg_die("cannot copy <stdin>: %s", strerror(errno));
-		close(t);
-	}
-	off_t at = std ? lseek(0, 0, SEEK_CUR) : 0;
+	/* rereadable from offset 0: kept, or copied (and left at its end) */
+	if (std && ifg_sel_stdin_rereadable() < 0)
+		ifg_die("%s", ifg_err());
+	if (std && lseek(0, 0, SEEK_SET) < 0)
+		ifg_die("cannot read <stdin> again: %s", strerror(errno));
+	off_t at = 0;
 	struct ifg_in *in = ifg_in_open(path);
 	if (!in)
 		ifg_die("%s", ifg_err());

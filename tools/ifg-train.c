@@ -475,6 +475,10 @@ int main(int argc, char **argv)
 		ifg_gpt_init_weights(m, o.seed);
 	}
 	const struct ifg_gpt_config *cfg = ifg_gpt_cfg(m);
+	if (!o.dpo && ifg_tokdata_fits(&d, cfg->n_ctx, cfg->vocab_size) < 0)
+		ifg_die("%s", ifg_err());
+	if (o.valid && ifg_tokdata_fits(&v, cfg->n_ctx, cfg->vocab_size) < 0)
+		ifg_die("--valid: %s", ifg_err());
 	if (d.max_id >= (uint32_t)cfg->vocab_size || (o.valid && v.max_id >= (uint32_t)cfg->vocab_size))
 		ifg_die("token id %u is outside the model's vocabulary (%d)",
 			d.max_id > v.max_id ? d.max_id : v.max_id, cfg->vocab_size);
