@@ -735,7 +735,8 @@ static int spill_fd(int fd_in, const char *name)
 			if (m < 0 && errno == EINTR)
 				continue;
 			if (m < 0) {
-				ifg_seterr("temporary copy of %s: %s", name, strerror(errno));
+				ifg_seterr("temporary copy of %s in '%s': %s", name, dir,
+					   strerror(errno));
 				close(fd);
 				return -1;
 			}
