@@ -222,44 +222,6 @@ static int test(const struct opts *o, const char *path)
 
 /* ---- score ---- */
 
-struct lines {
-	struct ifg_in *in;
-	char *buf;
-	size_t cap, len, pos;
-	int eof;
-	unsigned long long no;
-};
-
-/* The next line without its "\n" in *s, *n: 1, 0 at the end, dies on errors. */
-static int next_line(struct lines *L, char **s, size_t *n)
-{
-	if (!L->buf)
-		L->buf = ifg_xmalloc(L->cap = 65536, 1);
-	for (;;) {
-		char *nl = memchr(L->buf + L->pos, '\n', L->len - L->pos);
-		if (nl || (L->eof && L->pos < L->len)) {
-			*s = L->buf + L->pos;
-			*n = nl ? (size_t)(nl - *s) : L->len - L->pos;
-			L->pos += *n + (nl != NULL);
-			L->no++;
-			return 1;
-		}
-		if (L->eof)
-			return 0;
-		memmove(L->buf, L->buf + L->pos, L->len - L->pos);
-		L->len -= L->pos, L->pos = 0;
-		if (L->cap - L->len < 65536) {
-			L->cap = 2 * L->cap + 65536;
-			L->buf = ifg_xrealloc(L->buf, L->cap, 1);
-		}
-		ssize_t k = ifg_in_read(L->in, L->buf + L->len, L->cap - L->len);
-		if (k < 0)
-			ifg_die("'%s': line %llu: %s", ifg_in_name(L->in), L->no + 1, ifg_err());
-		L->len += (size_t)k;
-		L->eof = k == 0;
-	}
-}
-
 struct scorer {
 	const struct opts *o;
 	struct ifg_toxclf m;
@@ -349,16 +311,19 @@ static int score(const struct opts *o, int nfiles, char **files)
 	}
 	if (!(sc.out = ifg_out_open(o->out, IFG_COMPRESS_AUTO, 0)))
 		ifg_die_err("cannot write");
+	/* the lines as they are (textin's line reader); score_line parses them */
+	const struct ifg_textin_opts lines = { .format = IFG_TEXTIN_LINES };
 	for (int i = 0; i < (nfiles ? nfiles : 1); i++) {
-		struct lines L = { 0 };
-		if (!(L.in = ifg_in_open(nfiles ? files[i] : NULL)))
+		struct ifg_textin *r = ifg_textin_open(nfiles ? files[i] : NULL, &lines);
+		if (!r)
 			ifg_die_err("cannot read");
-		char *s;
-		size_t n;
-		while (next_line(&L, &s, &n))
-			score_line(&sc, ifg_in_name(L.in), L.no, s, n);
-		ifg_in_close(L.in);
-		free(L.buf);
+		struct ifg_doc d;
+		int rc;
+		while ((rc = ifg_textin_next(r, &d)) > 0)
+			score_line(&sc, ifg_textin_name(r), d.line, (char *)d.text, d.text_len);
+		if (rc < 0)
+			ifg_die("%s", ifg_err());
+		ifg_textin_close(r);
 	}
 	if (ifg_out_close(sc.out) < 0)
 		ifg_die_err("cannot write");
