@@ -73,7 +73,7 @@ struct ifg_gpt_tensor {
 	bool decay;		/* a matrix: AdamW weight decay applies */
 };
 
-/* The four tracked linear layers of each block (method.md §3.1). */
+/* The four tracked linear layers of each block (doc/method.md §2.1). */
 enum ifg_gpt_lin { IFG_LIN_QKV, IFG_LIN_ATTN_PROJ, IFG_LIN_FC, IFG_LIN_MLP_PROJ, IFG_LIN_N };
 
 /* Inputs and output gradients of one linear layer for the last

@@ -1,4 +1,4 @@
-/* metrics.h: evaluation metrics (method.md §7.4 and §7.6).
+/* metrics.h: evaluation metrics (doc/method.md §8).
  *
  * Toxicity of sampled continuations (EMT, TP).  Samples arrive as JSONL
  * lines {"id": ..., "<key>": score, ...}; lines of one prompt need not be

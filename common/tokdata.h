@@ -6,7 +6,7 @@
  * 1 = selected, aligned with the tokens) in a parallel array.  A record of n
  * tokens has n label positions and n - 1 predicted positions: position t
  * predicts token t + 1 (the labels are the tokens, shifted by one, and the
- * mask is shifted with them, method.md §5.4 and §6). */
+ * mask is shifted with them, doc/method.md §6.2 and §7). */
 #ifndef IFG_TOKDATA_H
 #define IFG_TOKDATA_H
 

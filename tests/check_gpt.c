@@ -139,12 +139,43 @@ START_TEST(test_linear_api)
 					s += L.s[r * L.d_out + o];
 				ck_assert_close(s, gb[o], 1e-5);
 			}
-			char name[32];
+			/* the name is Hugging Face's, and the checkpoint's tensors
+			 * of that name are the ones L points at, (d_in, d_out) */
+			static const char *const hf[] = { "attn.c_attn", "attn.c_proj",
+							  "mlp.c_fc", "mlp.c_proj" };
+			static const int din[] = { 1, 1, 1, 4 }, dout[] = { 3, 1, 4, 1 };
+			char name[32], want[32], wname[48], bname[48];
 			ifg_gpt_linear_name(l, w, name, sizeof name);
-			ck_assert(strncmp(name, "h.", 2) == 0);
+			snprintf(want, sizeof want, "h.%d.%s", l, hf[w]);
+			ck_assert_str_eq(name, want);
+			ck_assert_int_eq(L.d_in, din[w] * tiny.n_embd);
+			ck_assert_int_eq(L.d_out, dout[w] * tiny.n_embd);
+			snprintf(wname, sizeof wname, "%s.weight", want);
+			snprintf(bname, sizeof bname, "%s.bias", want);
+			int found = 0;
+			for (int i = 0; i < ifg_gpt_ntensors(m); i++) {
+				const struct ifg_gpt_tensor *t = ifg_gpt_tensor(m, i);
+				if (!strcmp(t->name, wname)) {
+					ck_assert_ptr_eq(ifg_gpt_param_mem(m) + t->offset, L.w);
+					ck_assert_int_eq(t->ndim, 2);
+					ck_assert_int_eq(t->shape[0], L.d_in);
+					ck_assert_int_eq(t->shape[1], L.d_out);
+					ck_assert_ptr_eq(ifg_gpt_grad_mem(m) + t->offset, gw);
+					found++;
+				} else if (!strcmp(t->name, bname)) {
+					ck_assert_ptr_eq(ifg_gpt_param_mem(m) + t->offset, L.b);
+					ck_assert_int_eq(t->shape[0], L.d_out);
+					found++;
+				}
+			}
+			ck_assert_int_eq(found, 2);
+			/* and the named views of params and grads agree */
+			const float *vw[] = { pp->qkvw, pp->attprojw, pp->fcw, pp->fcprojw };
+			const float *vg[] = { gp.qkvw, gp.attprojw, gp.fcw, gp.fcprojw };
+			size_t per = (size_t)L.d_in * L.d_out;
+			ck_assert_ptr_eq(L.w, vw[w] + l * per);
+			ck_assert_ptr_eq(gw, vg[w] + l * per);
 		}
-	(void)pp;
-	(void)gp;
 	struct ifg_gpt_linear L;
 	ck_assert_int_eq(ifg_gpt_linear(m, tiny.n_layer, IFG_LIN_QKV, &L), -1);
 	ifg_gpt_free(m);

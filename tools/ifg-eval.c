@@ -1,10 +1,10 @@
 /* ifg-eval: evaluation metrics, as a table for people or one JSON object.
  *
  *   toxicity    JSONL samples (ifg-sample's output scored by ifg-toxicity):
- *               EMT and TP over prompts (method.md §7.4), overall and per
+ *               EMT and TP over prompts (doc/method.md §8), overall and per
  *               value of a split field;
  *   perplexity  token records and a checkpoint: perplexity and last-token
- *               accuracy (method.md §7.6).
+ *               accuracy (doc/method.md §8).
  * The definitions and their numerics are in common/metrics.h.  The report
  * goes to standard output or, atomically, to the file of -o. */
 #include <getopt.h>
@@ -177,6 +177,7 @@ int main(int argc, char **argv)
 	o.threads = sysconf(_SC_NPROCESSORS_ONLN) > 0 ? sysconf(_SC_NPROCESSORS_ONLN) : 1;
 	bool tox_only = false, ppl_only = false;
 	int ch;
+	const struct ifg_cli_std std = { usage, &o.out, NULL };
 	while ((ch = getopt_long(argc, argv, "m:b:j:o:q", longopts, NULL)) != -1) {
 		switch (ch) {
 		case O_JSON: o.json = 1; break;
@@ -186,11 +187,7 @@ int main(int argc, char **argv)
 		case 'b': o.batch = ifg_opt_long("-b", optarg, 1, 4096); ppl_only = true; break;
 		case 'j': o.threads = ifg_opt_long("-j", optarg, 1, 1024); ppl_only = true; break;
 		case O_ANYTOK: o.any_tok = 1; ppl_only = true; break;
-		case 'o': o.out = optarg; break;
-		case 'q': ifg_verbosity = 0; break;
-		case 'h': usage(stdout); return 0;
-		case 'V': ifg_version();
-		default: usage(stderr); return 2;
+		default: ifg_cli_std_option(&std, ch, optarg);
 		}
 	}
 	if (optind == argc)

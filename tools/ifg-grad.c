@@ -131,6 +131,7 @@ int main(int argc, char **argv)
 	};
 	struct opts o = { .layers = "all", .dtype = IFG_F32, .compress = IFG_COMPRESS_AUTO };
 	int c;
+	const struct ifg_cli_std std = { usage, &o.out, &o.compress };
 	while ((c = getopt_long(argc, argv, "m:L:s:t:j:o:zqv", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'm': o.model = optarg; break;
@@ -146,13 +147,7 @@ int main(int argc, char **argv)
 				ifg_usage_error("option -t: dtype '%s' (f32 or bf16)", optarg);
 			break;
 		case 'j': ifg_gpt_set_threads((int)ifg_opt_long("-j", optarg, 1, 1024)); break;
-		case 'o': o.out = optarg; break;
-		case 'z': o.compress = IFG_COMPRESS_YES; break;
-		case 'q': ifg_verbosity = 0; break;
-		case 'v': ifg_verbosity = 2; break;
-		case 'h': usage(stdout); return 0;
-		case 'V': ifg_version();
-		default: usage(stderr); return 2;
+		default: ifg_cli_std_option(&std, c, optarg);
 		}
 	}
 	if (!o.model)

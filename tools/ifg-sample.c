@@ -303,12 +303,13 @@ static void read_tokens(struct ctx *c, const char *path)
 
 /* 1 when the input is a record stream: its first byte, decompressed, is a
  * msgpack map's ('{' is JSONL).  A pipe on stdin is first copied to an
- * unlinked temporary file, so that the byte can be read again. */
+ * unlinked temporary file (ifg_in_stdin_rereadable), so that the byte can be
+ * read again. */
 static int is_records(const char *path)
 {
 	int std = !path || !strcmp(path, "-");
-	/* rereadable from offset 0: kept, or copied (and left at its end) */
-	if (std && ifg_sel_stdin_rereadable() < 0)
+	/* rereadable from offset 0: kept, or copied (and rewound) */
+	if (std && ifg_in_stdin_rereadable() < 0)
 		ifg_die("%s", ifg_err());
 	if (std && lseek(0, 0, SEEK_SET) < 0)
 		ifg_die("cannot read <stdin> again: %s", strerror(errno));
@@ -350,6 +351,7 @@ int main(int argc, char **argv)
 	bool radprompt = false;
 	struct ifg_textin_opts to = { .format = IFG_TEXTIN_JSONL, .text = "prompt" };
 	int nocache = 0, any_tok = 0, ch;
+	const struct ifg_cli_std std = { usage, &out, NULL };
 	while ((ch = getopt_long(argc, argv, "m:t:k:n:p:T:s:b:c:j:o:qv", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'm': model = optarg; break;
@@ -377,12 +379,7 @@ int main(int argc, char **argv)
 		case O_NOCACHE: nocache = 1; break;
 		case O_ANYTOK: any_tok = 1; break;
 		case 'j': ifg_gpt_set_threads((int)ifg_opt_long("-j", optarg, 1, 1024)); break;
-		case 'o': out = optarg; break;
-		case 'q': ifg_verbosity = 0; break;
-		case 'v': ifg_verbosity = 2; break;
-		case 'h': usage(stdout); return 0;
-		case 'V': ifg_version();
-		default: usage(stderr); return 2;
+		default: ifg_cli_std_option(&std, ch, optarg);
 		}
 	}
 	if (!model || !tokenizer)

@@ -1,5 +1,5 @@
 /* ifg-train: train or fine-tune a GPT-2 on token records, with the IF-Guide
- * penalty on masked tokens (method.md §6).
+ * penalty on masked tokens (doc/method.md §7).
  *
  * Reads tokens streams (ifg-tokenize, or ifg-select's output with masks) into
  * memory and writes a checkpoint directory: model.safetensors + config.json
@@ -300,8 +300,7 @@ static void format_time(char *buf, size_t n, double s)
 
 enum { O_INIT = 256, O_RESUME, O_LAYERS, O_HEADS, O_EMBD, O_CTX, O_VOCAB, O_LR, O_MINLR,
        O_SCHED, O_WARMUP, O_WRATIO, O_WD, O_B1, O_B2, O_EPS, O_CLIP, O_NOSHUF, O_VALID,
-       O_EVERY, O_SAVE, O_LOG, O_DUMP, O_DPO, O_REF, O_BETA, O_TOKENS, O_ANYTOK, O_HELP,
-       O_VERSION };
+       O_EVERY, O_SAVE, O_LOG, O_DUMP, O_DPO, O_REF, O_BETA, O_TOKENS, O_ANYTOK };
 
 int main(int argc, char **argv)
 {
@@ -331,13 +330,13 @@ int main(int argc, char **argv)
 		{ "ref", 1, 0, O_REF },		{ "beta", 1, 0, O_BETA },
 		{ "tokens", 1, 0, O_TOKENS },	{ "any-tokenizer", 0, 0, O_ANYTOK },
 		{ "quiet", 0, 0, 'q' },
-		{ "verbose", 0, 0, 'v' },	{ "help", 0, 0, O_HELP },
-		{ "version", 0, 0, O_VERSION },	{ 0, 0, 0, 0 }
+		{ "verbose", 0, 0, 'v' },	{ "help", 0, 0, 'h' },
+		{ "version", 0, 0, 'V' },	{ 0, 0, 0, 0 }
 	};
 	int c;
+	const struct ifg_cli_std std = { usage, &o.out, NULL };
 	while ((c = getopt_long(argc, argv, "o:b:m:n:e:l:s:j:qv", lo, NULL)) != -1) {
 		switch (c) {
-		case 'o': o.out = optarg; break;
 		case O_INIT: o.init = optarg; break;
 		case O_RESUME: o.resume = 1; break;
 		case O_ANYTOK: o.any_tok = 1; break;
@@ -378,11 +377,7 @@ int main(int argc, char **argv)
 		case O_REF: o.ref = optarg; break;
 		case O_TOKENS: o.tokens = ifg_opt_double("--tokens", optarg, 1, 1e18); break;
 		case O_BETA: o.beta = ifg_opt_double("--beta", optarg, 1e-6, 1e6); break;
-		case 'q': ifg_verbosity = 0; break;
-		case 'v': ifg_verbosity = 2; break;
-		case O_HELP: usage(stdout); return 0;
-		case O_VERSION: ifg_version();
-		default: usage(stderr); return 2;
+		default: ifg_cli_std_option(&std, c, optarg);
 		}
 	}
 	if (!o.out && !o.dump)
