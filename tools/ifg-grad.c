@@ -15,6 +15,7 @@
 
 #include "cli.h"
 #include "gpt.h"
+#include "gradext.h"
 #include "gradrec.h"
 #include "kinds.h"
 #include "modeltok.h"
