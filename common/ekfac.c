@@ -70,6 +70,43 @@ static double *scratch(struct ifg_layer_factors *l)
 	return l->work;
 }
 
+/* ---- the record's weight gradient ---- */
+
+void ifg_weight_grad(int o, int na, int64_t T, const double *s, const double *a, double beta,
+		     double *G, double *blas_seconds)
+{
+	size_t n = (size_t)o * na;
+	if (T <= 0) {
+		if (beta == 0)
+			memset(G, 0, n * sizeof *G);
+		else if (beta != 1)
+			cblas_dscal((int)n, beta, G, 1);
+		return;
+	}
+	double t0 = now();
+	/* G = beta G + sᵀ ā : (o, na) = (T, o)ᵀ (T, na) */
+	cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, o, na, (int)T, 1.0, s, o, a, na, beta,
+		    G, na);
+	if (blas_seconds)
+		*blas_seconds += now() - t0;
+}
+
+void ifg_weight_grad_f32(int o, int na, int64_t T, const float *s, const float *a, double beta,
+			 double *G, double **buf, size_t *cap, double *blas_seconds)
+{
+	size_t ta = T > 0 ? (size_t)T * na : 0, ts = T > 0 ? (size_t)T * o : 0;
+	if (ta + ts > *cap) {
+		free(*buf);
+		*buf = ifg_xaligned(*cap = ta + ts, sizeof **buf);
+	}
+	double *a64 = *buf, *s64 = a64 + ta;
+	for (size_t i = 0; i < ta; i++)
+		a64[i] = a[i];
+	for (size_t i = 0; i < ts; i++)
+		s64[i] = s[i];
+	ifg_weight_grad(o, na, T, s64, a64, beta, G, blas_seconds);
+}
+
 /* ---- covariance ---- */
 
 void ifg_cov_add(struct ifg_layer_factors *l, const double *a, const double *s, int64_t T,
@@ -315,13 +352,8 @@ int ifg_lambda_add(struct ifg_layer_factors *l, const struct ifg_strategy *s, co
 	if (!l->Lambda_sum)
 		l->Lambda_sum = zeros(n);
 	double *w = scratch(l), *G = w, *rot = w + n, *rw = w + 2 * n;
+	ifg_weight_grad(o, na, T, sg, a, 0.0, G, blas_seconds);
 	double t0 = now();
-	if (T > 0)
-		/* G = sᵀ ā : (o, na) = (T, o)ᵀ (T, na), the record's weight gradient */
-		cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, o, na, (int)T, 1.0, sg, o, a,
-			    na, 0.0, G, na);
-	else
-		memset(G, 0, n * sizeof *G);
 	/* rot = B_Sᵀ G B_A : (o, na) */
 	s->rotate(l, G, rot, rw);
 	if (blas_seconds)
