@@ -39,6 +39,8 @@ struct ifg_layer_factors {
 	double *Lambda_sum;	/* (o, na) */
 	int64_t Lambda_count;
 	double *work;		/* scratch, 3 * o * na */
+	double *twork;		/* scratch, T (o + na) for short records' lambda */
+	size_t tcap;
 };
 
 struct ifg_factors {
