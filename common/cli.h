@@ -46,5 +46,7 @@ void ifg_progress_done(void);
 
 /* Monotonic seconds. */
 double ifg_now(void);
+/* The process's peak resident memory so far in MiB (getrusage). */
+double ifg_peak_rss_mib(void);
 
 #endif
