@@ -644,8 +644,10 @@ static int shown_fill(struct shown *s, const struct ifg_reader *r, const msgpack
 	s->T = (uint32_t)t.n;
 	s->ids = ifg_xmalloc(t.n + 1, sizeof *s->ids);
 	s->mask = ifg_xcalloc(t.n + 1, 1);
-	if (ifg_array_to_u32(&t, s->ids, UINT32_MAX) < 0 || (mo && ifg_array_to_u8(&m, s->mask) < 0))
-		return ifg_reader_err(r, "%s", ifg_err());
+	if (ifg_array_to_u32(&t, s->ids, UINT32_MAX) < 0)
+		return ifg_reader_err(r, "tokens: %s", ifg_err());
+	if (mo && ifg_array_to_mask(&m, s->mask) < 0)
+		return ifg_reader_err(r, "mask: %s", ifg_err());
 	s->count = 0;
 	for (uint32_t i = 0; i < s->T; i++)
 		s->count += s->mask[i] != 0;
@@ -724,6 +726,9 @@ int ifg_sel_show(FILE *f, const char *path, const struct ifg_bpe *bpe, long coun
 		char *text;
 		uint32_t *off = ifg_xmalloc((size_t)top[i].T + 1, sizeof *off);
 		if (ifg_sel_decode(bpe, top[i].ids, top[i].T, &text, off) < 0) {
+			/* numbered as the "# record" lines and --record */
+			ifg_prefixerr("'%s': record %llu (id %s)", ifg_reader_name(r),
+				      (unsigned long long)top[i].index, top[i].id);
 			free(off);
 			goto out;
 		}
@@ -849,7 +854,8 @@ static int spill_fd(int fd_in, const char *name)
 			if (m < 0 && errno == EINTR)
 				continue;
 			if (m < 0) {
-				ifg_seterr("temporary copy of %s: %s", name, strerror(errno));
+				ifg_seterr("temporary copy of %s in '%s': %s", name, dir,
+					   strerror(errno));
 				close(fd);
 				return -1;
 			}

@@ -50,7 +50,7 @@ static int refill(struct ifg_textin *r)
 	ssize_t k = ifg_in_read(r->in, r->ibuf, IBUF);
 	if (k < 0) {
 		r->eof = -1;
-		return -1;
+		return ifg_prefixerr("'%s': line %" PRIu64, r->name, r->lineno + 1);
 	}
 	if (k == 0) {
 		r->eof = 1;

@@ -13,6 +13,7 @@
 
 #include "cli.h"
 #include "rec.h"
+#include "textin.h"
 #include "util.h"
 
 static void usage(FILE *f)
@@ -147,34 +148,35 @@ int main(int argc, char **argv)
 	if (argc - optind > 1)
 		ifg_usage_error("at most one input file");
 	const char *input = optind < argc ? argv[optind] : "-";
-	FILE *in = strcmp(input, "-") ? fopen(input, "r") : stdin;
+	/* read as every reader reads: zstd detected whatever the name */
+	struct ifg_textin_opts to = { .format = IFG_TEXTIN_LINES };
+	struct ifg_textin *in = ifg_textin_open(input, &to);
 	if (!in)
-		ifg_die("cannot open '%s': %m", input);
+		ifg_die("%s", ifg_err());
 	struct ifg_writer *w = ifg_writer_open(output, compress);
 	if (!w)
 		ifg_die_err("cannot write");
-	char *line = NULL;
-	size_t cap = 0;
-	long lineno = 0;
-	while (getline(&line, &cap, in) > 0) {
-		lineno++;
-		if (line[strspn(line, " \t\r\n")] == 0)
+	struct ifg_doc d;
+	int rc;
+	while ((rc = ifg_textin_next(in, &d)) > 0) {
+		unsigned long long lineno = (unsigned long long)d.line;
+		if (strspn(d.text, " \t\r") == d.text_len)
 			continue;
 		json_error_t err;
-		json_t *v = json_loads(line, JSON_ALLOW_NUL, &err);
+		json_t *v = json_loadb(d.text, d.text_len, JSON_ALLOW_NUL, &err);
 		if (!v || !json_is_object(v))
-			ifg_die("%s:%ld: %s", input, lineno, v ? "not a JSON object" : err.text);
+			ifg_die("%s:%llu: %s", input, lineno, v ? "not a JSON object" : err.text);
 		if (ifg_writer_records(w) == 0 && (!json_is_string(json_object_get(v, "kind")) ||
 						   !json_is_integer(json_object_get(v, "version"))))
-			ifg_die("%s:%ld: the first line must be a header with kind and version",
+			ifg_die("%s:%llu: the first line must be a header with kind and version",
 				input, lineno);
 		if (pack_json(ifg_writer_pk(w), v) < 0 || ifg_writer_end(w) < 0)
-			ifg_die_err("%s:%ld", input, lineno);
+			ifg_die_err("%s:%llu", input, lineno);
 		json_decref(v);
 	}
-	if (ferror(in))
-		ifg_die("read error on '%s'", input);
-	free(line);
+	if (rc < 0)
+		ifg_die("%s", ifg_err());
+	ifg_textin_close(in);
 	if (ifg_writer_records(w) == 0)
 		ifg_die("%s: empty input: no header line", input);
 	if (ifg_writer_close(w) < 0)
