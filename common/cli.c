@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -139,6 +140,14 @@ void ifg_cli_std_option(const struct ifg_cli_std *s, int c, const char *arg)
 	}
 	s->usage(stderr);
 	exit(2);
+}
+
+double ifg_peak_rss_mib(void)
+{
+	struct rusage ru;
+	if (getrusage(RUSAGE_SELF, &ru) < 0)
+		return 0;
+	return (double)ru.ru_maxrss / 1024.0;	/* KiB on Linux */
 }
 
 static int progress_state = -1;	/* -1 unknown, 0 off, 1 on */

@@ -64,5 +64,7 @@ void ifg_progress(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void ifg_progress_done(void);
 
 /* (Monotonic seconds: ifg_now in util.h.) */
+/* The process's peak resident memory so far in MiB (getrusage). */
+double ifg_peak_rss_mib(void);
 
 #endif

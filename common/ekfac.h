@@ -22,6 +22,7 @@
 #define IFG_EKFAC_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 /* One tracked layer.  Parts a stage has not produced are NULL. */
@@ -36,6 +37,8 @@ struct ifg_layer_factors {
 	double *Lambda_sum;	/* (o, na) */
 	int64_t Lambda_count;
 	double *work;		/* scratch, 3 * o * na */
+	double *twork;		/* scratch, T (o + na) for short records' lambda */
+	size_t tcap;
 };
 
 struct ifg_factors {
@@ -51,6 +54,17 @@ void ifg_factors_init(struct ifg_factors *f, int n_layers, const char *const *na
 void ifg_factors_release(struct ifg_factors *f);
 void ifg_layer_init(struct ifg_layer_factors *l, const char *name, int d_in, int d_out);
 void ifg_layer_release(struct ifg_layer_factors *l);
+
+/* ---- the record's weight gradient ---- */
+
+/* G = beta G + sᵀ ā : (o, na) = (T, o)ᵀ (T, na), one record's gradient of
+ * one layer's weight and bias in double (T = 0 gives beta G; beta 0 ignores
+ * what G held).  The one place this product is written. */
+void ifg_weight_grad(int o, int na, int64_t T, const double *s, const double *a, double beta,
+		     double *G, double *blas_seconds);
+/* The same from f32 blocks, widened into *buf (grown to T (na + o) doubles). */
+void ifg_weight_grad_f32(int o, int na, int64_t T, const float *s, const float *a, double beta,
+			 double *G, double **buf, size_t *cap, double *blas_seconds);
 
 /* ---- covariance ---- */
 

@@ -78,6 +78,8 @@ struct ifg_gpt {
 	struct ifg_gpt_params p, g;
 	struct ifg_gpt_tensor *tensors;
 	int ntensors;
+	struct ifg_gpt_lin *lins;	/* the tracked linear layers */
+	int nlins;
 	/* activations, for up to Bmax x Tmax */
 	int Bmax, Tmax;
 	unsigned flags;
@@ -138,10 +140,13 @@ void ifg_gpt_point(const struct ifg_gpt *m, float *mem, struct ifg_gpt_params *o
 	}
 }
 
-static void add_tensor(struct ifg_gpt *m, const char *name, int ndim, int64_t d0, int64_t d1,
-		       size_t offset)
+/* The 16 stacked arrays of param_sizes, by role. */
+enum { P_WTE, P_WPE, P_LN1W, P_LN1B, P_QKVW, P_QKVB, P_ATTPROJW, P_ATTPROJB, P_LN2W, P_LN2B,
+       P_FCW, P_FCB, P_FCPROJW, P_FCPROJB, P_LNFW, P_LNFB, P_N };
+
+static void add_tensor(struct ifg_gpt_tensor *t, const char *name, int ndim, int64_t d0,
+		       int64_t d1, size_t offset)
 {
-	struct ifg_gpt_tensor *t = &m->tensors[m->ntensors++];
 	snprintf(t->name, sizeof t->name, "%s", name);
 	t->ndim = ndim;
 	t->shape[0] = d0;
@@ -151,45 +156,82 @@ static void add_tensor(struct ifg_gpt *m, const char *name, int ndim, int64_t d0
 	t->decay = ndim == 2;
 }
 
-/* The checkpoint's tensor table: Hugging Face order (per block: ln_1,
- * attn.c_attn, attn.c_proj, ln_2, mlp.c_fc, mlp.c_proj), offsets into the
- * stacked layout. */
-static void build_tensors(struct ifg_gpt *m)
+/* The checkpoint's tensor table for config c, computed from the config
+ * alone (the loader checks a file against it before allocating): Hugging
+ * Face order (per block: ln_1, attn.c_attn, attn.c_proj, ln_2, mlp.c_fc,
+ * mlp.c_proj), offsets into the stacked layout.  *n gets the count. */
+static struct ifg_gpt_tensor *tensor_table(const struct ifg_gpt_config *c, int *n)
 {
-	const struct ifg_gpt_config *c = &m->cfg;
+	size_t sz[P_N], off[P_N], o = 0;
+	param_sizes(c, sz);
+	for (int i = 0; i < P_N; i++) {
+		off[i] = o;
+		o += sz[i];
+	}
 	int64_t C = c->n_embd;
-	const float *base = m->params_mem;
-	const struct ifg_gpt_params *p = &m->p;
-	m->tensors = ifg_xcalloc(4 + 12 * (size_t)c->n_layer, sizeof *m->tensors);
-	m->ntensors = 0;
-#define OFF(ptr) ((size_t)((ptr) - base))
-	add_tensor(m, "wte.weight", 2, c->vocab_size, C, OFF(p->wte));
-	add_tensor(m, "wpe.weight", 2, c->n_ctx, C, OFF(p->wpe));
+	struct ifg_gpt_tensor *t = ifg_xcalloc(4 + 12 * (size_t)c->n_layer, sizeof *t);
+	int k = 0;
+	add_tensor(&t[k++], "wte.weight", 2, c->vocab_size, C, off[P_WTE]);
+	add_tensor(&t[k++], "wpe.weight", 2, c->n_ctx, C, off[P_WPE]);
 	char nm[48];
 	for (int l = 0; l < c->n_layer; l++) {
 #define T1(suffix, arr, d0) \
-	(snprintf(nm, sizeof nm, "h.%d." suffix, l), add_tensor(m, nm, 1, d0, 1, OFF(arr + l * (d0))))
+	(snprintf(nm, sizeof nm, "h.%d." suffix, l), \
+	 add_tensor(&t[k++], nm, 1, d0, 1, off[arr] + (size_t)l * (d0)))
 #define T2(suffix, arr, d0, d1) \
 	(snprintf(nm, sizeof nm, "h.%d." suffix, l), \
-	 add_tensor(m, nm, 2, d0, d1, OFF(arr + l * (d0) * (d1))))
-		T1("ln_1.weight", p->ln1w, C);
-		T1("ln_1.bias", p->ln1b, C);
-		T2("attn.c_attn.weight", p->qkvw, C, 3 * C);
-		T1("attn.c_attn.bias", p->qkvb, 3 * C);
-		T2("attn.c_proj.weight", p->attprojw, C, C);
-		T1("attn.c_proj.bias", p->attprojb, C);
-		T1("ln_2.weight", p->ln2w, C);
-		T1("ln_2.bias", p->ln2b, C);
-		T2("mlp.c_fc.weight", p->fcw, C, 4 * C);
-		T1("mlp.c_fc.bias", p->fcb, 4 * C);
-		T2("mlp.c_proj.weight", p->fcprojw, 4 * C, C);
-		T1("mlp.c_proj.bias", p->fcprojb, C);
+	 add_tensor(&t[k++], nm, 2, d0, d1, off[arr] + (size_t)l * (d0) * (d1)))
+		T1("ln_1.weight", P_LN1W, C);
+		T1("ln_1.bias", P_LN1B, C);
+		T2("attn.c_attn.weight", P_QKVW, C, 3 * C);
+		T1("attn.c_attn.bias", P_QKVB, 3 * C);
+		T2("attn.c_proj.weight", P_ATTPROJW, C, C);
+		T1("attn.c_proj.bias", P_ATTPROJB, C);
+		T1("ln_2.weight", P_LN2W, C);
+		T1("ln_2.bias", P_LN2B, C);
+		T2("mlp.c_fc.weight", P_FCW, C, 4 * C);
+		T1("mlp.c_fc.bias", P_FCB, 4 * C);
+		T2("mlp.c_proj.weight", P_FCPROJW, 4 * C, C);
+		T1("mlp.c_proj.bias", P_FCPROJB, C);
 #undef T1
 #undef T2
 	}
-	add_tensor(m, "ln_f.weight", 1, C, 1, OFF(p->lnfw));
-	add_tensor(m, "ln_f.bias", 1, C, 1, OFF(p->lnfb));
-#undef OFF
+	add_tensor(&t[k++], "ln_f.weight", 1, C, 1, off[P_LNFW]);
+	add_tensor(&t[k++], "ln_f.bias", 1, C, 1, off[P_LNFB]);
+	*n = k;
+	return t;
+}
+
+/* GPT-2's tracked linears per block, in list order: kind, d_in and d_out in
+ * units of C. */
+static const struct {
+	const char *kind;
+	int din, dout;
+} gpt2_lins[] = {
+	{ "attn.c_attn", 1, 3 },
+	{ "attn.c_proj", 1, 1 },
+	{ "mlp.c_fc", 1, 4 },
+	{ "mlp.c_proj", 4, 1 },
+};
+#define GPT2_NLIN ((int)(sizeof gpt2_lins / sizeof gpt2_lins[0]))
+
+/* The tracked-layer list: block order, then gpt2_lins order. */
+static void build_lins(struct ifg_gpt *m)
+{
+	const struct ifg_gpt_config *c = &m->cfg;
+	m->nlins = c->n_layer * GPT2_NLIN;
+	m->lins = ifg_xcalloc(m->nlins, sizeof *m->lins);
+	for (int l = 0; l < c->n_layer; l++)
+		for (int k = 0; k < GPT2_NLIN; k++) {
+			struct ifg_gpt_lin *t = &m->lins[l * GPT2_NLIN + k];
+			snprintf(t->name, sizeof t->name, "h.%d.%s", l, gpt2_lins[k].kind);
+			t->kind = gpt2_lins[k].kind;
+			t->block = l;
+			t->kind_index = k;
+			t->d_in = gpt2_lins[k].din * c->n_embd;
+			t->d_out = gpt2_lins[k].dout * c->n_embd;
+			t->bias = true;
+		}
 }
 
 struct ifg_gpt *ifg_gpt_new(const struct ifg_gpt_config *cfg)
@@ -205,7 +247,8 @@ struct ifg_gpt *ifg_gpt_new(const struct ifg_gpt_config *cfg)
 	m->params_mem = ifg_xaligned(m->nparams, sizeof(float));
 	memset(m->params_mem, 0, m->nparams * sizeof(float));
 	ifg_gpt_point(m, m->params_mem, &m->p);
-	build_tensors(m);
+	m->tensors = tensor_table(cfg, &m->ntensors);
+	build_lins(m);
 	return m;
 }
 
@@ -233,6 +276,7 @@ void ifg_gpt_free(struct ifg_gpt *m)
 	free(m->params_mem);
 	free(m->grads_mem);
 	free(m->tensors);
+	free(m->lins);
 	free(m);
 }
 
@@ -900,12 +944,27 @@ int ifg_gpt_backward(struct ifg_gpt *m, const float *weights, double divisor)
 
 /* ------------------------------------------------------ linear layer API */
 
-int ifg_gpt_linear(const struct ifg_gpt *m, int layer, enum ifg_gpt_lin which,
-		   struct ifg_gpt_linear *o)
+int ifg_gpt_nlins(const struct ifg_gpt *m) { return m->nlins; }
+
+const struct ifg_gpt_lin *ifg_gpt_lin(const struct ifg_gpt *m, int i)
+{
+	return i >= 0 && i < m->nlins ? &m->lins[i] : NULL;
+}
+
+int ifg_gpt_lin_find(const struct ifg_gpt *m, const char *name, size_t n)
+{
+	for (int i = 0; i < m->nlins; i++)
+		if (strlen(m->lins[i].name) == n && !memcmp(m->lins[i].name, name, n))
+			return i;
+	return -1;
+}
+
+int ifg_gpt_linear(const struct ifg_gpt *m, int i, struct ifg_gpt_linear *o)
 {
 	const struct ifg_gpt_config *c = &m->cfg;
-	if (layer < 0 || layer >= c->n_layer)
-		return ifg_seterr("layer %d out of range [0, %d)", layer, c->n_layer);
+	if (i < 0 || i >= m->nlins)
+		return ifg_seterr("tracked layer %d out of range [0, %d)", i, m->nlins);
+	int layer = m->lins[i].block;
 	if (!m->acts_mem)
 		return ifg_seterr("no forward pass yet");
 	size_t C = c->n_embd, l = layer, NC = (size_t)m->Bmax * m->Tmax * C;
@@ -914,38 +973,31 @@ int ifg_gpt_linear(const struct ifg_gpt *m, int layer, enum ifg_gpt_lin which,
 	const struct gacts *ga = &m->ga;
 	bool s_ok = m->have_backward && m->gacts_mem &&
 		    ((m->flags & IFG_GPT_KEEP_LINEAR) || layer == 0);
-	switch (which) {
-	case IFG_LIN_QKV:
+	switch (m->lins[i].kind_index) {
+	case 0:
 		*o = (struct ifg_gpt_linear){ (int)C, (int)(3 * C), LAYER(a->ln1, l, NC),
 					      s_ok ? LAYER(ga->dqkv, l, ga->lstride_3c) : NULL,
 					      p->qkvw + l * C * 3 * C, p->qkvb + l * 3 * C };
 		break;
-	case IFG_LIN_ATTN_PROJ:
+	case 1:
 		*o = (struct ifg_gpt_linear){ (int)C, (int)C, LAYER(a->atty, l, NC),
 					      s_ok ? LAYER(ga->g_att, l, ga->lstride_c) : NULL,
 					      p->attprojw + l * C * C, p->attprojb + l * C };
 		break;
-	case IFG_LIN_FC:
+	case 2:
 		*o = (struct ifg_gpt_linear){ (int)C, (int)(4 * C), LAYER(a->ln2, l, NC),
 					      s_ok ? LAYER(ga->dfch, l, ga->lstride_4c) : NULL,
 					      p->fcw + l * C * 4 * C, p->fcb + l * 4 * C };
 		break;
-	case IFG_LIN_MLP_PROJ:
+	case 3:
 		*o = (struct ifg_gpt_linear){ (int)(4 * C), (int)C, LAYER(a->fch_gelu, l, 4 * NC),
 					      s_ok ? LAYER(ga->g_mlp, l, ga->lstride_c) : NULL,
 					      p->fcprojw + l * 4 * C * C, p->fcprojb + l * C };
 		break;
 	default:
-		return ifg_seterr("linear layer kind %d out of range", (int)which);
+		return ifg_seterr("tracked layer %d has no kind", i);
 	}
 	return 0;
-}
-
-void ifg_gpt_linear_name(int layer, enum ifg_gpt_lin which, char *buf, size_t n)
-{
-	static const char *const names[] = { "attn.c_attn", "attn.c_proj", "mlp.c_fc",
-					     "mlp.c_proj" };
-	snprintf(buf, n, "h.%d.%s", layer, (unsigned)which < IFG_LIN_N ? names[which] : "?");
 }
 
 /* ----------------------------------------------------------- checkpoints */
@@ -1110,6 +1162,75 @@ static bool ignorable(const char *name)
 	       (n > 16 && strcmp(name + n - 16, ".attn.masked_bias") == 0);
 }
 
+/* The file's tensor for one of our names, with or without "transformer.". */
+static const struct ifg_st_tensor *find_tensor(const struct ifg_st *st, const char *name)
+{
+	const struct ifg_st_tensor *s = ifg_st_find(st, name);
+	if (!s) {
+		char alt[64];
+		snprintf(alt, sizeof alt, "transformer.%s", name);
+		s = ifg_st_find(st, alt);
+	}
+	return s;
+}
+
+static void fmt_shape(char *buf, size_t n, int ndim, const int64_t *shape)
+{
+	size_t k = snprintf(buf, n, "(");
+	for (int d = 0; d < ndim && k < n; d++)
+		k += snprintf(buf + k, n - k, "%s%lld", d ? ", " : "", (long long)shape[d]);
+	if (k < n)
+		snprintf(buf + k, n - k, ")");
+}
+
+/* Checks the file's tensors against the table config c implies, before
+ * anything of the model's size is allocated (a config claiming 10^10
+ * parameters beside a small file gets a message naming the first tensor
+ * that differs, not an out-of-memory exit): every tensor present with the
+ * config's shape, and no tensor of another model. */
+static int check_file_tensors(const struct ifg_st *st, const char *stp,
+			      const struct ifg_gpt_config *c)
+{
+	int n, rc = -1;
+	struct ifg_gpt_tensor *tab = tensor_table(c, &n);
+	for (int i = 0; i < n; i++) {
+		const struct ifg_gpt_tensor *t = &tab[i];
+		const struct ifg_st_tensor *s = find_tensor(st, t->name);
+		if (!s) {
+			ifg_seterr("'%s': tensor '%s' is missing", stp, t->name);
+			goto out;
+		}
+		bool same = s->ndim == t->ndim;
+		for (int d = 0; same && d < t->ndim; d++)
+			same = s->shape[d] == t->shape[d];
+		if (!same) {
+			char want[96], got[96];
+			fmt_shape(want, sizeof want, t->ndim, t->shape);
+			fmt_shape(got, sizeof got, s->ndim, s->shape);
+			ifg_seterr("'%s': tensor '%s' has shape %s, but the configuration makes it %s",
+				   stp, s->name, got, want);
+			goto out;
+		}
+	}
+	for (size_t i = 0; i < ifg_st_count(st); i++) {
+		const char *nm = ifg_st_at(st, i)->name;
+		if (strncmp(nm, "transformer.", 12) == 0)
+			nm += 12;
+		bool ours = false;
+		for (int k = 0; k < n && !ours; k++)
+			ours = strcmp(tab[k].name, nm) == 0;
+		if (!ours && !ignorable(nm)) {
+			ifg_seterr("'%s': unexpected tensor '%s' (not a GPT-2 checkpoint?)", stp,
+				   ifg_st_at(st, i)->name);
+			goto out;
+		}
+	}
+	rc = 0;
+out:
+	free(tab);
+	return rc;
+}
+
 struct ifg_gpt *ifg_gpt_load(const char *path)
 {
 	struct stat sb;
@@ -1144,20 +1265,12 @@ struct ifg_gpt *ifg_gpt_load(const char *path)
 		ifg_prefixerr("'%s'", stp);
 		goto out;
 	}
+	if (check_file_tensors(st, stp, &c) < 0)
+		goto out;
 	m = ifg_gpt_new(&c);
-	size_t used = 0;
 	for (int i = 0; i < m->ntensors; i++) {
 		const struct ifg_gpt_tensor *t = &m->tensors[i];
-		const struct ifg_st_tensor *s = ifg_st_find(st, t->name);
-		if (!s) {
-			char alt[64];
-			snprintf(alt, sizeof alt, "transformer.%s", t->name);
-			s = ifg_st_find(st, alt);
-		}
-		if (!s) {
-			ifg_seterr("'%s': tensor '%s' is missing", stp, t->name);
-			goto fail;
-		}
+		const struct ifg_st_tensor *s = find_tensor(st, t->name);
 		if (ifg_st_read_f32(st, s, m->params_mem + t->offset, t->ndim, t->shape) < 0)
 			goto fail;
 		for (size_t k = 0; k < t->n; k++)
@@ -1165,20 +1278,6 @@ struct ifg_gpt *ifg_gpt_load(const char *path)
 				ifg_seterr("'%s': tensor '%s' holds NaN or infinity", stp, t->name);
 				goto fail;
 			}
-		used++;
-	}
-	for (size_t i = 0; i < ifg_st_count(st); i++) {
-		const char *nm = ifg_st_at(st, i)->name;
-		if (strncmp(nm, "transformer.", 12) == 0)
-			nm += 12;
-		bool ours = false;
-		for (int k = 0; k < m->ntensors && !ours; k++)
-			ours = strcmp(m->tensors[k].name, nm) == 0;
-		if (!ours && !ignorable(nm)) {
-			ifg_seterr("'%s': unexpected tensor '%s' (not a GPT-2 checkpoint?)", stp,
-				   ifg_st_at(st, i)->name);
-			goto fail;
-		}
 	}
 	snprintf(m->sha256, sizeof m->sha256, "%s", ifg_st_sha256(st));
 	goto out;

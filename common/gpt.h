@@ -73,8 +73,19 @@ struct ifg_gpt_tensor {
 	bool decay;		/* a matrix: AdamW weight decay applies */
 };
 
-/* The four tracked linear layers of each block (doc/method.md §2.1). */
-enum ifg_gpt_lin { IFG_LIN_QKV, IFG_LIN_ATTN_PROJ, IFG_LIN_FC, IFG_LIN_MLP_PROJ, IFG_LIN_N };
+/* One tracked linear layer of the model (doc/method.md §2.1): the layers whose
+ * weights EK-FAC and the influence scores cover, listed by the model so that
+ * ifg-grad, ifg-factor and ifg-influence need no knowledge of its
+ * architecture.  GPT-2 tracks four per block, in block order, then in the
+ * order attn.c_attn, attn.c_proj, mlp.c_fc, mlp.c_proj. */
+struct ifg_gpt_lin {
+	char name[48];		/* Hugging Face module name, "h.3.mlp.c_fc" */
+	const char *kind;	/* the name without its block, "mlp.c_fc" */
+	int block;
+	int kind_index;		/* position of kind in the block's list */
+	int d_in, d_out;	/* d_in without a bias column */
+	bool bias;
+};
 
 /* Inputs and output gradients of one linear layer for the last
  * forward/backward: rows are the B*T positions, b-major. */
@@ -142,14 +153,17 @@ void ifg_gpt_zero_grad(struct ifg_gpt *m);
  * Needs reserve(IFG_GPT_TRAIN). */
 int ifg_gpt_backward(struct ifg_gpt *m, const float *weights, double divisor);
 
-/* The inputs and output gradients of block layer's linear `which` for the
- * last forward/backward (see struct ifg_gpt_linear).  a is valid after a
- * forward; s after a backward, for every layer with IFG_GPT_KEEP_LINEAR,
- * else for block 0 only (NULL for the others).  -1 with a message on a bad index. */
-int ifg_gpt_linear(const struct ifg_gpt *m, int layer, enum ifg_gpt_lin which,
-		   struct ifg_gpt_linear *out);
-/* "h.N.attn.c_attn", "h.N.attn.c_proj", "h.N.mlp.c_fc", "h.N.mlp.c_proj". */
-void ifg_gpt_linear_name(int layer, enum ifg_gpt_lin which, char *buf, size_t n);
+/* The tracked linear layers (ifg_gpt_nlins of them, see struct ifg_gpt_lin). */
+int ifg_gpt_nlins(const struct ifg_gpt *m);
+const struct ifg_gpt_lin *ifg_gpt_lin(const struct ifg_gpt *m, int i);
+/* Index of the tracked layer named name (n bytes), or -1. */
+int ifg_gpt_lin_find(const struct ifg_gpt *m, const char *name, size_t n);
+
+/* The inputs and output gradients of tracked layer i for the last
+ * forward/backward (see struct ifg_gpt_linear).  a is valid after a forward;
+ * s after a backward, for every layer with IFG_GPT_KEEP_LINEAR, else for
+ * block 0 only (NULL for the others).  -1 with a message on a bad index. */
+int ifg_gpt_linear(const struct ifg_gpt *m, int i, struct ifg_gpt_linear *out);
 
 /* OpenBLAS threads for the products (deterministic for a given count). */
 void ifg_gpt_set_threads(int n);

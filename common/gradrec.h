@@ -22,9 +22,7 @@
 #include <stdint.h>
 
 #include "ekfac.h"
-#include "gpt.h"
 #include "rec.h"
-#include "rng.h"
 
 struct ifg_layer_shape {
 	char *name;
@@ -114,37 +112,5 @@ int ifg_factor_rec_parse(const struct ifg_reader *r, const msgpack_object *rec, 
 /* Reads a whole cov, eigen or factors stream (kind one of kinds). */
 int ifg_factors_read(const char *path, const char *const *kinds, struct ifg_gradhdr *h,
 		     struct ifg_factors *f);
-
-/* ---- gradients from the model (ifg-grad) ---- */
-
-/* The tracked layers chosen from a model and, after ifg_gradext_record, their
- * per-token inputs and output gradients for one record. */
-struct ifg_gradext {
-	struct ifg_gpt *m;
-	int n_layers;
-	struct ifg_layer_shape *layers;	/* names "h.N.attn.c_attn", ... */
-	int *block;
-	enum ifg_gpt_lin *which;
-	float **a;		/* per layer (T, d_in + 1): inputs with the bias column 1 */
-	float **s;		/* per layer (T, d_out): d loss / d output */
-	int T;			/* of the last record */
-	int cap;		/* positions reserved */
-	uint32_t *tok;
-	int32_t *tgt;
-	float *w;		/* (vocab) sampling weights */
-};
-
-/* select: "all", or a comma-separated list of layer names (h.3.mlp.c_fc) and
- * kinds (attn.c_attn, attn.c_proj, mlp.c_fc, mlp.c_proj: that layer of every
- * block); layers come in block order, then in that kind order. */
-int ifg_gradext_init(struct ifg_gradext *g, struct ifg_gpt *m, const char *select);
-void ifg_gradext_release(struct ifg_gradext *g);
-/* Forward and backward of one record's summed loss L = Σ NLL over the label
- * positions p >= max(cont, 1) (position p - 1 predicts token p), with the true
- * labels, or with labels drawn from the model's softmax when rng is not NULL
- * (one categorical draw per label position).  Leaves a and s, and the
- * model's parameter gradients (zeroed first) of this record. */
-int ifg_gradext_record(struct ifg_gradext *g, const uint32_t *tok, int T, int cont,
-		       struct ifg_rng *rng, double *loss);
 
 #endif

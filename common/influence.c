@@ -71,6 +71,7 @@ void ifg_scorer_release(struct ifg_scorer *sc)
 	free(sc->delta);
 	free(sc->U);
 	free(sc->buf);
+	free(sc->G);
 	memset(sc, 0, sizeof *sc);
 }
 
@@ -105,26 +106,15 @@ double ifg_score_document(struct ifg_scorer *sc, int layer, const float *a, cons
 			  int64_t T)
 {
 	int na = sc->d_in[layer] + 1, o = sc->d_out[layer];
-	size_t m = (size_t)o * na, need = (size_t)T * (na + o) + m;
-	if (need > sc->bufcap) {
-		free(sc->buf);
-		sc->buf = ifg_xaligned(need, sizeof *sc->buf);
-		sc->bufcap = need;
+	size_t m = (size_t)o * na;
+	if (m > sc->gcap) {
+		free(sc->G);
+		sc->G = ifg_xaligned(sc->gcap = m, sizeof *sc->G);
 	}
-	double *a64 = sc->buf, *s64 = a64 + (size_t)T * na, *G = s64 + (size_t)T * o;
-	for (size_t i = 0; i < (size_t)T * na; i++)
-		a64[i] = a[i];
-	for (size_t i = 0; i < (size_t)T * o; i++)
-		s64[i] = s[i];
+	ifg_weight_grad_f32(o, na, T, s, a, 0.0, sc->G, &sc->buf, &sc->bufcap, &sc->blas_seconds);
 	double t0 = now();
-	if (T > 0)
-		/* G = sᵀ ā : (o, na) = (T, o)ᵀ (T, na), the record's weight gradient */
-		cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, o, na, (int)T, 1.0, s64, o,
-			    a64, na, 0.0, G, na);
-	else
-		memset(G, 0, m * sizeof *G);
 	/* ⟨P, G⟩ over the (o, na) entries */
-	double r = cblas_ddot((int)m, sc->P[layer], 1, G, 1);
+	double r = cblas_ddot((int)m, sc->P[layer], 1, sc->G, 1);
 	sc->blas_seconds += now() - t0;
 	return r;
 }

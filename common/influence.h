@@ -33,8 +33,9 @@ struct ifg_scorer {
 	const struct ifg_strategy *strategy;
 	struct ifg_damping damping;
 	float *U;		/* scratch (T, o) */
-	double *buf;		/* scratch for document scores */
-	size_t ucap, bufcap;
+	double *buf;		/* scratch for document scores: T (na + o) */
+	double *G;		/* the record's (o, na) gradient, document scores */
+	size_t ucap, bufcap, gcap;
 	double blas_seconds;
 };
 

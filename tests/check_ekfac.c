@@ -76,6 +76,45 @@ static void fit(struct ifg_layer_factors *l, const struct ifg_strategy *st, int 
 		ck_assert_int_eq(ifg_lambda_add(l, st, a_rec[n], s_rec[n], T_rec[n], NULL), 0);
 }
 
+/* ifg_weight_grad against the naive loops: beta 0, beta 1 (accumulation
+ * over records), and T = 0 leaving beta G; the f32 form on f32 copies. */
+START_TEST(test_weight_grad)
+{
+	make_records(11);
+	double G[DO * NA], want[DO * NA] = { 0 }, one[DO * NA], *buf = NULL;
+	size_t cap = 0;
+	ifg_weight_grad(DO, NA, T_rec[3], s_rec[3], a_rec[3], 0.0, G, NULL);
+	dense_G(3, want);
+	ck_assert_double_le(relerr(G, want, DO * NA), 1e-14);
+	memset(want, 0, sizeof want);
+	for (int i = 0; i < DO * NA; i++)
+		G[i] = 0;
+	for (int n = 0; n < NREC; n++) {
+		ifg_weight_grad(DO, NA, T_rec[n], s_rec[n], a_rec[n], 1.0, G, NULL);
+		dense_G(n, one);
+		for (int i = 0; i < DO * NA; i++)
+			want[i] += one[i];
+	}
+	ck_assert_double_le(relerr(G, want, DO * NA), 1e-14);
+	memcpy(one, G, sizeof G);
+	ifg_weight_grad(DO, NA, 0, NULL, NULL, 1.0, G, NULL);
+	ck_assert_mem_eq(G, one, sizeof G);
+	ifg_weight_grad(DO, NA, 0, NULL, NULL, 0.0, G, NULL);
+	for (int i = 0; i < DO * NA; i++)
+		ck_assert_double_eq(G[i], 0);
+	float a32[TMAX * NA], s32[TMAX * DO];
+	for (int i = 0; i < T_rec[5] * NA; i++)
+		a32[i] = (float)a_rec[5][i];
+	for (int i = 0; i < T_rec[5] * DO; i++)
+		s32[i] = (float)s_rec[5][i];
+	ifg_weight_grad_f32(DO, NA, T_rec[5], s32, a32, 0.0, G, &buf, &cap, NULL);
+	dense_G(5, want);
+	ck_assert_double_le(relerr(G, want, DO * NA), 1e-6);
+	ck_assert_uint_ge(cap, (size_t)T_rec[5] * (NA + DO));
+	free(buf);
+}
+END_TEST
+
 START_TEST(test_covariance_dense)
 {
 	make_records(11);
@@ -451,6 +490,7 @@ Suite *make_suite(void)
 {
 	Suite *s = suite_create("ekfac");
 	TCase *tc = tcase_create("core");
+	tcase_add_test(tc, test_weight_grad);
 	tcase_add_test(tc, test_covariance_dense);
 	tcase_add_test(tc, test_eigen_reconstructs);
 	tcase_add_test(tc, test_eigen_needs_tokens);

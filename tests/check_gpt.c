@@ -118,66 +118,74 @@ START_TEST(test_linear_api)
 	struct ifg_gpt_params gp;
 	ifg_gpt_point(m, ifg_gpt_grad_mem(m), &gp);
 	const struct ifg_gpt_params *pp = ifg_gpt_params(m);
-	for (int l = 0; l < tiny.n_layer; l++)
-		for (int w = 0; w < IFG_LIN_N; w++) {
-			struct ifg_gpt_linear L;
-			ck_assert_int_eq(ifg_gpt_linear(m, l, w, &L), 0);
-			ck_assert_ptr_nonnull(L.s);
-			/* the weight's gradient is at the same offset as the weight */
-			const float *gw = ifg_gpt_grad_mem(m) + (L.w - ifg_gpt_param_mem(m));
-			const float *gb = ifg_gpt_grad_mem(m) + (L.b - ifg_gpt_param_mem(m));
-			for (int i = 0; i < L.d_in; i++)
-				for (int o = 0; o < L.d_out; o++) {
-					double s = 0;
-					for (int r = 0; r < TB * TT; r++)
-						s += (double)L.a[r * L.d_in + i] * L.s[r * L.d_out + o];
-					ck_assert_close(s, gw[i * L.d_out + o], 1e-5);
-				}
+	ck_assert_int_eq(ifg_gpt_nlins(m), 4 * tiny.n_layer);
+	for (int k = 0; k < ifg_gpt_nlins(m); k++) {
+		const struct ifg_gpt_lin *d = ifg_gpt_lin(m, k);
+		struct ifg_gpt_linear L;
+		ck_assert_int_eq(ifg_gpt_linear(m, k, &L), 0);
+		ck_assert_int_eq(L.d_in, d->d_in);
+		ck_assert_int_eq(L.d_out, d->d_out);
+		ck_assert(d->bias);
+		ck_assert_ptr_nonnull(L.s);
+		/* the weight's gradient is at the same offset as the weight */
+		const float *gw = ifg_gpt_grad_mem(m) + (L.w - ifg_gpt_param_mem(m));
+		const float *gb = ifg_gpt_grad_mem(m) + (L.b - ifg_gpt_param_mem(m));
+		for (int i = 0; i < L.d_in; i++)
 			for (int o = 0; o < L.d_out; o++) {
 				double s = 0;
 				for (int r = 0; r < TB * TT; r++)
-					s += L.s[r * L.d_out + o];
-				ck_assert_close(s, gb[o], 1e-5);
+					s += (double)L.a[r * L.d_in + i] * L.s[r * L.d_out + o];
+				ck_assert_close(s, gw[i * L.d_out + o], 1e-5);
 			}
-			/* the name is Hugging Face's, and the checkpoint's tensors
-			 * of that name are the ones L points at, (d_in, d_out) */
-			static const char *const hf[] = { "attn.c_attn", "attn.c_proj",
-							  "mlp.c_fc", "mlp.c_proj" };
-			static const int din[] = { 1, 1, 1, 4 }, dout[] = { 3, 1, 4, 1 };
-			char name[32], want[32], wname[48], bname[48];
-			ifg_gpt_linear_name(l, w, name, sizeof name);
-			snprintf(want, sizeof want, "h.%d.%s", l, hf[w]);
-			ck_assert_str_eq(name, want);
-			ck_assert_int_eq(L.d_in, din[w] * tiny.n_embd);
-			ck_assert_int_eq(L.d_out, dout[w] * tiny.n_embd);
-			snprintf(wname, sizeof wname, "%s.weight", want);
-			snprintf(bname, sizeof bname, "%s.bias", want);
-			int found = 0;
-			for (int i = 0; i < ifg_gpt_ntensors(m); i++) {
-				const struct ifg_gpt_tensor *t = ifg_gpt_tensor(m, i);
-				if (!strcmp(t->name, wname)) {
-					ck_assert_ptr_eq(ifg_gpt_param_mem(m) + t->offset, L.w);
-					ck_assert_int_eq(t->ndim, 2);
-					ck_assert_int_eq(t->shape[0], L.d_in);
-					ck_assert_int_eq(t->shape[1], L.d_out);
-					ck_assert_ptr_eq(ifg_gpt_grad_mem(m) + t->offset, gw);
-					found++;
-				} else if (!strcmp(t->name, bname)) {
-					ck_assert_ptr_eq(ifg_gpt_param_mem(m) + t->offset, L.b);
-					ck_assert_int_eq(t->shape[0], L.d_out);
-					found++;
-				}
-			}
-			ck_assert_int_eq(found, 2);
-			/* and the named views of params and grads agree */
-			const float *vw[] = { pp->qkvw, pp->attprojw, pp->fcw, pp->fcprojw };
-			const float *vg[] = { gp.qkvw, gp.attprojw, gp.fcw, gp.fcprojw };
-			size_t per = (size_t)L.d_in * L.d_out;
-			ck_assert_ptr_eq(L.w, vw[w] + l * per);
-			ck_assert_ptr_eq(gw, vg[w] + l * per);
+		for (int o = 0; o < L.d_out; o++) {
+			double s = 0;
+			for (int r = 0; r < TB * TT; r++)
+				s += L.s[r * L.d_out + o];
+			ck_assert_close(s, gb[o], 1e-5);
 		}
+		/* GPT-2's names, block-major, kinds in module order */
+		static const char *const kinds[] = { "attn.c_attn", "attn.c_proj",
+						     "mlp.c_fc", "mlp.c_proj" };
+		char name[48];
+		snprintf(name, sizeof name, "h.%d.%s", k / 4, kinds[k % 4]);
+		ck_assert_str_eq(d->name, name);
+		ck_assert_str_eq(d->kind, kinds[k % 4]);
+		ck_assert_int_eq(d->block, k / 4);
+		ck_assert_int_eq(ifg_gpt_lin_find(m, name, strlen(name)), k);
+		/* the checkpoint's tensors of that name are the ones L points
+		 * at, (d_in, d_out), and so are the named views */
+		char wname[64], bname[64];
+		snprintf(wname, sizeof wname, "%s.weight", name);
+		snprintf(bname, sizeof bname, "%s.bias", name);
+		int found = 0;
+		for (int i = 0; i < ifg_gpt_ntensors(m); i++) {
+			const struct ifg_gpt_tensor *t = ifg_gpt_tensor(m, i);
+			if (!strcmp(t->name, wname)) {
+				ck_assert_ptr_eq(ifg_gpt_param_mem(m) + t->offset, L.w);
+				ck_assert_int_eq(t->ndim, 2);
+				ck_assert_int_eq(t->shape[0], L.d_in);
+				ck_assert_int_eq(t->shape[1], L.d_out);
+				found++;
+			} else if (!strcmp(t->name, bname)) {
+				ck_assert_ptr_eq(ifg_gpt_param_mem(m) + t->offset, L.b);
+				ck_assert_int_eq(t->shape[0], L.d_out);
+				found++;
+			}
+		}
+		ck_assert_int_eq(found, 2);
+		static const int din[] = { 1, 1, 1, 4 }, dout[] = { 3, 1, 4, 1 };
+		ck_assert_int_eq(L.d_in, din[k % 4] * tiny.n_embd);
+		ck_assert_int_eq(L.d_out, dout[k % 4] * tiny.n_embd);
+		const float *vw[] = { pp->qkvw, pp->attprojw, pp->fcw, pp->fcprojw };
+		const float *vg[] = { gp.qkvw, gp.attprojw, gp.fcw, gp.fcprojw };
+		size_t per = (size_t)L.d_in * L.d_out;
+		ck_assert_ptr_eq(L.w, vw[k % 4] + (size_t)(k / 4) * per);
+		ck_assert_ptr_eq(gw, vg[k % 4] + (size_t)(k / 4) * per);
+	}
 	struct ifg_gpt_linear L;
-	ck_assert_int_eq(ifg_gpt_linear(m, tiny.n_layer, IFG_LIN_QKV, &L), -1);
+	ck_assert_int_eq(ifg_gpt_linear(m, ifg_gpt_nlins(m), &L), -1);
+	ck_assert_ptr_null(ifg_gpt_lin(m, -1));
+	ck_assert_int_eq(ifg_gpt_lin_find(m, "h.0.mlp", 7), -1);
 	ifg_gpt_free(m);
 }
 END_TEST

@@ -73,6 +73,25 @@ static void to_f64(const struct ifg_reader *r, const struct ifg_layer_grad *g,
 	}
 }
 
+/* The memory a pass holds, in MiB (ifg-factor(1), MEMORY), T the longest
+ * record: per layer the sums (covariance: A, S; lambda: Q_A, Q_S, λ, Λ and
+ * 3 o na of scratch), plus one record as read (f32, up to twice in the
+ * reader's buffer), one layer of it in f64 and the lambda pass's T (o + na)
+ * of rotated tokens.  Excludes the program and OpenBLAS's own buffers. */
+static double pass_mib(const struct ifg_factors *f, bool lambda, int64_t T)
+{
+	double sums = 0, rec = 0, widest = 0;
+	for (int l = 0; l < f->n_layers; l++) {
+		double na = f->layer[l].d_in + 1, o = f->layer[l].d_out;
+		sums += na * na + o * o + (lambda ? na + o + 4 * o * na : 0);
+		rec += na + o;
+		widest = widest > na + o ? widest : na + o;
+	}
+	double bytes = 8 * sums + 2 * 4 * (double)T * rec +
+		       8 * (double)T * widest * (lambda ? 2 : 1);
+	return bytes / (1024.0 * 1024.0);
+}
+
 /* One pass over grads files: covariance sums, or Λ sums with strategy st.
  * h0 gets the first file's header; every file must match ref (or h0). */
 static void pass(char **files, int n, bool lambda, const struct ifg_strategy *st,
@@ -82,6 +101,7 @@ static void pass(char **files, int n, bool lambda, const struct ifg_strategy *st
 	const char *what = lambda ? "lambda" : "covariance";
 	struct dbuf b = { 0 };
 	uint64_t records = 0, tokens = 0;
+	int64_t tmax = 0;
 	double t0 = ifg_now(), blas0 = f->blas_seconds;
 	for (int i = 0; i < (n ? n : 1); i++) {
 		struct ifg_gradhdr hx, *h = i == 0 ? h0 : &hx;
@@ -119,6 +139,8 @@ static void pass(char **files, int n, bool lambda, const struct ifg_strategy *st
 			}
 			records++;
 			tokens += T;
+			if ((int64_t)T > tmax)
+				tmax = (int64_t)T;
 			ifg_progress("%s: %llu records, %llu tokens", what,
 				     (unsigned long long)records, (unsigned long long)tokens);
 		}
@@ -137,6 +159,9 @@ static void pass(char **files, int n, bool lambda, const struct ifg_strategy *st
 	ifg_warn("%s: %llu records, %llu tokens in %.3f s (%.3g us/token, BLAS %.0f%%)", what,
 		 (unsigned long long)records, (unsigned long long)tokens, dt,
 		 tokens ? 1e6 * dt / (double)tokens : 0.0, dt > 0 ? 100 * blas / dt : 0.0);
+	ifg_info("%s: memory %.1f MiB by the formula of ifg-factor(1) at T %lld, "
+		 "peak resident %.1f MiB", what, pass_mib(f, lambda, tmax), (long long)tmax,
+		 ifg_peak_rss_mib());
 }
 
 static struct ifg_writer *open_out(const struct opts *o)

@@ -7,14 +7,15 @@
  * s (T, d_out), whose products Σ_t s_t a_tᵀ are the record's weight
  * gradients.  With --sum it writes instead one gradsum record: per layer
  * G = Σ_records Σ_t s_t a_tᵀ (f64) and the record count. */
-#include <cblas.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
+#include "ekfac.h"
 #include "gpt.h"
+#include "gradext.h"
 #include "gradrec.h"
 #include "kinds.h"
 #include "modeltok.h"
@@ -76,24 +77,12 @@ static void write_header(struct ifg_writer *w, const char *kind, const struct if
 		ifg_die_err("write to '%s' failed", ifg_writer_name(w));
 }
 
-/* G[l] += Σ_t s_t ā_tᵀ : (d_out, d_in+1) += (T, d_out)ᵀ (T, d_in+1), in
- * double from the f32 blocks. */
+/* G[l] += Σ_t s_t ā_tᵀ : (d_out, d_in+1), in double from the f32 blocks. */
 static void accumulate(const struct ifg_gradext *g, double **G, double **buf, size_t *cap)
 {
-	for (int l = 0; l < g->n_layers; l++) {
-		size_t na = g->layers[l].d_in + 1, o = g->layers[l].d_out, T = g->T;
-		if (T * (na + o) > *cap) {
-			free(*buf);
-			*buf = ifg_xmalloc(*cap = T * (na + o), sizeof **buf);
-		}
-		double *a = *buf, *s = a + T * na;
-		for (size_t i = 0; i < T * na; i++)
-			a[i] = g->a[l][i];
-		for (size_t i = 0; i < T * o; i++)
-			s[i] = g->s[l][i];
-		cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)o, (int)na, (int)T, 1.0,
-			    s, (int)o, a, (int)na, 1.0, G[l], (int)na);
-	}
+	for (int l = 0; l < g->n_layers; l++)
+		ifg_weight_grad_f32(g->layers[l].d_out, g->layers[l].d_in + 1, g->T, g->s[l],
+				    g->a[l], 1.0, G[l], buf, cap, NULL);
 }
 
 /* The sampling stream of a record is keyed by its id (an integer id is the

@@ -1,0 +1,143 @@
+#!/bin/sh
+# The influence stages beside Kronfluence 1.0.1 (../shared/peers, run by
+# kf_stages.py through kf_ifg.py) on issue 14's shapes: 4 layers x 256,
+# context 256, vocabulary 8192, 64 records of 256 tokens, 2 toxic and 2
+# non-toxic queries, true labels, damping 1e-8, 2 threads each.  Stage by
+# stage, each tool's forward+backward passes included where it runs them:
+#   covariance  ifg-grad | ifg-factor covariance   (Kronfluence: fit_covariance)
+#   eigen       ifg-factor eigen                   (perform_eigendecomposition)
+#   lambda      ifg-grad | ifg-factor lambda       (fit_lambda)
+#   scores      ifg-grad --sum (queries), ifg-grad | ifg-influence
+#                                                  (compute_pairwise_scores x2)
+# ifg and Kronfluence run back to back, BENCH_REPEAT times (default 3); each
+# ratio is of the medians (ratio > 1: ifg faster), with the load (uptime)
+# of every round.  GFLOP/s count the dense work of each stage (formulas
+# below) and are given as a fraction of the measured 2-thread sgemm peak.
+# Usage: kronfluence.sh BINDIR
+bin=${1:?usage: kronfluence.sh BINDIR}
+here=$(cd "$(dirname "$0")" && pwd)
+top=$(cd "$here/../.." && pwd)
+peers=${IFG_PEERS:-$top/../shared/peers}
+stages="covariance eigen lambda scores"
+skip() {
+	for s in $stages fit tokens-to-scores; do
+		echo "bench: kf-$s skipped: $1"
+	done
+	exit 0
+}
+[ -f "$peers/kf_ifg.py" ] || skip "no Kronfluence peer at $peers (kf_ifg.py)"
+/usr/bin/python3 -c 'import torch, numpy, msgpack, tqdm' 2>/dev/null ||
+	skip "/usr/bin/python3 lacks torch, numpy, msgpack or tqdm (Kronfluence needs them)"
+dir=$(mktemp -d "${TMPDIR:-/tmp}/ifg-bench.XXXXXX")
+trap 'rm -rf "$dir"' EXIT
+export IFG_PEERS="$peers" IFG_REF="$top/tests/ref"
+L=4 D=256 T=256 N=64 V=8192 Q=2 threads=2
+repeat=${BENCH_REPEAT:-3}
+
+cc -O2 -march=native -o "$dir/sgemm_peak" "$here/sgemm_peak.c" \
+	$(pkg-config --cflags --libs openblas) 2>"$dir/cc.err" ||
+	skip "cannot build sgemm_peak: $(head -n 1 "$dir/cc.err")"
+peak=$("$dir/sgemm_peak" $threads 2048 | sed -n 's/sgemm_gflops //p')
+echo "kronfluence: sgemm peak ($threads threads) $peak GFLOP/s"
+
+/usr/bin/python3 "$here/kf_stages.py" data "$dir" $T $N $V $Q || skip "cannot make the data"
+"$bin/ifg-train" -q -o "$dir/m" --layers $L --heads 4 --embd $D --ctx $T --vocab $V -n 0 \
+	"$dir/train.ifg" || skip "ifg-train failed"
+
+# one round of ifg: prints "covariance S eigen S lambda S scores S"
+ifg_round() {
+	t0=$(date +%s.%N)
+	"$bin/ifg-grad" -q -j $threads -m "$dir/m" "$dir/train.ifg" |
+		"$bin/ifg-factor" covariance -q -o "$dir/cov.ifg" || return 1
+	t1=$(date +%s.%N)
+	"$bin/ifg-factor" eigen -q -o "$dir/eigen.ifg" "$dir/cov.ifg" || return 1
+	t2=$(date +%s.%N)
+	"$bin/ifg-grad" -q -j $threads -m "$dir/m" "$dir/train.ifg" |
+		"$bin/ifg-factor" lambda -q -e "$dir/eigen.ifg" -o "$dir/factors.ifg" || return 1
+	t3=$(date +%s.%N)
+	"$bin/ifg-grad" -q -j $threads -m "$dir/m" --sum -o "$dir/gtox.ifg" "$dir/qtox.ifg" &&
+	"$bin/ifg-grad" -q -j $threads -m "$dir/m" --sum -o "$dir/gsafe.ifg" "$dir/qsafe.ifg" &&
+	"$bin/ifg-grad" -q -j $threads -m "$dir/m" "$dir/train.ifg" |
+		OPENBLAS_NUM_THREADS=$threads "$bin/ifg-influence" --quiet -f "$dir/factors.ifg" \
+		-q "$dir/gtox.ifg" -n "$dir/gsafe.ifg" -o "$dir/scores.ifg" || return 1
+	t4=$(date +%s.%N)
+	echo "$t0 $t1 $t2 $t3 $t4" | awk '{printf "covariance %.4f eigen %.4f lambda %.4f scores %.4f\n",
+		$2 - $1, $3 - $2, $4 - $3, $5 - $4}'
+}
+
+# one round of Kronfluence, float32 (its default), the same settings
+kf_round() {
+	/usr/bin/python3 "$here/kf_stages.py" run "$dir/kft.json" --threads $threads run "$dir/m" \
+		--train "$dir/train.json" --toxic "$dir/tox.json" --nontoxic "$dir/safe.json" \
+		-o "$dir/kf.json" --empirical-fisher --damping 1e-8 --bs 8 2>"$dir/kf.log" || {
+		sed 's/^/kronfluence: /' "$dir/kf.log" | tail -n 5 >&2
+		return 1
+	}
+	/usr/bin/python3 -c 'import json, sys; t = json.load(open(sys.argv[1]))
+print(" ".join("%s %.4f" % (k, t[k]) for k in ("covariance", "eigen", "lambda", "scores")))' \
+		"$dir/kft.json"
+}
+
+: >"$dir/ifg.times"
+: >"$dir/kf.times"
+r=1
+while [ $r -le $repeat ]; do
+	echo "kronfluence: round $r/$repeat, load $(uptime | sed 's/.*load average: //')"
+	x=$(ifg_round) || skip "an ifg stage failed"
+	echo "$x" >>"$dir/ifg.times"
+	echo "kronfluence:   ifg         $x"
+	y=$(kf_round) || skip "Kronfluence failed (kf_ifg.py, see above)"
+	echo "$y" >>"$dir/kf.times"
+	echo "kronfluence:   Kronfluence $y"
+	r=$((r + 1))
+done
+echo "kronfluence: agreement with Kronfluence fp32 (max|diff|/max, Pearson):" \
+	"$(/usr/bin/python3 "$here/kf_stages.py" agree "$dir/kf.json" "$dir/scores.ifg")"
+
+# median of field F (2, 4, 6, 8) over the rounds of a times file
+med() {
+	awk -v f=$2 '{print $f}' "$1" | sort -g | awk '{v[NR] = $1}
+		END {printf "%.4f", NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2}'
+}
+# Dense floating-point work of each stage (multiply-add = 2), per record of
+# T tokens, summed over the tracked layers (na = d_in + 1, o = d_out):
+#   fwd+bwd  3 x forward = 3 (2 T (12 L D^2 + D V) + 4 L T^2 D)
+#   cov      T (na^2 + o^2)                  (two syrk)
+#   lambda   2 T o na + 2 o^2 na + 2 o na^2  (G, then the two rotations)
+#   eigen    9 (na^3 + o^3) per layer, once  (the textbook count for eigh)
+#   scores   2 T na o per layer, plus fwd+bwd of the records and queries
+flops=$(awk -v L=$L -v D=$D -v T=$T -v N=$N -v V=$V -v Q=$Q 'BEGIN {
+	fb = 3 * (2 * T * (12 * L * D * D + D * V) + 4 * L * T * T * D)
+	tq = T / 4
+	fbq = 3 * (2 * tq * (12 * L * D * D + D * V) + 4 * L * tq * tq * D)
+	split("257 768 257 256 257 1024 1025 256", s, " ")
+	for (l = 1; l <= 4; l++) {
+		na = s[2 * l - 1]; o = s[2 * l]
+		cov += T * (na * na + o * o)
+		lam += 2 * T * o * na + 2 * o * o * na + 2 * o * na * na
+		eig += 9 * (na * na * na + o * o * o)
+		sc += 2 * T * na * o
+	}
+	printf "%g %g %g %g", N * (fb + L * cov), L * eig, N * (fb + L * lam),
+		N * (fb + L * sc) + 2 * Q * fbq
+}')
+i=1
+tot_ifg=0 tot_kf=0 fit_ifg=0 fit_kf=0
+for s in $stages; do
+	f=$((2 * i))
+	a=$(med "$dir/ifg.times" $f)
+	b=$(med "$dir/kf.times" $f)
+	fl=$(echo "$flops" | awk -v i=$i '{print $i}')
+	echo "$s $a $b $fl $peak" | awk '{printf "kronfluence: %-10s ifg %.3f s (%.3g GFLOP/s, %.2f of peak), Kronfluence %.3f s (%.3g GFLOP/s, %.2f of peak)\n",
+		$1, $2, $4 / $2 / 1e9, $4 / $2 / 1e9 / $5, $3, $4 / $3 / 1e9, $4 / $3 / 1e9 / $5}'
+	echo "bench: kf-$s ifg=$a ref=$b refname=kronfluence-1.0.1-fp32 unit=s ratio=$(echo "$b $a" | awk '{printf "%.2f", $1 / $2}')"
+	tot_ifg=$(echo "$tot_ifg $a" | awk '{print $1 + $2}')
+	tot_kf=$(echo "$tot_kf $b" | awk '{print $1 + $2}')
+	[ $s = scores ] || {
+		fit_ifg=$tot_ifg
+		fit_kf=$tot_kf
+	}
+	i=$((i + 1))
+done
+echo "bench: kf-fit ifg=$fit_ifg ref=$fit_kf refname=kronfluence-1.0.1-fp32 unit=s ratio=$(echo "$fit_kf $fit_ifg" | awk '{printf "%.2f", $1 / $2}')"
+echo "bench: kf-tokens-to-scores ifg=$tot_ifg ref=$tot_kf refname=kronfluence-1.0.1-fp32 unit=s ratio=$(echo "$tot_kf $tot_ifg" | awk '{printf "%.2f", $1 / $2}')"
