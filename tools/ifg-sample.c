@@ -27,6 +27,7 @@
 #include "json.h"
 #include "kinds.h"
 #include "modeltok.h"
+#include "promptq.h"
 #include "rad.h"
 #include "rec.h"
 #include "select.h"
@@ -76,7 +77,6 @@ struct prompt {
 	char *pre;		/* {"id": ID, "sample": */
 	char *mid;		/* , "prompt": "...", "continuation": */
 	char *post;		/* , carried fields}\n */
-	int next, done;		/* samples scheduled, written */
 	uint64_t index;		/* number of the prompt in the input */
 };
 
@@ -89,12 +89,10 @@ struct ctx {
 	struct ifg_rad *rad;		/* NULL: plain sampling */
 	struct ifg_bpe *bpe;
 	int ctx_left;			/* n_ctx - n: the prompt tokens kept */
-	struct prompt **q;		/* queue of prompts with samples to write */
-	size_t qhead, qlen, qcap;
-	long pending;			/* samples not yet scheduled */
+	struct ifg_promptq pq;		/* prompts with samples to write (promptq.h) */
 	uint64_t prompts, samples, tokens;
 	struct ifg_gen *g;
-	struct prompt **gp;
+	struct ifg_promptq_slot *slot;	/* what g[i] is: prompt and sample */
 	struct ifg_out *out;
 	msgpack_sbuffer sb;		/* a prompt's id, then a map of its carried fields */
 	msgpack_packer pk;
@@ -109,18 +107,24 @@ static FILE *mem_open(char **p, size_t *n)
 	return f;
 }
 
+static void free_prompt(void *vp)
+{
+	struct prompt *p = vp;
+	free(p->ids), free(p->pre), free(p->mid), free(p->post), free(p);
+}
+
 /* Writes the samples of g[0..nb) and retires finished prompts. */
 static void write_batch(struct ctx *c, int nb)
 {
 	for (int i = 0; i < nb; i++) {
-		struct prompt *p = c->gp[i];
+		struct prompt *p = c->slot[i].data;
 		c->text.n = 0;
 		if (ifg_bpe_decode(c->bpe, c->g[i].out, c->g[i].n_out, false, &c->text) < 0)
 			ifg_die_err("prompt %llu: cannot decode the sample", (unsigned long long)p->index);
 		char *line = NULL;
 		size_t len = 0;
 		FILE *f = mem_open(&line, &len);
-		fprintf(f, "%s%d%s", p->pre, p->done++, p->mid);
+		fprintf(f, "%s%d%s", p->pre, c->slot[i].sample, p->mid);
 		ifg_json_str(f, (const char *)c->text.p, c->text.n);
 		fputs(p->post, f);
 		fclose(f);
@@ -130,10 +134,7 @@ static void write_batch(struct ctx *c, int nb)
 		c->samples++;
 		c->tokens += c->g[i].n_out;
 	}
-	while (c->qhead < c->qlen && c->q[c->qhead]->done == c->k) {
-		struct prompt *p = c->q[c->qhead++];
-		free(p->ids), free(p->pre), free(p->mid), free(p->post), free(p);
-	}
+	ifg_promptq_written(&c->pq, c->slot, nb, free_prompt);
 	ifg_progress("%llu prompts, %llu samples", (unsigned long long)c->prompts,
 		     (unsigned long long)c->samples);
 }
@@ -141,17 +142,14 @@ static void write_batch(struct ctx *c, int nb)
 /* Generates the next nb scheduled sequences, in queue order. */
 static void run_batch(struct ctx *c, long nb)
 {
-	size_t qi = c->qhead;
+	ifg_promptq_take(&c->pq, nb, c->slot);
 	for (long i = 0; i < nb; i++) {
-		while (c->q[qi]->next == c->k)
-			qi++;
-		struct prompt *p = c->q[qi];
+		const struct prompt *p = c->slot[i].data;
 		struct ifg_gen *g = &c->g[i];
 		g->prompt = p->ids;
 		g->prompt_len = p->n;
 		/* the stream of (prompt, sample): the seed and two numbers, nothing else */
-		ifg_rng_init2(&g->rng, c->seed, p->index << 20 | (uint64_t)p->next++);
-		c->gp[i] = p;
+		ifg_rng_init2(&g->rng, c->seed, ifg_promptq_key(p->index, c->slot[i].sample));
 	}
 	int rc = c->rad ? ifg_rad_generate(c->rad, c->m, c->inf, &c->smp, c->g, (int)nb, (int)c->n,
 					   ifg_bpe_eot(c->bpe), ifg_bpe_vocab_size(c->bpe))
@@ -159,7 +157,6 @@ static void run_batch(struct ctx *c, long nb)
 					   ifg_bpe_eot(c->bpe), ifg_bpe_vocab_size(c->bpe));
 	if (rc < 0)
 		ifg_die_err("generation failed");
-	c->pending -= nb;
 	write_batch(c, (int)nb);
 }
 
@@ -213,17 +210,8 @@ static void add_prompt(struct ctx *c, const uint32_t *ids, size_t n, const void 
 	msgpack_unpacked_destroy(&id), msgpack_unpacked_destroy(&carry);
 	c->sb.size = 0;
 
-	if (c->qlen == c->qcap && c->q) {	/* compact, or grow */
-		memmove(c->q, c->q + c->qhead, (c->qlen - c->qhead) * sizeof *c->q);
-		c->qlen -= c->qhead, c->qhead = 0;
-	}
-	if (c->qlen == c->qcap) {
-		c->qcap = c->qcap ? 2 * c->qcap : 64;
-		c->q = ifg_xrealloc(c->q, c->qcap, sizeof *c->q);
-	}
-	c->q[c->qlen++] = p;
-	c->pending += c->k;
-	while (c->pending >= c->batch)
+	ifg_promptq_push(&c->pq, p, p->index);
+	while (c->pq.pending >= c->batch)
 		run_batch(c, c->batch);
 }
 
@@ -418,7 +406,8 @@ int main(int argc, char **argv)
 	msgpack_sbuffer_init(&c.sb);
 	msgpack_packer_init(&c.pk, &c.sb, msgpack_sbuffer_write);
 	c.g = ifg_xcalloc(c.batch, sizeof *c.g);
-	c.gp = ifg_xcalloc(c.batch, sizeof *c.gp);
+	c.slot = ifg_xcalloc(c.batch, sizeof *c.slot);
+	ifg_promptq_init(&c.pq, (int)c.k);
 	for (long i = 0; i < c.batch; i++)
 		c.g[i].out = ifg_xmalloc(c.n + 1, sizeof(uint32_t));
 	if (!(c.out = ifg_out_open(out, IFG_COMPRESS_AUTO, 0)))
@@ -432,8 +421,8 @@ int main(int argc, char **argv)
 		else
 			read_jsonl(&c, path, &to);
 	}
-	while (c.pending > 0)
-		run_batch(&c, c.pending < c.batch ? c.pending : c.batch);
+	while (c.pq.pending > 0)
+		run_batch(&c, c.pq.pending < c.batch ? c.pq.pending : c.batch);
 	if (ifg_out_close(c.out) < 0)
 		ifg_die("%s", ifg_err());
 	ifg_progress_done();
@@ -449,7 +438,8 @@ int main(int argc, char **argv)
 	}
 	for (long i = 0; i < c.batch; i++)
 		free(c.g[i].out);
-	free(c.g), free(c.gp), free(c.q), free(carry);
+	ifg_promptq_release(&c.pq, free_prompt);
+	free(c.g), free(c.slot), free(carry);
 	ifg_bytes_release(&c.text);
 	msgpack_sbuffer_destroy(&c.sb);
 	ifg_sampler_release(&c.smp);
