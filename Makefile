@@ -2,7 +2,7 @@
 #
 #   make            programs in bin/, libifg.a in build/
 #   make check      installs missing Debian packages, builds, runs every test
-#   make bench      speed comparisons (bench: lines, see design.md)
+#   make bench      speed comparisons (bench: lines, see doc/records.md)
 #   make demo       the detoxification experiment on the built-in data
 #   make fuzz       libFuzzer on the record reader (FUZZ_SECONDS=60)
 #   make install PREFIX=/usr/local DESTDIR=

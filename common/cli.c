@@ -119,11 +119,26 @@ double ifg_opt_double(const char *opt, const char *arg, double lo, double hi)
 	return v;
 }
 
-double ifg_now(void)
+void ifg_cli_std_option(const struct ifg_cli_std *s, int c, const char *arg)
 {
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec * 1e-9;
+	switch (c) {
+	case 'o':
+		if (!s->out)
+			break;
+		*s->out = arg;
+		return;
+	case 'z':
+		if (!s->compress)
+			break;
+		*s->compress = IFG_COMPRESS_YES;
+		return;
+	case 'q': ifg_verbosity = 0; return;
+	case 'v': ifg_verbosity = 2; return;
+	case 'h': s->usage(stdout); exit(0);
+	case 'V': ifg_version();
+	}
+	s->usage(stderr);
+	exit(2);
 }
 
 static int progress_state = -1;	/* -1 unknown, 0 off, 1 on */

@@ -1,4 +1,4 @@
-/* cli.h: the conventions every ifg program follows (design.md).
+/* cli.h: the conventions every ifg program follows (doc/records.md).
  *
  *   exit 0 success, 1 runtime or data error, 2 usage error;
  *   messages on stderr as "ifg-x: what failed: why";
@@ -14,6 +14,7 @@
 
 #include <stdarg.h>
 #include <stdbool.h>
+#include <stdio.h>
 
 extern const char *ifg_progname;
 extern int ifg_verbosity;	/* 0 quiet (-q), 1 normal, 2 verbose (-v) */
@@ -33,6 +34,24 @@ void ifg_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* "prog (ifg) VERSION" on stdout, exit 0. */
 _Noreturn void ifg_version(void);
 
+/* The options every program spells alike, in one place.  A program calls
+ * ifg_cli_std_option from the default: of its getopt_long switch, after its
+ * own cases (so a letter it spells otherwise, such as ifg-influence's -q, stays
+ * its own):
+ *   'o' FILE   *s->out = FILE          (a program without -o sets out NULL)
+ *   'z'        *s->compress = IFG_COMPRESS_YES (stream.h; NULL: no -z)
+ *   'q'        ifg_verbosity = 0       'v'  ifg_verbosity = 2
+ *   'h'        --help: s->usage(stdout), exit 0
+ *   'V'        --version: ifg_version()
+ *   any other  (getopt's '?' for an unknown option or a missing argument)
+ *              s->usage(stderr), exit 2. */
+struct ifg_cli_std {
+	void (*usage)(FILE *f);
+	const char **out;
+	int *compress;
+};
+void ifg_cli_std_option(const struct ifg_cli_std *s, int c, const char *arg);
+
 /* Option values: range-checked, exit 2 with a message naming the option. */
 long ifg_opt_long(const char *opt, const char *arg, long lo, long hi);
 double ifg_opt_double(const char *opt, const char *arg, double lo, double hi);
@@ -44,7 +63,6 @@ bool ifg_progress_enabled(void);
 void ifg_progress(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void ifg_progress_done(void);
 
-/* Monotonic seconds. */
-double ifg_now(void);
+/* (Monotonic seconds: ifg_now in util.h.) */
 
 #endif

@@ -1,5 +1,5 @@
 /* ekfac.c: covariance, merge, eigen, lambda, strategies and the EK-FAC
- * inverse (ekfac.h; method.md §3.4-3.9).  Every product goes through
+ * inverse (ekfac.h; doc/method.md §3-4).  Every product goes through
  * OpenBLAS in double; the eigensolver is LAPACKE_dsyevd. */
 #include <cblas.h>
 #include <lapacke.h>
@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "ekfac.h"
+#include "kinds.h"
 #include "util.h"
 
 static double now(void)

@@ -1,4 +1,4 @@
-/* ekfac.h: EK-FAC factors of the tracked linear layers (method.md §3.4-3.9).
+/* ekfac.h: EK-FAC factors of the tracked linear layers (doc/method.md §3-4).
  *
  * Per tracked layer y = W a + b with W (d_out, d_in), write na = d_in + 1
  * (ā = [a; 1], the bias folded in as the last column) and o = d_out.
@@ -23,8 +23,6 @@
 
 #include <stdbool.h>
 #include <stdint.h>
-
-#include "kinds.h"
 
 /* One tracked layer.  Parts a stage has not produced are NULL. */
 struct ifg_layer_factors {
@@ -117,7 +115,7 @@ struct ifg_damping {
 	enum ifg_damping_rule rule;
 	double value;		/* δ (fixed), or the scale of mean(C) (heuristic) */
 };
-#define IFG_DAMPING_DEFAULT 1e-8	/* the official value (method.md §3.7) */
+#define IFG_DAMPING_DEFAULT 1e-8	/* the official value (doc/method.md §4) */
 #define IFG_DAMPING_HEURISTIC_SCALE 0.1
 
 /* out = H̃⁻¹ g for one layer: rotate, divide by (C + δ), unrotate.

@@ -79,7 +79,7 @@ struct ifg_gpt_tensor {
 	} init;			/* what ifg_gpt_init_weights draws */
 };
 
-/* One tracked linear layer of the model (method.md §3.1): the layers whose
+/* One tracked linear layer of the model (doc/method.md §2.1): the layers whose
  * weights EK-FAC and the influence scores cover, listed by the model so that
  * ifg-grad, ifg-factor and ifg-influence need no knowledge of its
  * architecture.  GPT-2 tracks four per block, in block order, then in the

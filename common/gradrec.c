@@ -468,6 +468,27 @@ static int sum_with_count(const struct ifg_reader *r, const msgpack_object *rec,
 	return 0;
 }
 
+/* Covariance eigenvalues are >= 0: a negative one beyond the rounding of
+ * the eigensolver (1e-6 of the largest magnitude; LAPACK's error is about
+ * n eps of it) is damage.  Lambda is a sum of squares: >= 0 exactly. */
+#define EIGVAL_TOL 1e-6
+
+static int nonneg(const struct ifg_reader *r, const char *layer, const char *key, const double *v,
+		  size_t n, double rel_tol)
+{
+	if (!v)
+		return 0;
+	double big = 0;
+	for (size_t i = 0; i < n; i++)
+		big = fabs(v[i]) > big ? fabs(v[i]) : big;
+	for (size_t i = 0; i < n; i++)
+		if (v[i] < -rel_tol * big || (rel_tol == 0 && v[i] < 0))
+			return ifg_reader_err(r, "layer '%s': %s[%zu] = %g is negative%s", layer, key,
+					      i, v[i], rel_tol ? " (a covariance's eigenvalue)"
+							       : " (a sum of squares)");
+	return 0;
+}
+
 int ifg_factor_rec_parse(const struct ifg_reader *r, const msgpack_object *rec, int expect,
 			 struct ifg_layer_factors *l)
 {
@@ -501,6 +522,10 @@ int ifg_factor_rec_parse(const struct ifg_reader *r, const msgpack_object *rec, 
 		return -1;
 	if (!l->QA != !l->QS)
 		return ifg_reader_err(r, "layer '%s': one eigenbasis without the other", l->name);
+	if (nonneg(r, l->name, IFG_K_EIGVALS_A, l->eigvals_A, na, EIGVAL_TOL) < 0 ||
+	    nonneg(r, l->name, IFG_K_EIGVALS_S, l->eigvals_S, o, EIGVAL_TOL) < 0 ||
+	    nonneg(r, l->name, IFG_K_LAMBDA_SUM, l->Lambda_sum, o * na, 0) < 0)
+		return -1;
 	return 0;
 }
 

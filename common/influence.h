@@ -1,5 +1,5 @@
 /* influence.h: the differential query gradient, its preconditioning and the
- * per-token influence scores (method.md §3.8-3.10).
+ * per-token influence scores (doc/method.md §5).
  *
  * Per layer, with na = d_in + 1 and o = d_out:
  *   Δg = G_tox / K_tox − G_safe / K_safe            (o, na), mean query gradients
@@ -8,7 +8,7 @@
  *   S[t] = Σ_ℓ S_ℓ[t]
  * and the document-level score ⟨P, G_n⟩ with G_n = Σ_t s_t ā_tᵀ, which
  * equals Σ_t S[t].  A positive score means training on the token lowers the
- * toxic queries' loss more than the non-toxic ones' (method.md §3.3). */
+ * toxic queries' loss more than the non-toxic ones' (doc/method.md §5.2). */
 #ifndef IFG_INFLUENCE_H
 #define IFG_INFLUENCE_H
 

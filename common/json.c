@@ -1,4 +1,5 @@
-/* json.c: msgpack objects as JSON text. */
+/* json.c: msgpack objects as JSON text, JSON values as msgpack (typed
+ * arrays as bin), and lookups in parsed JSON. */
 #include "json.h"
 
 #include <math.h>
@@ -96,7 +97,7 @@ static void json_num_f32(FILE *f, double v)
 
 #define HEAD 8
 
-static void json_array(FILE *f, const struct ifg_array *a, bool full)
+static void print_array(FILE *f, const struct ifg_array *a, bool full)
 {
 	fprintf(f, "{\"dtype\":\"%s\",\"shape\":[", ifg_dtype_name(a->dtype));
 	for (int i = 0; i < a->ndim; i++)
@@ -170,7 +171,7 @@ void ifg_json_obj(FILE *f, const msgpack_object *o, bool full)
 		break;
 	case MSGPACK_OBJECT_MAP:
 		if (as_array(o, &a)) {
-			json_array(f, &a, full);
+			print_array(f, &a, full);
 			break;
 		}
 		fputc('{', f);
@@ -195,5 +196,128 @@ void ifg_json_obj(FILE *f, const msgpack_object *o, bool full)
 		fputc('}', f);
 		break;
 	default: fputs("null", f);
+	}
+}
+
+json_t *ifg_json_field(json_t *o, const char *name)
+{
+	json_t *v = json_object_get(o, name);
+	if (v || !strchr(name, '.'))
+		return v;
+	char key[256];
+	for (const char *s = name; json_is_object(o);) {
+		const char *dot = strchr(s, '.');
+		size_t k = dot ? (size_t)(dot - s) : strlen(s);
+		if (k >= sizeof key)
+			return NULL;
+		memcpy(key, s, k);
+		key[k] = 0;
+		o = json_object_get(o, key);
+		if (!dot)
+			return o;
+		s = dot + 1;
+	}
+	return NULL;
+}
+
+/* ---- JSON to msgpack ---- */
+
+/* Packs a typed array given as {"dtype", "shape", "data"}; -1 with a message. */
+static int pack_typed(msgpack_packer *pk, json_t *o)
+{
+	const char *dt = json_string_value(json_object_get(o, "dtype"));
+	json_t *shape = json_object_get(o, "shape"), *data = json_object_get(o, "data");
+	int t = dt ? ifg_dtype_parse(dt, strlen(dt)) : -1;
+	if (t < 0)
+		return ifg_seterr("unknown dtype '%s'", dt ? dt : "");
+	size_t nd = json_array_size(shape);
+	if (nd > IFG_MAX_NDIM)
+		return ifg_seterr("too many dimensions");
+	uint64_t dims[IFG_MAX_NDIM], n = 1;
+	for (size_t i = 0; i < nd; i++) {
+		json_int_t d = json_integer_value(json_array_get(shape, i));
+		if (!json_is_integer(json_array_get(shape, i)) || d < 0 || d > UINT32_MAX)
+			return ifg_seterr("bad shape[%zu]", i);
+		dims[i] = (uint64_t)d;
+		n *= dims[i];
+	}
+	if (json_array_size(data) != n)
+		return ifg_seterr("shape holds %llu values, data has %zu", (unsigned long long)n,
+				  json_array_size(data));
+	size_t sz = ifg_dtype_size((enum ifg_dtype)t);
+	unsigned char *buf = ifg_xmalloc(n ? n : 1, sz);
+	for (size_t i = 0; i < n; i++) {
+		json_t *v = json_array_get(data, i);
+		double x = json_is_number(v) ? json_number_value(v) : NAN;
+		if (json_is_string(v) && !strcmp(json_string_value(v), "Infinity"))
+			x = INFINITY;
+		else if (json_is_string(v) && !strcmp(json_string_value(v), "-Infinity"))
+			x = -INFINITY;
+		else if (!json_is_number(v) && !(json_is_string(v) && !strcmp(json_string_value(v), "NaN"))) {
+			free(buf);
+			return ifg_seterr("data[%zu] is not a number", i);
+		}
+		unsigned char *p = buf + i * sz;
+		int integer = t == IFG_U8 || t == IFG_U16 || t == IFG_U32 || t == IFG_I32;
+		double lo = t == IFG_I32 ? INT32_MIN : 0;
+		double hi = t == IFG_U8 ? 255 : t == IFG_U16 ? 65535 : t == IFG_U32 ? UINT32_MAX : INT32_MAX;
+		if (integer && (x != floor(x) || x < lo || x > hi)) {
+			free(buf);
+			return ifg_seterr("data[%zu] = %g does not fit %s", i, x, dt);
+		}
+		switch (t) {
+		case IFG_U8: p[0] = (uint8_t)x; break;
+		case IFG_U16: { uint16_t v16 = (uint16_t)x; memcpy(p, &v16, 2); break; }
+		case IFG_U32: { uint32_t v32 = (uint32_t)x; memcpy(p, &v32, 4); break; }
+		case IFG_I32: { int32_t v32 = (int32_t)x; memcpy(p, &v32, 4); break; }
+		case IFG_F32: { float f = (float)x; memcpy(p, &f, 4); break; }
+		case IFG_F64: memcpy(p, &x, 8); break;
+		case IFG_BF16: { uint16_t h = ifg_f32_to_bf16((float)x); memcpy(p, &h, 2); break; }
+		}
+	}
+	/* key already packed by the caller */
+	msgpack_pack_map(pk, 3);
+	ifg_pack_kv_str(pk, "dtype", dt);
+	ifg_pack_cstr(pk, "shape");
+	msgpack_pack_array(pk, nd);
+	for (size_t i = 0; i < nd; i++)
+		msgpack_pack_uint64(pk, dims[i]);
+	ifg_pack_cstr(pk, "data");
+	msgpack_pack_bin(pk, n * sz);
+	msgpack_pack_bin_body(pk, buf, n * sz);
+	free(buf);
+	return 0;
+}
+
+int ifg_json_pack(msgpack_packer *pk, json_t *v)
+{
+	size_t i;
+	const char *key;
+	json_t *x;
+	switch (json_typeof(v)) {
+	case JSON_OBJECT:
+		if (json_object_size(v) == 3 && json_object_get(v, "dtype") &&
+		    json_object_get(v, "shape") && json_is_array(json_object_get(v, "data")))
+			return pack_typed(pk, v);
+		msgpack_pack_map(pk, json_object_size(v));
+		json_object_foreach(v, key, x) {
+			ifg_pack_cstr(pk, key);
+			if (ifg_json_pack(pk, x) < 0)
+				return ifg_prefixerr("field '%s'", key);
+		}
+		return 0;
+	case JSON_ARRAY:
+		msgpack_pack_array(pk, json_array_size(v));
+		json_array_foreach(v, i, x) if (ifg_json_pack(pk, x) < 0) return -1;
+		return 0;
+	case JSON_STRING:
+		msgpack_pack_str(pk, json_string_length(v));
+		msgpack_pack_str_body(pk, json_string_value(v), json_string_length(v));
+		return 0;
+	case JSON_INTEGER: msgpack_pack_int64(pk, json_integer_value(v)); return 0;
+	case JSON_REAL: msgpack_pack_double(pk, json_real_value(v)); return 0;
+	case JSON_TRUE: msgpack_pack_true(pk); return 0;
+	case JSON_FALSE: msgpack_pack_false(pk); return 0;
+	default: msgpack_pack_nil(pk); return 0;
 	}
 }

@@ -7,6 +7,9 @@
  *
  * tokens   header: tokenizer {name, sha256, vocab_size, eot (-1: none)},
  *                  block (0 = one record per document)
+ *                  select (ifg-select's output: {method, budget, percentile,
+ *                  threshold, window, seed, model}, the settings that made the
+ *                  masks; which keys appear depends on the method)
  *          record: id (str or int), tokens (u16 or u32 [T]),
  *                  cont (int, optional: queries; the loss covers the labels
  *                        at positions >= cont, i.e. the continuation tokens),
@@ -82,7 +85,8 @@
 #define IFG_K_LAMBDA_COUNT "Lambda_count" /* int: records summed into Lambda_sum */
 #define IFG_K_STRATEGY "strategy"	/* str: identity | diagonal | kfac | ekfac */
 #define IFG_K_RECORDS "records"		/* int: grads records consumed */
-#define IFG_K_METHOD "method"		/* "differential" | "toxic-only" */
+#define IFG_K_METHOD "method"		/* scores: "differential" | "toxic-only";
+					   select: ifguide | words | drop-docs | random */
 #define IFG_K_LEVEL "level"		/* "token" | "document" */
 #define IFG_K_DAMPING "damping"		/* {rule, value, layers} */
 #define IFG_K_RULE "rule"		/* "fixed" | "heuristic" | "none" (identity) */
@@ -91,6 +95,13 @@
 #define IFG_K_NEGATIVES "negatives"	/* K_safe: non-toxic query records (0: none) */
 #define IFG_K_SCORE "score"		/* f64: Σ_t S[t] = ⟨P, G_n⟩ over layers */
 #define IFG_K_LAYER_SCORE "layer_score"	/* f64 [L] */
+
+/* The select map of a masked tokens header (ifg-select); method as above. */
+#define IFG_K_SELECT "select"
+#define IFG_K_BUDGET "budget"		/* int: the token budget L */
+#define IFG_K_PERCENTILE "percentile"	/* f64: p of the threshold (ifguide) */
+#define IFG_K_THRESHOLD "threshold"	/* f64 τ, or nil without scores (ifguide) */
+#define IFG_K_WINDOW "window"		/* int: w (ifguide) */
 
 /* kinds */
 #define IFG_KIND_TOKENS "tokens"

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "kinds.h"
+#include "modeltok.h"
 #include "rec.h"
 #include "stream.h"
 #include "util.h"
@@ -357,6 +358,8 @@ struct ifg_ppl_eval {
 	struct ifg_ppl sums;
 	void (*on_batch)(const struct ifg_ppl *, void *);
 	void *on_batch_arg;
+	struct ifg_tok_id model_tok;	/* the checkpoint's tokenizer, when checked */
+	char *ckpt;			/* NULL: not checked */
 };
 
 struct ifg_ppl_eval *ifg_ppl_eval_new(struct ifg_gpt *m, int batch)
@@ -386,6 +389,7 @@ void ifg_ppl_eval_free(struct ifg_ppl_eval *e)
 	if (!e)
 		return;
 	free(e->tok), free(e->tgt), free(e->btok), free(e->btgt), free(e->len), free(e->last);
+	free(e->ckpt);
 	free(e);
 }
 
@@ -470,6 +474,16 @@ int ifg_ppl_eval_add(struct ifg_ppl_eval *e, const uint32_t *tok, size_t n)
 	return 0;
 }
 
+int ifg_ppl_eval_check_tokenizer(struct ifg_ppl_eval *e, const char *ckpt)
+{
+	int rc = ifg_ckpt_tokenizer(ckpt, &e->model_tok);
+	if (rc == 1) {
+		free(e->ckpt);
+		e->ckpt = ifg_xstrdup(ckpt);
+	}
+	return rc < 0 ? -1 : 0;
+}
+
 int ifg_ppl_eval_add_file(struct ifg_ppl_eval *e, const char *path)
 {
 	struct ifg_reader *r = ifg_reader_open(path);
@@ -481,6 +495,13 @@ int ifg_ppl_eval_add_file(struct ifg_ppl_eval *e, const char *path)
 	if (ifg_reader_header(r, IFG_KIND_TOKENS) < 0)
 		goto out;
 	const msgpack_object *tz = ifg_get(ifg_reader_hdr(r), IFG_K_TOKENIZER), *vs;
+	struct ifg_tok_id in;
+	if (e->ckpt && ifg_tok_id_from_map(tz, &in) == 1) {
+		char what[600];
+		snprintf(what, sizeof what, "'%.580s'", ifg_reader_name(r));
+		if (ifg_tok_id_check(&e->model_tok, e->ckpt, &in, what) < 0)
+			goto out;
+	}
 	if (tz && tz->type == MSGPACK_OBJECT_MAP && (vs = ifg_get(tz, IFG_K_VOCAB_SIZE)) &&
 	    vs->type == MSGPACK_OBJECT_POSITIVE_INTEGER && vs->via.u64 > (uint64_t)e->V) {
 		ifg_reader_err(r, "the tokenizer's vocabulary (%" PRIu64 ") exceeds the model's (%d)",

@@ -1,4 +1,4 @@
-/* metrics.h: evaluation metrics (method.md §7.4 and §7.6).
+/* metrics.h: evaluation metrics (doc/method.md §8).
  *
  * Toxicity of sampled continuations (EMT, TP).  Samples arrive as JSONL
  * lines {"id": ..., "<key>": score, ...}; lines of one prompt need not be
@@ -99,9 +99,14 @@ const struct ifg_ppl *ifg_ppl_eval_sums(const struct ifg_ppl_eval *e);
 void ifg_ppl_eval_on_batch(struct ifg_ppl_eval *e,
 			   void (*fn)(const struct ifg_ppl *sums, void *arg), void *arg);
 
+/* From now on, a file whose tokenizer is not the one checkpoint ckpt was
+ * trained with (when it records one, modeltok.h) is refused.  -1 with a
+ * message when the checkpoint cannot be read. */
+int ifg_ppl_eval_check_tokenizer(struct ifg_ppl_eval *e, const char *ckpt);
 /* Reads token records (kind "tokens") of a file and adds them.  A header
- * whose tokenizer vocabulary exceeds the model's, or a token id outside it,
- * fails naming the file and record. */
+ * whose tokenizer vocabulary exceeds the model's, or another tokenizer than
+ * the checkpoint's (ifg_ppl_eval_check_tokenizer), or a token id outside the
+ * vocabulary fails naming the file and record. */
 int ifg_ppl_eval_add_file(struct ifg_ppl_eval *e, const char *path);
 
 #endif

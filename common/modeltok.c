@@ -10,6 +10,7 @@
 #include <unistd.h>
 #include <sys/stat.h>
 
+#include "bpe.h"
 #include "kinds.h"
 #include "rec.h"
 #include "util.h"
@@ -51,6 +52,13 @@ int ifg_tok_id_from_map(const msgpack_object *map, struct ifg_tok_id *id)
 		snprintf(id->name, sizeof id->name, "%.*s", (int)name->via.str.size,
 			 name->via.str.ptr);
 	return 1;
+}
+
+void ifg_tok_id_from_bpe(const struct ifg_bpe *t, struct ifg_tok_id *id)
+{
+	memset(id, 0, sizeof *id);
+	snprintf(id->name, sizeof id->name, "%s", ifg_bpe_name(t));
+	snprintf(id->sha256, sizeof id->sha256, "%s", ifg_bpe_sha256(t));
 }
 
 static int read_full(int fd, void *buf, size_t n)
@@ -119,9 +127,9 @@ int ifg_tok_id_check(const struct ifg_tok_id *model, const char *ckpt,
 {
 	if (!model || !input || !strcmp(model->sha256, input->sha256))
 		return 0;
-	return ifg_seterr("%s was made with tokenizer '%s' (sha256 %.12s...), model '%s' with "
-			  "tokenizer '%s' (sha256 %.12s...)", what, input->name, input->sha256, ckpt,
-			  model->name, model->sha256);
+	return ifg_seterr("%s: tokenizer '%s' (sha256 %.12s...), but model '%s' was trained with "
+			  "tokenizer '%s' (sha256 %.12s...; --any-tokenizer overrides)", what,
+			  input->name, input->sha256, ckpt, model->name, model->sha256);
 }
 
 int ifg_ckpt_tok_check(const char *ckpt, const struct ifg_tok_id *input, const char *what)

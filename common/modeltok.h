@@ -11,6 +11,8 @@
 
 #include <msgpack.h>
 
+struct ifg_bpe;
+
 struct ifg_tok_id {
 	char name[64];		/* "" when unnamed */
 	char sha256[65];
@@ -24,9 +26,13 @@ int ifg_ckpt_tokenizer(const char *ckpt, struct ifg_tok_id *id);
  * 1 with *id filled, 0 when there is none or it has no sha256. */
 int ifg_tok_id_from_map(const msgpack_object *map, struct ifg_tok_id *id);
 int ifg_tok_id_from_json(const char *json, struct ifg_tok_id *id);
+/* A loaded tokenizer's identity (its name and sha256, as in tokens headers). */
+void ifg_tok_id_from_bpe(const struct ifg_bpe *t, struct ifg_tok_id *id);
 /* 0 when they agree (or either is NULL), else -1 with the message
- * "WHAT was made with tokenizer 'a' (sha256 0123456789ab...), model 'CKPT'
- * with tokenizer 'b' (sha256 ...)". */
+ * "WHAT: tokenizer 'a' (sha256 0123456789ab...), but model 'CKPT' was
+ * trained with tokenizer 'b' (sha256 ...; --any-tokenizer overrides)": the
+ * programs that check offer --any-tokenizer to skip it (a checkpoint
+ * fine-tuned on purpose with another tokenizer of the same vocabulary). */
 int ifg_tok_id_check(const struct ifg_tok_id *model, const char *ckpt,
 		     const struct ifg_tok_id *input, const char *what);
 

@@ -45,6 +45,7 @@ int ifg_dtype_parse(const char *name, size_t len)
 
 struct scan {
 	uint64_t pos;			/* bytes of the record scanned so far */
+	uint64_t objects;		/* msgpack objects in them (each one a msgpack_object) */
 	int depth;
 	uint64_t left[SCAN_DEPTH + 1];	/* elements still to come per level */
 };
@@ -52,6 +53,7 @@ struct scan {
 static void scan_reset(struct scan *s)
 {
 	s->pos = 0;
+	s->objects = 0;
 	s->depth = 0;
 	s->left[0] = 1;
 }
@@ -137,6 +139,7 @@ static int scan_step(struct scan *s, const uint8_t *p, uint64_t len, uint64_t ma
 			return SCAN_BAD;
 		}
 		s->pos += hdr + payload;
+		s->objects++;
 		s->left[s->depth]--;
 		if (children) {
 			if (s->depth == SCAN_DEPTH) {
@@ -186,12 +189,14 @@ struct ifg_reader *ifg_reader_open(const char *path)
 	r->buf = ifg_xmalloc(r->cap, 1);
 	r->max_record = IFG_MAX_RECORD_DEFAULT;
 	r->read_size = READ_CHUNK;
-	const char *env = getenv("IFG_MAX_RECORD");
-	uint64_t v;
-	if (env && ifg_parse_u64(env, 16, (uint64_t)1 << 40, &v) == 0)
-		r->max_record = v;
 	msgpack_unpacked_init(&r->unp);
 	msgpack_unpacked_init(&r->hdr_unp);
+	const char *env = getenv("IFG_MAX_RECORD");
+	if (env && *env && ifg_parse_u64(env, 16, (uint64_t)1 << 40, &r->max_record) < 0) {
+		ifg_prefixerr("IFG_MAX_RECORD (the record size limit in bytes)");
+		ifg_reader_close(r);
+		return NULL;
+	}
 	return r;
 }
 
@@ -282,6 +287,16 @@ int ifg_reader_next(struct ifg_reader *r, const msgpack_object **rec)
 			r->eof = 1;
 	}
 	size_t len = (size_t)r->scan.pos, off = 0;
+	/* Bound what unpacking costs: one msgpack_object (24 bytes) per
+	 * object, whatever its encoding (a nil is one byte). */
+	uint64_t decoded = r->scan.objects * (uint64_t)sizeof(msgpack_object);
+	if (decoded > IFG_DECODE_FACTOR * (uint64_t)len + IFG_DECODE_SLACK)
+		return ifg_reader_err(r, "a record of %llu bytes holds %llu msgpack objects, which "
+				      "would take %llu bytes decoded (at most %d times the record's "
+				      "size plus %llu MiB)", (unsigned long long)len,
+				      (unsigned long long)r->scan.objects, (unsigned long long)decoded,
+				      IFG_DECODE_FACTOR,
+				      (unsigned long long)(IFG_DECODE_SLACK >> 20));
 	msgpack_unpack_return ret =
 		msgpack_unpack_next(&r->unp, (const char *)r->buf + r->beg, len, &off);
 	if (ret != MSGPACK_UNPACK_SUCCESS || off != len)
@@ -290,6 +305,13 @@ int ifg_reader_next(struct ifg_reader *r, const msgpack_object **rec)
 								       : "unpack failed");
 	r->last_len = len;
 	*rec = &r->unp.data;
+	/* A header after the header: two streams joined byte by byte. */
+	const msgpack_object *k = ifg_get(*rec, IFG_K_KIND), *v = ifg_get(*rec, IFG_K_VERSION);
+	if (r->have_hdr && k && k->type == MSGPACK_OBJECT_STR && v &&
+	    v->type == MSGPACK_OBJECT_POSITIVE_INTEGER)
+		return ifg_reader_err(r, "a second header (a '%.*s' stream begins here): streams "
+				      "are joined with ifg-cat, not byte by byte",
+				      (int)k->via.str.size, k->via.str.ptr);
 	return 1;
 }
 
@@ -613,6 +635,17 @@ int ifg_array_to_u8(const struct ifg_array *a, uint8_t *dst)
 		return ifg_seterr("expected a u8 array, got %s", dtypes[a->dtype].name);
 	if (a->n)
 		memcpy(dst, a->data, a->n);
+	return 0;
+}
+
+int ifg_array_to_mask(const struct ifg_array *a, uint8_t *dst)
+{
+	if (ifg_array_to_u8(a, dst) < 0)
+		return -1;
+	for (uint64_t i = 0; i < a->n; i++)
+		if (dst[i] > 1)
+			return ifg_seterr("element %llu = %u: a mask holds 0 or 1",
+					  (unsigned long long)i, dst[i]);
 	return 0;
 }
 

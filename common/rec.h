@@ -28,6 +28,12 @@
 /* Largest record a reader accepts (bytes); IFG_MAX_RECORD in the
  * environment overrides it. */
 #define IFG_MAX_RECORD_DEFAULT ((uint64_t)1 << 31)
+/* The objects msgpack-c builds for a record (one msgpack_object, 24 bytes,
+ * per object; strings and bins point into the record's bytes) may take at
+ * most IFG_DECODE_FACTOR times the record's size plus IFG_DECODE_SLACK: a
+ * record of 60 MB of nils, 1.4 GB decoded, is refused before unpacking. */
+#define IFG_DECODE_FACTOR 4
+#define IFG_DECODE_SLACK ((uint64_t)16 << 20)
 
 enum ifg_dtype { IFG_U8, IFG_U16, IFG_U32, IFG_I32, IFG_F32, IFG_F64, IFG_BF16, IFG_NDTYPE };
 
@@ -55,13 +61,16 @@ int ifg_array_to_f64(const struct ifg_array *a, double *dst, bool allow_nonfinit
 /* Integer dtypes only; fails on values > max. */
 int ifg_array_to_u32(const struct ifg_array *a, uint32_t *dst, uint32_t max);
 int ifg_array_to_u8(const struct ifg_array *a, uint8_t *dst);
+/* A token mask: u8, every element 0 or 1. */
+int ifg_array_to_mask(const struct ifg_array *a, uint8_t *dst);
 double ifg_array_get(const struct ifg_array *a, uint64_t i);
 
 /* ---- reading ---- */
 
 struct ifg_reader;
 
-/* path NULL or "-" is stdin. */
+/* path NULL or "-" is stdin.  NULL with a message when it cannot be opened
+ * or IFG_MAX_RECORD is set, not empty, and not a number in [16, 2^40]. */
 struct ifg_reader *ifg_reader_open(const char *path);
 /* Reads the header; kind NULL accepts any kind.  Fails on a non-header
  * first record, another kind, or a newer format version. */
@@ -69,7 +78,9 @@ int ifg_reader_header(struct ifg_reader *r, const char *kind);
 const msgpack_object *ifg_reader_hdr(const struct ifg_reader *r);
 const char *ifg_reader_kind(const struct ifg_reader *r);
 /* 1 with *rec set, 0 at a clean end of stream, -1 on error (message set:
- * truncated record, corrupt bytes, record not a map, oversized, I/O). */
+ * truncated record, corrupt bytes, record not a map, oversized or too
+ * costly to decode, a second header (a record with a string "kind" and an
+ * integer "version"), I/O). */
 int ifg_reader_next(struct ifg_reader *r, const msgpack_object **rec);
 /* Number of the last record returned (header = 0) and its byte offset. */
 uint64_t ifg_reader_recno(const struct ifg_reader *r);

@@ -47,6 +47,37 @@ static int st_fail(struct ifg_st *st, const char *fmt, const char *detail)
 	return -1;
 }
 
+static int by_data(const void *a, const void *b)
+{
+	const struct ifg_st_tensor *x = *(const struct ifg_st_tensor *const *)a,
+				   *y = *(const struct ifg_st_tensor *const *)b;
+	const uint8_t *p = x->data, *q = y->data;
+	return p < q ? -1 : p > q;
+}
+
+/* Two tensors may not share bytes (a writer would never make them so; a
+ * crafted file could alias one tensor's data as another's). */
+static int check_overlap(struct ifg_st *st)
+{
+	struct ifg_st_tensor **v = ifg_xmalloc(st->n ? st->n : 1, sizeof *v);
+	for (size_t i = 0; i < st->n; i++)
+		v[i] = &st->t[i];
+	qsort(v, st->n, sizeof *v, by_data);
+	int rc = 0;
+	size_t last = 0;	/* of the tensors so far, the one that ends last */
+	for (size_t i = 1; i < st->n && rc == 0; i++) {
+		const uint8_t *end = (const uint8_t *)v[last]->data + v[last]->nbytes;
+		if (v[i]->nbytes && (const uint8_t *)v[i]->data < end)
+			rc = ifg_seterr("'%s': tensors '%s' and '%s' overlap in the data (their "
+					"data_offsets share bytes)", st->path, v[last]->name,
+					v[i]->name);
+		if ((const uint8_t *)v[i]->data + v[i]->nbytes > end)
+			last = i;
+	}
+	free(v);
+	return rc;
+}
+
 /* Parses the JSON header; every offset is checked against data_len. */
 static int parse_header(struct ifg_st *st, const char *json, size_t len, const uint8_t *data,
 			uint64_t data_len)
@@ -134,7 +165,7 @@ static int parse_header(struct ifg_st *st, const char *json, size_t len, const u
 		st->n++;
 	}
 	json_decref(root);
-	return 0;
+	return check_overlap(st);
 bad_meta:
 	ifg_seterr("'%s': __metadata__ must map strings to strings", st->path);
 fail:

@@ -1,4 +1,4 @@
-/* select.c: toxic token selection (method.md §5.2) over score streams.
+/* select.c: toxic token selection (doc/method.md §6.1) over score streams.
  * See select.h for the algorithm, its numerics and the passes. */
 #include "select.h"
 
@@ -395,7 +395,7 @@ uint32_t ifg_sel_random_mask(struct ifg_sel_random *r, uint32_t T, uint8_t *mask
 
 /* ---- word-list baseline ---- */
 
-struct ifg_lexicon {
+struct ifg_wordlist {
 	char **words;	/* sorted; a phrase's words are joined by one space */
 	size_t n;
 	int max_words;	/* longest phrase, in words */
@@ -415,14 +415,14 @@ static bool word_byte(unsigned char c)
 
 static char lower(unsigned char c) { return (char)(c >= 'A' && c <= 'Z' ? c + 32 : c); }
 
-struct ifg_lexicon *ifg_lexicon_load(const char *path)
+struct ifg_wordlist *ifg_wordlist_load(const char *path)
 {
 	FILE *f = fopen(path, "r");
 	if (!f) {
 		ifg_seterr("'%s': %s", path, strerror(errno));
 		return NULL;
 	}
-	struct ifg_lexicon *lx = ifg_xcalloc(1, sizeof *lx);
+	struct ifg_wordlist *lx = ifg_xcalloc(1, sizeof *lx);
 	size_t cap = 0;
 	char *line = NULL;
 	size_t lcap = 0;
@@ -466,14 +466,14 @@ struct ifg_lexicon *ifg_lexicon_load(const char *path)
 	fclose(f);
 	if (bad) {
 		ifg_seterr("'%s': read error", path);
-		ifg_lexicon_free(lx);
+		ifg_wordlist_free(lx);
 		return NULL;
 	}
 	qsort(lx->words, lx->n, sizeof *lx->words, cmp_str);
 	return lx;
 }
 
-void ifg_lexicon_free(struct ifg_lexicon *lx)
+void ifg_wordlist_free(struct ifg_wordlist *lx)
 {
 	if (!lx)
 		return;
@@ -483,9 +483,9 @@ void ifg_lexicon_free(struct ifg_lexicon *lx)
 	free(lx);
 }
 
-size_t ifg_lexicon_size(const struct ifg_lexicon *lx) { return lx->n; }
+size_t ifg_wordlist_size(const struct ifg_wordlist *lx) { return lx->n; }
 
-static bool lexicon_has(const struct ifg_lexicon *lx, const char *s)
+static bool lexicon_has(const struct ifg_wordlist *lx, const char *s)
 {
 	return bsearch(&s, lx->words, lx->n, sizeof *lx->words, cmp_str) != NULL;
 }
@@ -512,8 +512,8 @@ static uint32_t mark_span(const uint32_t *off, uint32_t T, uint32_t ws, uint32_t
 	return got;
 }
 
-uint32_t ifg_lexicon_mask(const struct ifg_lexicon *lx, const char *text, const uint32_t *off,
-			  uint32_t T, uint8_t *mask)
+uint32_t ifg_wordlist_mask(const struct ifg_wordlist *lx, const char *text,
+			   const uint32_t *off, uint32_t T, uint8_t *mask)
 {
 	uint32_t len = off[T], got = 0;
 	/* word boundaries: starts[i], ends[i] */
@@ -644,8 +644,10 @@ static int shown_fill(struct shown *s, const struct ifg_reader *r, const msgpack
 	s->T = (uint32_t)t.n;
 	s->ids = ifg_xmalloc(t.n + 1, sizeof *s->ids);
 	s->mask = ifg_xcalloc(t.n + 1, 1);
-	if (ifg_array_to_u32(&t, s->ids, UINT32_MAX) < 0 || (mo && ifg_array_to_u8(&m, s->mask) < 0))
-		return ifg_reader_err(r, "%s", ifg_err());
+	if (ifg_array_to_u32(&t, s->ids, UINT32_MAX) < 0)
+		return ifg_reader_err(r, "tokens: %s", ifg_err());
+	if (mo && ifg_array_to_mask(&m, s->mask) < 0)
+		return ifg_reader_err(r, "mask: %s", ifg_err());
 	s->count = 0;
 	for (uint32_t i = 0; i < s->T; i++)
 		s->count += s->mask[i] != 0;
@@ -724,6 +726,9 @@ int ifg_sel_show(FILE *f, const char *path, const struct ifg_bpe *bpe, long coun
 		char *text;
 		uint32_t *off = ifg_xmalloc((size_t)top[i].T + 1, sizeof *off);
 		if (ifg_sel_decode(bpe, top[i].ids, top[i].T, &text, off) < 0) {
+			/* numbered as the "# record" lines and --record */
+			ifg_prefixerr("'%s': record %llu (id %s)", ifg_reader_name(r),
+				      (unsigned long long)top[i].index, top[i].id);
 			free(off);
 			goto out;
 		}
@@ -814,88 +819,3 @@ out:
 	return rc;
 }
 
-/* The temporary copy: its descriptor, or -1 with a message. */
-static int spill_fd(int fd_in, const char *name)
-{
-	const char *dir = getenv("TMPDIR");
-	if (!dir || !*dir)
-		dir = "/tmp";
-	size_t n = strlen(dir) + 32;
-	char *tmpl = ifg_xmalloc(n, 1);
-	snprintf(tmpl, n, "%s/ifg-select.XXXXXX", dir);
-	int fd = mkstemp(tmpl);
-	if (fd < 0) {
-		ifg_seterr("temporary file in '%s': %s", dir, strerror(errno));
-		free(tmpl);
-		return -1;
-	}
-	/* Unlinked at once: nothing is left behind whatever ends the program. */
-	unlink(tmpl);
-	free(tmpl);
-	char buf[1 << 16];
-	for (;;) {
-		ssize_t k = read(fd_in, buf, sizeof buf);
-		if (k < 0 && errno == EINTR)
-			continue;
-		if (k < 0) {
-			ifg_seterr("%s: %s", name, strerror(errno));
-			close(fd);
-			return -1;
-		}
-		if (k == 0)
-			break;
-		for (ssize_t o = 0; o < k;) {
-			ssize_t m = write(fd, buf + o, (size_t)(k - o));
-			if (m < 0 && errno == EINTR)
-				continue;
-			if (m < 0) {
-				ifg_seterr("temporary copy of %s: %s", name, strerror(errno));
-				close(fd);
-				return -1;
-			}
-			o += m;
-		}
-	}
-	return fd;
-}
-
-char *ifg_sel_spill(int fd_in, const char *name)
-{
-	int fd = spill_fd(fd_in, name);
-	if (fd < 0)
-		return NULL;
-	char *path = ifg_xmalloc(32, 1);
-	snprintf(path, 32, "/proc/self/fd/%d", fd);
-	return path;
-}
-
-int ifg_sel_stdin_rereadable(void)
-{
-	struct stat st;
-	if (fstat(0, &st) == 0 && S_ISREG(st.st_mode) && lseek(0, 0, SEEK_CUR) == 0)
-		return 0;
-	int fd = spill_fd(0, "<stdin>");
-	if (fd < 0)
-		return -1;
-	int rc = dup2(fd, 0) < 0 ? ifg_seterr("<stdin>: %s", strerror(errno)) : 0;
-	close(fd);
-	return rc;
-}
-
-int ifg_sel_rereadable(const char *path, char **out)
-{
-	struct stat st;
-	*out = NULL;
-	if (!path || strcmp(path, "-") == 0)
-		return ifg_sel_stdin_rereadable();
-	if (stat(path, &st) == 0 && S_ISREG(st.st_mode)) {
-		*out = ifg_xstrdup(path);
-		return 0;
-	}
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return ifg_seterr("'%s': %s", path, strerror(errno));
-	*out = ifg_sel_spill(fd, path);
-	close(fd);
-	return *out ? 0 : -1;
-}

@@ -1,4 +1,4 @@
-/* select.h: toxic token selection (IF-Guide Algorithm 1, method.md §5) and
+/* select.h: toxic token selection (IF-Guide Algorithm 1, doc/method.md §6) and
  * its baselines, in pieces that work on a stream of score records without
  * holding the scores in memory.
  *
@@ -39,10 +39,6 @@
 
 #include "rec.h"
 #include "rng.h"
-
-/* Header keys of the selection settings written into the tokens header
- * (a map under "select"). */
-#define IFG_K_SELECT "select"
 
 /* ---- float32 keys ---- */
 
@@ -136,17 +132,19 @@ uint32_t ifg_sel_random_mask(struct ifg_sel_random *r, uint32_t T, uint8_t *mask
 
 /* ---- word-list baseline ---- */
 
-/* A lexicon: lower-cased ASCII words (one per line, '#' comments). */
-struct ifg_lexicon;
-struct ifg_lexicon *ifg_lexicon_load(const char *path);
-void ifg_lexicon_free(struct ifg_lexicon *lx);
-size_t ifg_lexicon_size(const struct ifg_lexicon *lx);
+/* A word list: lower-cased ASCII words (one per line, '#' comments), the
+ * words that -m words masks.  Not to be confused with lexicon.h's
+ * ifg_toxlex, a toxicity lexicon with severities that scores text. */
+struct ifg_wordlist;
+struct ifg_wordlist *ifg_wordlist_load(const char *path);
+void ifg_wordlist_free(struct ifg_wordlist *lx);
+size_t ifg_wordlist_size(const struct ifg_wordlist *lx);
 /* Marks in mask [T] every token that overlaps a word of text (maximal runs
  * of ASCII letters, digits and apostrophes, compared case-insensitively)
  * found in the lexicon.  off [T + 1]: byte offsets of the tokens in text
  * (token t is text[off[t] .. off[t+1])).  Returns the tokens marked. */
-uint32_t ifg_lexicon_mask(const struct ifg_lexicon *lx, const char *text, const uint32_t *off,
-			  uint32_t T, uint8_t *mask);
+uint32_t ifg_wordlist_mask(const struct ifg_wordlist *lx, const char *text,
+			   const uint32_t *off, uint32_t T, uint8_t *mask);
 
 /* ---- text of a document ---- */
 
@@ -187,7 +185,7 @@ struct ifg_sel_rec {
 };
 
 /* Opens path (a regular file, or standard input prepared by
- * ifg_sel_stdin_rereadable: it is read once per pass), checks the header
+ * ifg_in_stdin_rereadable in stream.h: it is read once per pass), checks the header
  * (kind "scores"; with need_scores false also "tokens", and then scores is
  * NULL), and calls cb on every record with its scores converted to float32
  * (finite, one dimension, the same length as its "tokens" array).  hdr_cb,
@@ -198,22 +196,5 @@ typedef int (*ifg_sel_rec_fn)(void *ctx, const struct ifg_sel_rec *r);
 int ifg_sel_scan(const char *path, bool need_scores, ifg_sel_hdr_fn hdr_cb, ifg_sel_rec_fn cb,
 		 void *ctx);
 
-/* Copies everything readable from fd (a pipe, a terminal) to a new,
- * already unlinked temporary file in $TMPDIR (or /tmp), so that it can be
- * read more than once, and returns a path that opens it ("/proc/self/fd/N";
- * caller frees), or NULL with a message naming `name`.  Nothing is left on
- * disk however the program ends. */
-char *ifg_sel_spill(int fd, const char *name);
-/* Makes standard input readable once per pass, from its start: kept when
- * it is a regular file read from offset 0, otherwise copied as above to a
- * temporary file that then takes the place of file descriptor 0.
- * ifg_sel_scan rewinds standard input (path NULL or "-") before each pass.
- * 0, or -1 with a message. */
-int ifg_sel_stdin_rereadable(void);
-/* For a program that reads its input once per pass: *out = a copy of path
- * when it is a regular file; NULL for standard input (path NULL or "-"),
- * made rereadable; for anything else (a named pipe) the path of a copy.
- * 0, or -1 with a message. */
-int ifg_sel_rereadable(const char *path, char **out);
 
 #endif

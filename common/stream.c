@@ -697,3 +697,93 @@ void ifg_out_abort(struct ifg_out *out)
 	drop_tmp(out);
 	out_free(out);
 }
+
+/* ---- inputs read more than once ---- */
+
+/* The temporary copy: its descriptor, or -1 with a message. */
+static int spill_fd(int fd_in, const char *name)
+{
+	const char *dir = getenv("TMPDIR");
+	if (!dir || !*dir)
+		dir = "/tmp";
+	size_t n = strlen(dir) + 32;
+	char *tmpl = ifg_xmalloc(n, 1);
+	snprintf(tmpl, n, "%s/ifg.XXXXXX", dir);
+	int fd = mkstemp(tmpl);
+	if (fd < 0) {
+		ifg_seterr("temporary file in '%s': %s", dir, strerror(errno));
+		free(tmpl);
+		return -1;
+	}
+	/* Unlinked at once: nothing is left behind whatever ends the program. */
+	unlink(tmpl);
+	free(tmpl);
+	char buf[1 << 16];
+	for (;;) {
+		ssize_t k = read(fd_in, buf, sizeof buf);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k < 0) {
+			ifg_seterr("%s: %s", name, strerror(errno));
+			close(fd);
+			return -1;
+		}
+		if (k == 0)
+			break;
+		for (ssize_t o = 0; o < k;) {
+			ssize_t m = write(fd, buf + o, (size_t)(k - o));
+			if (m < 0 && errno == EINTR)
+				continue;
+			if (m < 0) {
+				ifg_seterr("temporary copy of %s in '%s': %s", name, dir,
+					   strerror(errno));
+				close(fd);
+				return -1;
+			}
+			o += m;
+		}
+	}
+	return fd;
+}
+
+char *ifg_in_spill(int fd_in, const char *name)
+{
+	int fd = spill_fd(fd_in, name);
+	if (fd < 0)
+		return NULL;
+	char *path = ifg_xmalloc(32, 1);
+	snprintf(path, 32, "/proc/self/fd/%d", fd);
+	return path;
+}
+
+int ifg_in_stdin_rereadable(void)
+{
+	struct stat st;
+	if (fstat(0, &st) == 0 && S_ISREG(st.st_mode) && lseek(0, 0, SEEK_CUR) == 0)
+		return 0;
+	int fd = spill_fd(0, "<stdin>");
+	if (fd < 0)
+		return -1;
+	int rc = dup2(fd, 0) < 0 || lseek(0, 0, SEEK_SET) < 0
+			 ? ifg_seterr("<stdin>: %s", strerror(errno)) : 0;
+	close(fd);
+	return rc;
+}
+
+int ifg_in_rereadable(const char *path, char **out)
+{
+	struct stat st;
+	*out = NULL;
+	if (!path || strcmp(path, "-") == 0)
+		return ifg_in_stdin_rereadable();
+	if (stat(path, &st) == 0 && S_ISREG(st.st_mode)) {
+		*out = ifg_xstrdup(path);
+		return 0;
+	}
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return ifg_seterr("'%s': %s", path, strerror(errno));
+	*out = ifg_in_spill(fd, path);
+	close(fd);
+	return *out ? 0 : -1;
+}

@@ -33,6 +33,24 @@ const char *ifg_in_name(const struct ifg_in *in);
 int ifg_in_is_zstd(const struct ifg_in *in);
 void ifg_in_close(struct ifg_in *in);
 
+/* Copies everything readable from fd (a pipe, a terminal) to a new,
+ * already unlinked temporary file in $TMPDIR (or /tmp), so that it can be
+ * read more than once, and returns a path that opens it ("/proc/self/fd/N";
+ * caller frees), or NULL with a message naming `name`.  Nothing is left on
+ * disk however the program ends. */
+char *ifg_in_spill(int fd, const char *name);
+/* Makes standard input readable once per pass, from its start: kept when
+ * it is a regular file read from offset 0, otherwise copied as above to a
+ * temporary file that then takes the place of file descriptor 0, rewound.
+ * A reader rewinds standard input itself before each further pass.
+ * 0, or -1 with a message. */
+int ifg_in_stdin_rereadable(void);
+/* For a program that reads its input once per pass: *out = a copy of path
+ * when it is a regular file; NULL for standard input (path NULL or "-"),
+ * made rereadable; for anything else (a named pipe) the path of a copy.
+ * 0, or -1 with a message. */
+int ifg_in_rereadable(const char *path, char **out);
+
 /* path NULL or "-" writes stdout.  binary: refuse a terminal as stdout.
  * compress: IFG_COMPRESS_AUTO compresses when the name ends in ".zst".
  * A regular file at path (or where a symlink at path leads) is replaced

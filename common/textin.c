@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "json.h"
 #include "stream.h"
 #include "util.h"
 
@@ -50,7 +51,7 @@ static int refill(struct ifg_textin *r)
 	ssize_t k = ifg_in_read(r->in, r->ibuf, IBUF);
 	if (k < 0) {
 		r->eof = -1;
-		return -1;
+		return ifg_prefixerr("'%s': line %" PRIu64, r->name, r->lineno + 1);
 	}
 	if (k == 0) {
 		r->eof = 1;
@@ -430,32 +431,9 @@ static int csv_next(struct ifg_textin *r, struct ifg_doc *d)
 
 /* ---- JSONL ---- */
 
-/* A field by key, or by a dotted path into nested objects. */
-static json_t *jfield(json_t *o, const char *name)
-{
-	json_t *v = json_object_get(o, name);
-	if (v || !strchr(name, '.'))
-		return v;
-	const char *s = name;
-	while (o && json_is_object(o)) {
-		const char *dot = strchr(s, '.');
-		size_t n = dot ? (size_t)(dot - s) : strlen(s);
-		char key[256];
-		if (n >= sizeof key)
-			return NULL;
-		memcpy(key, s, n);
-		key[n] = 0;
-		o = json_object_get(o, key);
-		if (!dot)
-			return o;
-		s = dot + 1;
-	}
-	return NULL;
-}
-
 static int jtext(struct ifg_textin *r, const char *field, const char **s, size_t *n)
 {
-	json_t *v = jfield(r->obj, field);
+	json_t *v = ifg_json_field(r->obj, field);
 	if (!json_is_string(v))
 		return ifg_seterr("'%s': line %" PRIu64 ": field '%s' %s", r->name, r->lineno,
 				  field, v ? "is not a string" : "is missing");
@@ -492,7 +470,7 @@ static int jsonl_next(struct ifg_textin *r, struct ifg_doc *d)
 	if (r->o.alt && jtext(r, r->o.alt, &d->alt, &d->alt_len) < 0)
 		return -1;
 	if (r->o.id) {
-		json_t *v = jfield(r->obj, r->o.id);
+		json_t *v = ifg_json_field(r->obj, r->o.id);
 		if (!json_is_string(v) && !json_is_integer(v))
 			return ifg_seterr("'%s': line %" PRIu64 ": id field '%s' %s", r->name,
 					  r->lineno, r->o.id,
@@ -500,7 +478,7 @@ static int jsonl_next(struct ifg_textin *r, struct ifg_doc *d)
 		json_value(v, &d->id);
 	}
 	for (size_t i = 0; i < r->o.ncarry; i++)
-		json_value(jfield(r->obj, r->o.carry[i]), &r->carry[i]);
+		json_value(ifg_json_field(r->obj, r->o.carry[i]), &r->carry[i]);
 	return 1;
 }
 

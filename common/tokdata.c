@@ -103,14 +103,12 @@ static int load_one(struct ifg_tokdata *d, const char *path, size_t *cap_rec, si
 			}
 			if (!d->mask)
 				d->mask = ifg_xcalloc(*cap_tok, 1);
-			if (ifg_array_to_u8(&ma, d->mask + d->ntok) < 0) {
+			if (ifg_array_to_mask(&ma, d->mask + d->ntok) < 0) {
 				ifg_reader_err(r, "mask: %s", ifg_err());
 				goto out;
 			}
-			for (uint64_t i = 0; i < a.n; i++) {
-				d->mask[d->ntok + i] = d->mask[d->ntok + i] != 0;
+			for (uint64_t i = 0; i < a.n; i++)
 				d->nmasked += d->mask[d->ntok + i];
-			}
 		} else if (d->mask) {
 			memset(d->mask + d->ntok, 0, a.n);
 		}
@@ -139,11 +137,17 @@ int ifg_tokdata_load(struct ifg_tokdata *d, const char *const *paths, int npaths
 		paths = std;
 		npaths = 1;
 	}
-	for (int i = 0; i < npaths; i++)
+	d->files = ifg_xcalloc((size_t)npaths, sizeof *d->files);
+	d->file_end = ifg_xcalloc((size_t)npaths, sizeof *d->file_end);
+	for (int i = 0; i < npaths; i++) {
 		if (load_one(d, paths[i], &cap_rec, &cap_tok, i == 0) < 0) {
 			ifg_tokdata_free(d);
 			return -1;
 		}
+		d->files[i] = ifg_xstrdup(strcmp(paths[i], "-") ? paths[i] : "<stdin>");
+		d->file_end[i] = d->n;
+		d->nfiles = i + 1;
+	}
 	/* identity: lengths, tokens, masks */
 	struct ifg_sha256 h;
 	ifg_sha256_init(&h);
@@ -165,7 +169,34 @@ void ifg_tokdata_free(struct ifg_tokdata *d)
 	free(d->tok);
 	free(d->mask);
 	free(d->tokenizer);
+	for (int i = 0; i < d->nfiles; i++)
+		free(d->files[i]);
+	free(d->files);
+	free(d->file_end);
 	memset(d, 0, sizeof *d);
+}
+
+int ifg_tokdata_fits(const struct ifg_tokdata *d, int n_ctx, int vocab_size)
+{
+	for (size_t i = 0, f = 0; i < d->n; i++) {
+		while (f + 1 < (size_t)d->nfiles && i >= d->file_end[f])
+			f++;
+		/* record numbers within the file, after its header (record 0) */
+		size_t rec = i - (f ? d->file_end[f - 1] : 0) + 1;
+		const char *name = d->nfiles ? d->files[f] : "the data";
+		uint64_t len = d->off[i + 1] - d->off[i];
+		if (len > (uint64_t)n_ctx)
+			return ifg_seterr("'%s': record %zu has %llu tokens, more than the model's "
+					  "context %d (use ifg-tokenize --block)", name, rec,
+					  (unsigned long long)len, n_ctx);
+		for (uint64_t t = d->off[i]; t < d->off[i + 1]; t++)
+			if (d->tok[t] >= (uint32_t)vocab_size)
+				return ifg_seterr("'%s': record %zu: token %llu is id %u, outside the "
+						  "model's vocabulary (%d)", name, rec,
+						  (unsigned long long)(t - d->off[i]), d->tok[t],
+						  vocab_size);
+	}
+	return 0;
 }
 
 void ifg_order_init(struct ifg_order *o, size_t n, uint64_t seed, bool shuffle)

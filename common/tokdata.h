@@ -6,7 +6,7 @@
  * 1 = selected, aligned with the tokens) in a parallel array.  A record of n
  * tokens has n label positions and n - 1 predicted positions: position t
  * predicts token t + 1 (the labels are the tokens, shifted by one, and the
- * mask is shifted with them, method.md §5.4 and §6). */
+ * mask is shifted with them, doc/method.md §6.2 and §7). */
 #ifndef IFG_TOKDATA_H
 #define IFG_TOKDATA_H
 
@@ -24,6 +24,9 @@ struct ifg_tokdata {
 	char *tokenizer;	/* the header's tokenizer map as JSON, or NULL */
 	long vocab_size;	/* the tokenizer's vocab_size, or -1 */
 	char sha256[65];	/* of the lengths, tokens and masks: the data's identity */
+	int nfiles;
+	char **files;		/* (nfiles): the inputs' names, for messages */
+	size_t *file_end;	/* (nfiles): records in files 0 .. f together */
 };
 
 /* Reads every record of the files (NULL or "-" is stdin; zstd is detected).
@@ -31,6 +34,10 @@ struct ifg_tokdata {
  * kept but predict nothing.  -1 with a message naming the file and record. */
 int ifg_tokdata_load(struct ifg_tokdata *d, const char *const *paths, int npaths);
 void ifg_tokdata_free(struct ifg_tokdata *d);
+/* 0 when every record fits a model of context n_ctx and vocab_size ids;
+ * else -1 with a message naming the first record that does not by file and
+ * record number (the header is record 0, as in reader messages). */
+int ifg_tokdata_fits(const struct ifg_tokdata *d, int n_ctx, int vocab_size);
 
 /* The record at position i of the stream "epoch 0, epoch 1, ...": each epoch
  * is a permutation of the records, shuffled by (seed, epoch) with

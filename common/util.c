@@ -1,4 +1,4 @@
-/* util.c: error messages, checked number parsing, allocation. */
+/* util.c: error messages, checked number parsing, allocation, the clock. */
 #include "util.h"
 
 #include <errno.h>
@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 static char errbuf[1024];
 
@@ -158,4 +159,11 @@ void ifg_bytes_release(struct ifg_bytes *b)
 	free(b->p);
 	b->p = NULL;
 	b->n = b->cap = 0;
+}
+
+double ifg_now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec * 1e-9;
 }

@@ -62,4 +62,7 @@ static inline uint16_t ifg_f32_to_bf16(float f)
 	return (uint16_t)((v.u + 0x7fffu + ((v.u >> 16) & 1)) >> 16);
 }
 
+/* Monotonic seconds (CLOCK_MONOTONIC): for timing, never for seeds. */
+double ifg_now(void);
+
 #endif

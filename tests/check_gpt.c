@@ -152,9 +152,36 @@ START_TEST(test_linear_api)
 		ck_assert_str_eq(d->kind, kinds[k % 4]);
 		ck_assert_int_eq(d->block, k / 4);
 		ck_assert_int_eq(ifg_gpt_lin_find(m, name, strlen(name)), k);
+		/* the checkpoint's tensors of that name are the ones L points
+		 * at, (d_in, d_out), and so are the named views */
+		char wname[64], bname[64];
+		snprintf(wname, sizeof wname, "%s.weight", name);
+		snprintf(bname, sizeof bname, "%s.bias", name);
+		int found = 0;
+		for (int i = 0; i < ifg_gpt_ntensors(m); i++) {
+			const struct ifg_gpt_tensor *t = ifg_gpt_tensor(m, i);
+			if (!strcmp(t->name, wname)) {
+				ck_assert_ptr_eq(ifg_gpt_param_mem(m) + t->offset, L.w);
+				ck_assert_int_eq(t->ndim, 2);
+				ck_assert_int_eq(t->shape[0], L.d_in);
+				ck_assert_int_eq(t->shape[1], L.d_out);
+				found++;
+			} else if (!strcmp(t->name, bname)) {
+				ck_assert_ptr_eq(ifg_gpt_param_mem(m) + t->offset, L.b);
+				ck_assert_int_eq(t->shape[0], L.d_out);
+				found++;
+			}
+		}
+		ck_assert_int_eq(found, 2);
+		static const int din[] = { 1, 1, 1, 4 }, dout[] = { 3, 1, 4, 1 };
+		ck_assert_int_eq(L.d_in, din[k % 4] * tiny.n_embd);
+		ck_assert_int_eq(L.d_out, dout[k % 4] * tiny.n_embd);
+		const float *vw[] = { pp->qkvw, pp->attprojw, pp->fcw, pp->fcprojw };
+		const float *vg[] = { gp.qkvw, gp.attprojw, gp.fcw, gp.fcprojw };
+		size_t per = (size_t)L.d_in * L.d_out;
+		ck_assert_ptr_eq(L.w, vw[k % 4] + (size_t)(k / 4) * per);
+		ck_assert_ptr_eq(gw, vg[k % 4] + (size_t)(k / 4) * per);
 	}
-	(void)pp;
-	(void)gp;
 	struct ifg_gpt_linear L;
 	ck_assert_int_eq(ifg_gpt_linear(m, ifg_gpt_nlins(m), &L), -1);
 	ck_assert_ptr_null(ifg_gpt_lin(m, -1));

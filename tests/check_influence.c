@@ -27,6 +27,9 @@ static void fill(float *x, size_t n)
 		x[i] = (float)urand();
 }
 
+/* Σ_n ||G_n||²_F of the records fitted() last used, G_n = Σ_t s_t ā_tᵀ. */
+static double fitted_g2;
+
 /* One layer with ekfac factors fitted on NREC random records. */
 static void fitted(struct ifg_factors *f)
 {
@@ -41,6 +44,15 @@ static void fitted(struct ifg_factors *f)
 			s[n][i] = urand();
 		ifg_cov_add(&f->layer[0], a[n], s[n], T, NULL);
 	}
+	fitted_g2 = 0;
+	for (int n = 0; n < NREC; n++)
+		for (int o = 0; o < DO; o++)
+			for (int j = 0; j < NA; j++) {
+				double g = 0;
+				for (int t = 0; t < T; t++)
+					g += s[n][t * DO + o] * a[n][t * NA + j];
+				fitted_g2 += g * g;
+			}
 	ifg_cov_symmetrize(&f->layer[0]);
 	ck_assert_int_eq(ifg_eigen(&f->layer[0], NULL), 0);
 	for (int n = 0; n < NREC; n++)
@@ -70,7 +82,7 @@ START_TEST(test_token_scores_naive)
 	for (int i = 0; i < M; i++)
 		dg[i] = urand();
 	const double *dgs[1] = { dg };
-	struct ifg_damping d = { IFG_DAMP_HEURISTIC, 0.1 };
+	struct ifg_damping d = { IFG_DAMP_HEURISTIC, 0.25 };
 	struct ifg_scorer sc;
 	ck_assert_int_eq(ifg_scorer_init(&sc, &f, ifg_strategy_find("ekfac"), &d, dgs), 0);
 	ck_assert_double_gt(sc.delta[0], 0);
@@ -193,7 +205,7 @@ START_TEST(test_scores_header)
 	double dg[M] = { 0 };
 	const double *p[1] = { dg };
 	struct ifg_scorer sc;
-	struct ifg_damping d = { IFG_DAMP_HEURISTIC, 0.1 };
+	struct ifg_damping d = { IFG_DAMP_HEURISTIC, 0.25 };
 	ck_assert_int_eq(ifg_scorer_init(&sc, &f, ifg_strategy_find("ekfac"), &d, p), 0);
 	w = ifg_writer_open(spath, IFG_COMPRESS_NO);
 	ifg_scores_header(w, &h, &sc, true, false, 7, 11);
@@ -211,6 +223,13 @@ START_TEST(test_scores_header)
 	struct ifg_array da;
 	ck_assert_int_eq(ifg_get_array(r, dm, IFG_K_LAYERS, 1, &da), 0);
 	ck_assert_double_eq(ifg_array_get(&da, 0), sc.delta[0]);
+	/* the heuristic δ = scale · mean(Λ), Λ = Λ_sum / N the mean squared
+	 * rotated record gradient; a rotation keeps the sum of squares, so
+	 * Σ_ij Λ_ij = Σ_n ||G_n||²_F / N without the eigenbases */
+	ck_assert_close(sc.delta[0], 0.25 * fitted_g2 / NREC / M, 1e-12);
+	double value;
+	ck_assert_int_eq(ifg_get_f64(r, dm, IFG_K_VALUE, 0, 1e9, &value), 0);
+	ck_assert_double_eq(value, 0.25);
 	int64_t q, n;
 	ck_assert_int_eq(ifg_get_i64(r, hd, IFG_K_QUERIES, 0, 100, &q), 0);
 	ck_assert_int_eq(ifg_get_i64(r, hd, IFG_K_NEGATIVES, 0, 100, &n), 0);

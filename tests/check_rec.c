@@ -248,6 +248,93 @@ START_TEST(test_corrupt_and_oversized)
 }
 END_TEST
 
+/* HDR, then a record {"x": [n nils], "b": <bin of nbin zero bytes>}. */
+static void write_nils(const char *path, uint32_t n, uint32_t nbin)
+{
+	FILE *f = fopen(path, "wb");
+	ck_assert_ptr_nonnull(f);
+	fwrite(HDR, 1, sizeof HDR, f);
+	unsigned char head[] = { 0x82, 0xa1, 'x', 0xdd, n >> 24, n >> 16 & 0xff, n >> 8 & 0xff,
+				 n & 0xff };
+	fwrite(head, 1, sizeof head, f);
+	for (uint32_t i = 0; i < n; i++)
+		fputc(0xc0, f);
+	unsigned char bin[] = { 0xa1, 'b', 0xc6, nbin >> 24, nbin >> 16 & 0xff, nbin >> 8 & 0xff,
+				nbin & 0xff };
+	fwrite(bin, 1, sizeof bin, f);
+	for (uint32_t i = 0; i < nbin; i++)
+		fputc(0, f);
+	ck_assert_int_eq(fclose(f), 0);
+}
+
+START_TEST(test_decode_bound)
+{
+	/* 2 MB of nils would be 48 MB of msgpack objects: refused unread */
+	write_nils(tpath("nils.ifg"), 2000000, 0);
+	ck_assert_int_eq(read_all(tpath("nils.ifg"), IFG_KIND_TOKENS), -1);
+	ck_assert_msg(strstr(ifg_err(), "record 1 at byte 22: a record of 2000015 bytes holds "
+				       "2000005 msgpack objects"), "%s", ifg_err());
+	/* the bound is relative: beside 10 MB of bin the same nils are fine */
+	write_nils(tpath("nils-bin.ifg"), 2000000, 10000000);
+	ck_assert_msg(read_all(tpath("nils-bin.ifg"), IFG_KIND_TOKENS) == 0, "%s", ifg_err());
+	/* and a small record of nothing but nils is within the slack */
+	write_nils(tpath("few.ifg"), 100000, 0);
+	ck_assert_msg(read_all(tpath("few.ifg"), IFG_KIND_TOKENS) == 0, "%s", ifg_err());
+}
+END_TEST
+
+START_TEST(test_second_header)
+{
+	unsigned char two[2 * sizeof HDR];
+	memcpy(two, HDR, sizeof HDR);
+	memcpy(two + sizeof HDR, HDR, sizeof HDR);
+	write_bytes(tpath("two.ifg"), two, sizeof two);
+	ck_assert_int_eq(read_all(tpath("two.ifg"), IFG_KIND_TOKENS), -1);
+	ck_assert_msg(strstr(ifg_err(), "record 1 at byte 22: a second header (a 'tokens' stream"),
+		      "%s", ifg_err());
+	/* a record may carry a field "kind" (without "version") */
+	static const unsigned char kind_only[] = { 0x81, 0xa4, 'k', 'i', 'n', 'd', 0xa1, 'x' };
+	unsigned char buf[sizeof HDR + sizeof kind_only];
+	memcpy(buf, HDR, sizeof HDR);
+	memcpy(buf + sizeof HDR, kind_only, sizeof kind_only);
+	write_bytes(tpath("kind.ifg"), buf, sizeof buf);
+	ck_assert_msg(read_all(tpath("kind.ifg"), IFG_KIND_TOKENS) == 0, "%s", ifg_err());
+}
+END_TEST
+
+START_TEST(test_max_record_env)
+{
+	write_stream(tpath("m.ifg"), 3, IFG_COMPRESS_NO);
+	static const char *const bad[] = { "abc", "8", "1e6", "-5", "2199023255553" };
+	for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+		setenv("IFG_MAX_RECORD", bad[i], 1);
+		ck_assert_ptr_null(ifg_reader_open(tpath("m.ifg")));
+		const char *want = "IFG_MAX_RECORD (the record size limit in bytes): ";
+		ck_assert_msg(!strncmp(ifg_err(), want, strlen(want)), "'%s': %s", bad[i], ifg_err());
+	}
+	setenv("IFG_MAX_RECORD", "65536", 1);
+	ck_assert_msg(read_all(tpath("m.ifg"), IFG_KIND_TOKENS) == 0, "%s", ifg_err());
+	setenv("IFG_MAX_RECORD", "", 1);	/* empty: unset, as TMPDIR */
+	ck_assert_msg(read_all(tpath("m.ifg"), IFG_KIND_TOKENS) == 0, "%s", ifg_err());
+	unsetenv("IFG_MAX_RECORD");
+}
+END_TEST
+
+START_TEST(test_mask_values)
+{
+	uint8_t v[4] = { 0, 1, 2, 1 }, dst[4];
+	struct ifg_array a = { .dtype = IFG_U8, .ndim = 1, .shape = { 4, 1, 1, 1 }, .n = 4,
+			       .data = v };
+	ck_assert_int_eq(ifg_array_to_mask(&a, dst), -1);
+	ck_assert_str_eq(ifg_err(), "element 2 = 2: a mask holds 0 or 1");
+	v[2] = 255;
+	ck_assert_int_eq(ifg_array_to_mask(&a, dst), -1);
+	v[2] = 0;
+	ck_assert_int_eq(ifg_array_to_mask(&a, dst), 0);
+	ck_assert_mem_eq(dst, v, 4);
+}
+END_TEST
+
 START_TEST(test_header_checks)
 {
 	write_stream(tpath("h.ifg"), 3, IFG_COMPRESS_NO);
@@ -406,6 +493,10 @@ Suite *make_suite(void)
 	tcase_add_test(tc, test_byte_at_a_time);
 	tcase_add_test(tc, test_truncated_everywhere);
 	tcase_add_test(tc, test_corrupt_and_oversized);
+	tcase_add_test(tc, test_decode_bound);
+	tcase_add_test(tc, test_second_header);
+	tcase_add_test(tc, test_max_record_env);
+	tcase_add_test(tc, test_mask_values);
 	tcase_add_test(tc, test_header_checks);
 	tcase_add_test(tc, test_fields_and_arrays);
 	tcase_add_test(tc, test_nonfinite_and_bad_shape);

@@ -503,18 +503,18 @@ START_TEST(test_lexicon)
 	FILE *f = fopen(path, "w");
 	fputs("# comment\nDarn\n\nheck it\n  gosh  \n", f);
 	fclose(f);
-	struct ifg_lexicon *lx = ifg_lexicon_load(path);
+	struct ifg_wordlist *lx = ifg_wordlist_load(path);
 	ck_assert_ptr_nonnull(lx);
-	ck_assert_uint_eq(ifg_lexicon_size(lx), 3);
+	ck_assert_uint_eq(ifg_wordlist_size(lx), 3);
 	/* tokens: "Oh"," da","rn"," it",","," heck"," it"," goshx"," GOSH" */
 	const char *text = "Oh darn it, heck it goshx GOSH";
 	uint32_t off[] = { 0, 2, 5, 7, 10, 11, 16, 19, 25, 30 };
 	uint8_t m[9] = { 0 };
-	ck_assert_uint_eq(ifg_lexicon_mask(lx, text, off, 9, m), 5);
+	ck_assert_uint_eq(ifg_wordlist_mask(lx, text, off, 9, m), 5);
 	static const uint8_t want[9] = { 0, 1, 1, 0, 0, 1, 1, 0, 1 };
 	ck_assert_mem_eq(m, want, 9);
-	ifg_lexicon_free(lx);
-	ck_assert_ptr_null(ifg_lexicon_load("/nonexistent/lexicon"));
+	ifg_wordlist_free(lx);
+	ck_assert_ptr_null(ifg_wordlist_load("/nonexistent/lexicon"));
 	unlink(path);
 	rmdir(dir);
 	free(dir);

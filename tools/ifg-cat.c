@@ -157,17 +157,13 @@ int main(int argc, char **argv)
 	const char *output = NULL, *shard = NULL;
 	uint64_t count = UINT64_MAX;
 	int compress = IFG_COMPRESS_AUTO, ch;
+	const struct ifg_cli_std std = { usage, &output, &compress };
 	while ((ch = getopt_long(argc, argv, "k:n:s:o:zq", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'k': c.kind = optarg; break;
 		case 'n': count = (uint64_t)ifg_opt_long("-n", optarg, 0, LONG_MAX); break;
 		case 's': shard = optarg; break;
-		case 'o': output = optarg; break;
-		case 'z': compress = IFG_COMPRESS_YES; break;
-		case 'q': ifg_verbosity = 0; break;
-		case 'h': usage(stdout); return 0;
-		case 'V': ifg_version();
-		default: usage(stderr); return 2;
+		default: ifg_cli_std_option(&std, ch, optarg);
 		}
 	}
 	static char *const stdin_only[] = { "-" };

@@ -204,6 +204,7 @@ int main(int argc, char **argv)
 	const char *tok = NULL, *out = NULL;
 	parse_sep("\\n", &c.sep);
 	int ch;
+	const struct ifg_cli_std std = { usage, &out, NULL };
 	while ((ch = getopt_long(argc, argv, "t:o:q", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 't': tok = optarg; break;
@@ -219,11 +220,7 @@ int main(int argc, char **argv)
 			break;
 		case O_SEP: parse_sep(optarg, &c.sep); break;
 		case O_SKIP: c.skip_special = true; break;
-		case 'o': out = optarg; break;
-		case 'q': ifg_verbosity = 0; break;
-		case 'h': usage(stdout); ifg_bytes_release(&c.sep); return 0;
-		case 'V': ifg_version();
-		default: usage(stderr); ifg_bytes_release(&c.sep); return 2;
+		default: ifg_cli_std_option(&std, ch, optarg);
 		}
 	}
 	if (!tok && c.form != F_IDS)

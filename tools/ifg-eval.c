@@ -1,10 +1,10 @@
 /* ifg-eval: evaluation metrics, as a table for people or one JSON object.
  *
  *   toxicity    JSONL samples (ifg-sample's output scored by ifg-toxicity):
- *               EMT and TP over prompts (method.md §7.4), overall and per
+ *               EMT and TP over prompts (doc/method.md §8), overall and per
  *               value of a split field;
  *   perplexity  token records and a checkpoint: perplexity and last-token
- *               accuracy (method.md §7.6).
+ *               accuracy (doc/method.md §8).
  * The definitions and their numerics are in common/metrics.h.  The report
  * goes to standard output or, atomically, to the file of -o. */
 #include <getopt.h>
@@ -25,8 +25,8 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: ifg-eval toxicity [-q] [--json] [--key name] [--split field] [-o file] [file ...]\n"
-		"       ifg-eval perplexity [-q] [--json] -m model [-b batch] [-j threads] [-o file]\n"
-		"                [file ...]\n"
+		"       ifg-eval perplexity [-q] [--json] -m model [-b batch] [-j threads]\n"
+		"                [--any-tokenizer] [-o file] [file ...]\n"
 		"Evaluation metrics: EMT and TP of scored samples; perplexity of token records.\n"
 		"      --json            one JSON object instead of a table\n"
 		"      --key NAME        toxicity: the score field (toxicity)\n"
@@ -34,12 +34,14 @@ static void usage(FILE *f)
 		"  -m, --model CKPT      perplexity: the checkpoint\n"
 		"  -b, --batch N         perplexity: windows per forward pass (8)\n"
 		"  -j, --threads N       perplexity: BLAS threads (online CPUs)\n"
+		"      --any-tokenizer   perplexity: evaluate even when the model was trained\n"
+		"                        with another tokenizer than the records'\n"
 		"  -o, --output FILE     write the report here instead of standard output\n"
 		"  -q, --quiet, --help, --version\n");
 }
 
 struct opts {
-	int json;
+	int json, any_tok;
 	const char *key, *split, *model, *out;
 	long batch, threads;
 };
@@ -122,6 +124,8 @@ static void perplexity(const struct opts *o, char **files, int nfiles, FILE *f)
 	struct ifg_ppl_eval *e = ifg_ppl_eval_new(m, (int)o->batch);
 	if (!e)
 		ifg_die_err("perplexity");
+	if (!o->any_tok && ifg_ppl_eval_check_tokenizer(e, o->model) < 0)
+		ifg_die_err("cannot read the model '%s'", o->model);
 	double t0 = ifg_now();
 	if (ifg_progress_enabled())
 		ifg_ppl_eval_on_batch(e, progress, &t0);
@@ -160,19 +164,20 @@ static void perplexity(const struct opts *o, char **files, int nfiles, FILE *f)
 int main(int argc, char **argv)
 {
 	ifg_cli_init(argv[0]);
-	enum { O_JSON = 256, O_KEY, O_SPLIT };
+	enum { O_JSON = 256, O_KEY, O_SPLIT, O_ANYTOK };
 	static const struct option longopts[] = {
 		{ "json", no_argument, NULL, O_JSON },	    { "key", required_argument, NULL, O_KEY },
 		{ "split", required_argument, NULL, O_SPLIT }, { "model", required_argument, NULL, 'm' },
 		{ "batch", required_argument, NULL, 'b' },  { "threads", required_argument, NULL, 'j' },
 		{ "output", required_argument, NULL, 'o' }, { "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },	    { "version", no_argument, NULL, 'V' },
-		{ NULL, 0, NULL, 0 },
+		{ "any-tokenizer", no_argument, NULL, O_ANYTOK }, { NULL, 0, NULL, 0 },
 	};
 	struct opts o = { .key = "toxicity", .batch = 8 };
 	o.threads = sysconf(_SC_NPROCESSORS_ONLN) > 0 ? sysconf(_SC_NPROCESSORS_ONLN) : 1;
 	bool tox_only = false, ppl_only = false;
 	int ch;
+	const struct ifg_cli_std std = { usage, &o.out, NULL };
 	while ((ch = getopt_long(argc, argv, "m:b:j:o:q", longopts, NULL)) != -1) {
 		switch (ch) {
 		case O_JSON: o.json = 1; break;
@@ -181,11 +186,8 @@ int main(int argc, char **argv)
 		case 'm': o.model = optarg; ppl_only = true; break;
 		case 'b': o.batch = ifg_opt_long("-b", optarg, 1, 4096); ppl_only = true; break;
 		case 'j': o.threads = ifg_opt_long("-j", optarg, 1, 1024); ppl_only = true; break;
-		case 'o': o.out = optarg; break;
-		case 'q': ifg_verbosity = 0; break;
-		case 'h': usage(stdout); return 0;
-		case 'V': ifg_version();
-		default: usage(stderr); return 2;
+		case O_ANYTOK: o.any_tok = 1; ppl_only = true; break;
+		default: ifg_cli_std_option(&std, ch, optarg);
 		}
 	}
 	if (optind == argc)
@@ -195,7 +197,7 @@ int main(int argc, char **argv)
 	if (!tox && !ppl)
 		ifg_usage_error("unknown command '%s' (toxicity or perplexity)", cmd);
 	if (tox && ppl_only)
-		ifg_usage_error("-m, -b and -j belong to perplexity");
+		ifg_usage_error("-m, -b, -j and --any-tokenizer belong to perplexity");
 	if (ppl && tox_only)
 		ifg_usage_error("--key and --split belong to toxicity");
 	if (ppl && !o.model)

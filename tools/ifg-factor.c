@@ -1,6 +1,6 @@
 /* ifg-factor: EK-FAC factors of the tracked layers from per-token gradients.
  *
- * Stages (method.md §3.4-3.6), each a filter a shell can run alone:
+ * Stages (doc/method.md §3), each a filter a shell can run alone:
  *   covariance  grads -> cov       A_sum, S_sum per layer with token counts
  *   eigen       cov -> eigen       Q_A, λ_A, Q_S, λ_S per layer (double)
  *   lambda      grads -> factors   Λ_sum in the eigenbases with the record count
@@ -364,17 +364,12 @@ int main(int argc, char **argv)
 	struct opts o = { .compress = IFG_COMPRESS_AUTO };
 	const char *strategy = "ekfac";
 	int c;
+	const struct ifg_cli_std std = { usage, &o.out, &o.compress };
 	while ((c = getopt_long(argc, argv, "e:o:s:zqv", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'e': o.eigen = optarg; break;
-		case 'o': o.out = optarg; break;
 		case 's': strategy = optarg; break;
-		case 'z': o.compress = IFG_COMPRESS_YES; break;
-		case 'q': ifg_verbosity = 0; break;
-		case 'v': ifg_verbosity = 2; break;
-		case 'h': usage(stdout); return 0;
-		case 'V': ifg_version();
-		default: usage(stderr); return 2;
+		default: ifg_cli_std_option(&std, c, optarg);
 		}
 	}
 	if (!(o.st = ifg_strategy_find(strategy)))

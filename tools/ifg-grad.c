@@ -18,6 +18,7 @@
 #include "gradext.h"
 #include "gradrec.h"
 #include "kinds.h"
+#include "modeltok.h"
 #include "rec.h"
 #include "rng.h"
 #include "util.h"
@@ -26,9 +27,11 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: ifg-grad [-qvz] -m model [-L layers] [--sum] [--sample] [-s seed]\n"
-		"                [-t dtype] [-j threads] [-o file] [file ...]\n"
+		"                [-t dtype] [-j threads] [--any-tokenizer] [-o file] [file ...]\n"
 		"Per-token gradients of the tracked linear layers of a GPT-2 checkpoint.\n"
 		"  -m, --model CKPT      checkpoint directory or .safetensors file\n"
+		"      --any-tokenizer   run even when the model was trained with another\n"
+		"                        tokenizer than the records'\n"
 		"  -L, --layers LIST     all (default), kinds (attn.c_attn, attn.c_proj,\n"
 		"                        mlp.c_fc, mlp.c_proj) or names (h.0.mlp.c_fc), comma-separated\n"
 		"      --sum             one gradsum record: the gradients summed over records\n"
@@ -43,7 +46,7 @@ static void usage(FILE *f)
 
 struct opts {
 	const char *model, *layers, *out;
-	bool sum, sample;
+	bool sum, sample, any_tok;
 	uint64_t seed;
 	enum ifg_dtype dtype;
 	int compress;
@@ -116,7 +119,7 @@ static uint64_t sample_key(const msgpack_object *rec, uint64_t recno)
 int main(int argc, char **argv)
 {
 	ifg_cli_init(argv[0]);
-	enum { OPT_SUM = 256, OPT_SAMPLE };
+	enum { OPT_SUM = 256, OPT_SAMPLE, OPT_ANYTOK };
 	static const struct option longopts[] = {
 		{ "model", required_argument, NULL, 'm' }, { "layers", required_argument, NULL, 'L' },
 		{ "sum", no_argument, NULL, OPT_SUM },	    { "sample", no_argument, NULL, OPT_SAMPLE },
@@ -124,16 +127,19 @@ int main(int argc, char **argv)
 		{ "threads", required_argument, NULL, 'j' }, { "output", required_argument, NULL, 'o' },
 		{ "zstd", no_argument, NULL, 'z' },	    { "quiet", no_argument, NULL, 'q' },
 		{ "verbose", no_argument, NULL, 'v' },	    { "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, 'V' },	    { NULL, 0, NULL, 0 },
+		{ "version", no_argument, NULL, 'V' },	    { "any-tokenizer", no_argument, NULL, OPT_ANYTOK },
+		{ NULL, 0, NULL, 0 },
 	};
 	struct opts o = { .layers = "all", .dtype = IFG_F32, .compress = IFG_COMPRESS_AUTO };
 	int c;
+	const struct ifg_cli_std std = { usage, &o.out, &o.compress };
 	while ((c = getopt_long(argc, argv, "m:L:s:t:j:o:zqv", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'm': o.model = optarg; break;
 		case 'L': o.layers = optarg; break;
 		case OPT_SUM: o.sum = true; break;
 		case OPT_SAMPLE: o.sample = true; break;
+		case OPT_ANYTOK: o.any_tok = true; break;
 		case 's': o.seed = (uint64_t)ifg_opt_long("-s", optarg, 0, LONG_MAX); break;
 		case 't':
 			if (!strcmp(optarg, "f32") || !strcmp(optarg, "bf16"))
@@ -142,13 +148,7 @@ int main(int argc, char **argv)
 				ifg_usage_error("option -t: dtype '%s' (f32 or bf16)", optarg);
 			break;
 		case 'j': ifg_gpt_set_threads((int)ifg_opt_long("-j", optarg, 1, 1024)); break;
-		case 'o': o.out = optarg; break;
-		case 'z': o.compress = IFG_COMPRESS_YES; break;
-		case 'q': ifg_verbosity = 0; break;
-		case 'v': ifg_verbosity = 2; break;
-		case 'h': usage(stdout); return 0;
-		case 'V': ifg_version();
-		default: usage(stderr); return 2;
+		default: ifg_cli_std_option(&std, c, optarg);
 		}
 	}
 	if (!o.model)
@@ -160,6 +160,10 @@ int main(int argc, char **argv)
 		ifg_die_err("cannot load '%s'", o.model);
 	struct ifg_model_id id;
 	ifg_gpt_identity(m, &id);
+	struct ifg_tok_id model_tok;	/* what the checkpoint was trained with, if it says */
+	int ck = o.any_tok ? 0 : ifg_ckpt_tokenizer(o.model, &model_tok);
+	if (ck < 0)
+		ifg_die_err("cannot read '%s'", o.model);
 	struct ifg_gradext g;
 	if (ifg_gradext_init(&g, m, o.layers) < 0)
 		ifg_usage_error("option -L: %s", ifg_err());
@@ -190,6 +194,12 @@ int main(int argc, char **argv)
 		if (!r || ifg_reader_header(r, IFG_KIND_TOKENS) < 0)
 			ifg_die_err("cannot read tokens");
 		const msgpack_object *tz = ifg_get(ifg_reader_hdr(r), IFG_K_TOKENIZER);
+		struct ifg_tok_id in;
+		char what[600];
+		snprintf(what, sizeof what, "'%.580s'", ifg_reader_name(r));
+		if (ck == 1 && ifg_tok_id_from_map(tz, &in) == 1 &&
+		    ifg_tok_id_check(&model_tok, o.model, &in, what) < 0)
+			ifg_die("%s", ifg_err());
 		if (i == 0 && tz) {
 			msgpack_packer pk;
 			msgpack_packer_init(&pk, &tokenizer, msgpack_sbuffer_write);

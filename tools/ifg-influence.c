@@ -1,4 +1,4 @@
-/* ifg-influence: token-wise differential influence scores (method.md §3.8-3.10).
+/* ifg-influence: token-wise differential influence scores (doc/method.md §5).
  *
  * Reads factors (ifg-factor), the summed gradients of the toxic queries and
  * of the non-toxic ones (ifg-grad --sum), and a grads stream; writes a
@@ -166,6 +166,7 @@ int main(int argc, char **argv)
 	struct opts o = { .damping = { IFG_DAMP_FIXED, IFG_DAMPING_DEFAULT },
 			  .compress = IFG_COMPRESS_AUTO };
 	int c;
+	const struct ifg_cli_std std = { usage, &o.out, &o.compress };
 	while ((c = getopt_long(argc, argv, "f:q:n:s:d:Dlo:zv", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'f': o.factors = optarg; break;
@@ -182,13 +183,8 @@ int main(int argc, char **argv)
 			break;
 		case 'D': o.document = true; break;
 		case 'l': o.layer_scores = true; break;
-		case 'o': o.out = optarg; break;
-		case 'z': o.compress = IFG_COMPRESS_YES; break;
 		case 'Q': ifg_verbosity = 0; break;
-		case 'v': ifg_verbosity = 2; break;
-		case 'h': usage(stdout); return 0;
-		case 'V': ifg_version();
-		default: usage(stderr); return 2;
+		default: ifg_cli_std_option(&std, c, optarg);
 		}
 	}
 	if (!o.queries)

@@ -26,8 +26,10 @@
 #include "gpt_infer.h"
 #include "json.h"
 #include "kinds.h"
+#include "modeltok.h"
 #include "rad.h"
 #include "rec.h"
+#include "select.h"
 #include "textin.h"
 #include "toxclf.h"
 #include "util.h"
@@ -38,10 +40,13 @@ static void usage(FILE *f)
 		"usage: ifg-sample [-qv] -m model -t tokenizer [-k samples] [-n tokens] [-p top-p]\n"
 		"                  [--top-k K] [-T temperature] [-s seed] [-b batch] [--text field]\n"
 		"                  [--id field] [-c field ...] [--rad-model classifier [--rad-beta B]\n"
-		"                  [--rad-k K] [--rad-prompt]] [--no-cache] [-j threads] [-o file] [file ...]\n"
+		"                  [--rad-k K] [--rad-prompt]] [--any-tokenizer] [--no-cache]\n"
+		"                  [-j threads] [-o file] [file ...]\n"
 		"Continue prompts (JSONL or tokens records) with a GPT-2 checkpoint; JSONL out.\n"
 		"  -m, --model PATH      checkpoint directory or .safetensors file\n"
 		"  -t, --tokenizer PATH  tokenizer.json, or a GPT-2 vocabulary directory\n"
+		"      --any-tokenizer   sample even when the model was trained with another\n"
+		"                        tokenizer than -t\n"
 		"  -k, --samples K       samples per prompt (1)\n"
 		"  -n, --tokens N        new tokens per sample, at most (20)\n"
 		"  -p, --top-p P         nucleus sampling: keep the most likely tokens\n"
@@ -298,28 +303,17 @@ static void read_tokens(struct ctx *c, const char *path)
 
 /* 1 when the input is a record stream: its first byte, decompressed, is a
  * msgpack map's ('{' is JSONL).  A pipe on stdin is first copied to an
- * unlinked temporary file, so that the byte can be read again. */
+ * unlinked temporary file (ifg_in_stdin_rereadable), so that the byte can be
+ * read again. */
 static int is_records(const char *path)
 {
 	int std = !path || !strcmp(path, "-");
-	struct stat st;
-	if (std && (fstat(0, &st) < 0 || !S_ISREG(st.st_mode))) {
-		const char *dir = getenv("TMPDIR");
-		char tmpl[4096], buf[1 << 16];
-		snprintf(tmpl, sizeof tmpl, "%s/ifg-sample.XXXXXX", dir && *dir ? dir : "/tmp");
-		int t = mkstemp(tmpl);
-		ssize_t k;
-		if (t < 0)
-			ifg_die("cannot copy <stdin> to '%s': %s", tmpl, strerror(errno));
-		unlink(tmpl);
-		while ((k = read(0, buf, sizeof buf)) > 0 || (k < 0 && errno == EINTR))
-			if (k > 0 && write(t, buf, (size_t)k) != k)
-				ifg_die("cannot copy <stdin>: %s", strerror(errno));
-		if (k < 0 || dup2(t, 0) < 0 || lseek(0, 0, SEEK_SET) < 0)
-			ifg_die("cannot copy <stdin>: %s", strerror(errno));
-		close(t);
-	}
-	off_t at = std ? lseek(0, 0, SEEK_CUR) : 0;
+	/* rereadable from offset 0: kept, or copied (and rewound) */
+	if (std && ifg_in_stdin_rereadable() < 0)
+		ifg_die("%s", ifg_err());
+	if (std && lseek(0, 0, SEEK_SET) < 0)
+		ifg_die("cannot read <stdin> again: %s", strerror(errno));
+	off_t at = 0;
 	struct ifg_in *in = ifg_in_open(path);
 	if (!in)
 		ifg_die("%s", ifg_err());
@@ -334,7 +328,8 @@ static int is_records(const char *path)
 int main(int argc, char **argv)
 {
 	ifg_cli_init(argv[0]);
-	enum { O_TOPK = 256, O_TEXT, O_ID, O_NOCACHE, O_RAD, O_RADBETA, O_RADK, O_RADPROMPT };
+	enum { O_TOPK = 256, O_TEXT, O_ID, O_NOCACHE, O_RAD, O_RADBETA, O_RADK, O_RADPROMPT,
+	       O_ANYTOK };
 	static const struct option longopts[] = {
 		{ "model", 1, 0, 'm' },	    { "tokenizer", 1, 0, 't' }, { "samples", 1, 0, 'k' },
 		{ "tokens", 1, 0, 'n' },    { "top-p", 1, 0, 'p' },	{ "top-k", 1, 0, O_TOPK },
@@ -343,6 +338,7 @@ int main(int argc, char **argv)
 		{ "rad-model", 1, 0, O_RAD }, { "rad-beta", 1, 0, O_RADBETA },
 		{ "rad-k", 1, 0, O_RADK },  { "rad-prompt", 0, 0, O_RADPROMPT },
 		{ "no-cache", 0, 0, O_NOCACHE }, { "threads", 1, 0, 'j' }, { "output", 1, 0, 'o' },
+		{ "any-tokenizer", 0, 0, O_ANYTOK },
 		{ "quiet", 0, 0, 'q' },	    { "verbose", 0, 0, 'v' },	{ "help", 0, 0, 'h' },
 		{ "version", 0, 0, 'V' },   { NULL, 0, NULL, 0 },
 	};
@@ -354,7 +350,8 @@ int main(int argc, char **argv)
 	long radk = 20;
 	bool radprompt = false;
 	struct ifg_textin_opts to = { .format = IFG_TEXTIN_JSONL, .text = "prompt" };
-	int nocache = 0, ch;
+	int nocache = 0, any_tok = 0, ch;
+	const struct ifg_cli_std std = { usage, &out, NULL };
 	while ((ch = getopt_long(argc, argv, "m:t:k:n:p:T:s:b:c:j:o:qv", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'm': model = optarg; break;
@@ -380,13 +377,9 @@ int main(int argc, char **argv)
 		case O_RADK: radk = ifg_opt_long("--rad-k", optarg, 1, 1 << 20), radopt = "--rad-k"; break;
 		case O_RADPROMPT: radprompt = true, radopt = "--rad-prompt"; break;
 		case O_NOCACHE: nocache = 1; break;
+		case O_ANYTOK: any_tok = 1; break;
 		case 'j': ifg_gpt_set_threads((int)ifg_opt_long("-j", optarg, 1, 1024)); break;
-		case 'o': out = optarg; break;
-		case 'q': ifg_verbosity = 0; break;
-		case 'v': ifg_verbosity = 2; break;
-		case 'h': usage(stdout); return 0;
-		case 'V': ifg_version();
-		default: usage(stderr); return 2;
+		default: ifg_cli_std_option(&std, ch, optarg);
 		}
 	}
 	if (!model || !tokenizer)
@@ -401,6 +394,12 @@ int main(int argc, char **argv)
 	if (ifg_bpe_vocab_size(c.bpe) > (uint32_t)cfg->vocab_size)
 		ifg_die("tokenizer '%s' has %u tokens, more than the vocabulary of model '%s' (%d)",
 			tokenizer, ifg_bpe_vocab_size(c.bpe), model, cfg->vocab_size);
+	struct ifg_tok_id tid;	/* then the one it was trained with, if it says */
+	ifg_tok_id_from_bpe(c.bpe, &tid);
+	char what[64 + 4096];
+	snprintf(what, sizeof what, "-t '%s'", tokenizer);
+	if (!any_tok && ifg_ckpt_tok_check(model, &tid, what) < 0)
+		ifg_die("%s", ifg_err());
 	if (c.n >= cfg->n_ctx)
 		ifg_die("-n %ld leaves no room for a prompt in the model's context (%d)", c.n,
 			cfg->n_ctx);

@@ -3,7 +3,7 @@
  * Reads a scores stream and writes a tokens stream: every record, dropped
  * documents aside, with all its fields except scores and layer_scores, plus
  * mask (u8 [T], 1 = selected, aligned with tokens), ready for ifg-train.
- * Methods: ifguide (IF-Guide Algorithm 1, method.md §5.2; common/select.h)
+ * Methods: ifguide (IF-Guide Algorithm 1, doc/method.md §6.1; common/select.h)
  * and the baselines words, drop-docs and random.  The input is read once
  * per pass (up to four), so a pipe is first copied to an unlinked temporary
  * file.  --show prints documents of a masked tokens stream with the selected
@@ -21,6 +21,7 @@
 #include "kinds.h"
 #include "rec.h"
 #include "select.h"
+#include "tokrec.h"
 #include "util.h"
 
 static void usage(FILE *f)
@@ -57,7 +58,7 @@ struct opts {
 	long long budget;	/* -1: from frac */
 	unsigned long long seed;
 	const char *lexicon, *tokenizer, *out;
-	int zstd, show, color;	/* color: -1 auto */
+	int compress, show, color;	/* color: -1 auto */
 };
 
 struct ctx {
@@ -75,7 +76,7 @@ struct ctx {
 	int pass;
 	struct ifg_sel_random rnd;
 	struct ifg_bpe *bpe;
-	struct ifg_lexicon *lx;
+	struct ifg_wordlist *lx;
 	struct ifg_writer *w;
 };
 
@@ -139,30 +140,24 @@ static int write_header(void *vc, const struct ifg_reader *r, const msgpack_obje
 		return ifg_reader_err(r, "%s", ifg_err());
 	const struct opts *o = c->o;
 	msgpack_packer *pk = ifg_writer_pk(c->w);
-	ifg_writer_begin_header(c->w, IFG_KIND_TOKENS, block ? 3 : 2);
-	ifg_pack_cstr(pk, IFG_K_TOKENIZER);
-	msgpack_pack_object(pk, *tok);
-	if (block) {
-		ifg_pack_cstr(pk, IFG_K_BLOCK);
-		msgpack_pack_object(pk, *block);
-	}
+	ifg_tokrec_header_copy(c->w, tok, block, 1);
 	/* select: {method, and the settings that made the masks} */
 	const msgpack_object *model = ifg_get(hdr, IFG_K_MODEL);
 	uint32_t n = 1 + (o->method != M_WORDS) + (model != NULL) +
 		     (o->method == M_IFGUIDE ? 3 : o->method == M_RANDOM);
 	ifg_pack_cstr(pk, IFG_K_SELECT);
 	msgpack_pack_map(pk, n);
-	ifg_pack_kv_str(pk, "method", method_names[o->method]);
+	ifg_pack_kv_str(pk, IFG_K_METHOD, method_names[o->method]);
 	if (o->method != M_WORDS)
-		ifg_pack_kv_i64(pk, "budget", (int64_t)c->budget);
+		ifg_pack_kv_i64(pk, IFG_K_BUDGET, (int64_t)c->budget);
 	if (o->method == M_IFGUIDE) {
-		ifg_pack_kv_f64(pk, "percentile", o->p);
-		ifg_pack_cstr(pk, "threshold");	/* nil when there were no scores */
+		ifg_pack_kv_f64(pk, IFG_K_PERCENTILE, o->p);
+		ifg_pack_cstr(pk, IFG_K_THRESHOLD);	/* nil when there were no scores */
 		isnan(c->tau) ? msgpack_pack_nil(pk) : msgpack_pack_double(pk, c->tau);
-		ifg_pack_kv_i64(pk, "window", o->w);
+		ifg_pack_kv_i64(pk, IFG_K_WINDOW, o->w);
 	}
 	if (o->method == M_RANDOM)
-		ifg_pack_kv_i64(pk, "seed", (int64_t)o->seed);
+		ifg_pack_kv_i64(pk, IFG_K_SEED, (int64_t)o->seed);
 	if (model) {	/* the model the scores came from */
 		ifg_pack_cstr(pk, IFG_K_MODEL);
 		msgpack_pack_object(pk, *model);
@@ -202,7 +197,7 @@ static int pass_write(void *vc, const struct ifg_sel_rec *r)
 		if (ifg_array_to_u32(r->tokens, c->ids, UINT32_MAX) < 0 ||
 		    ifg_sel_decode(c->bpe, c->ids, T, &text, c->off) < 0)
 			return ifg_reader_err(r->reader, "tokens: %s", ifg_err());
-		got = ifg_lexicon_mask(c->lx, text, c->off, T, c->mask);
+		got = ifg_wordlist_mask(c->lx, text, c->off, T, c->mask);
 		free(text);
 		c->ntok += T;
 		c->ndoc++;
@@ -212,10 +207,9 @@ static int pass_write(void *vc, const struct ifg_sel_rec *r)
 	c->sel_tok += got;
 	c->sel_doc += got > 0;
 	msgpack_packer *pk = ifg_writer_pk(c->w);
-	uint64_t shape[1] = { T };
 	msgpack_pack_map(pk, ifg_map_count_except(r->rec, drop_keys) + 1);
 	ifg_pack_pairs_except(pk, r->rec, drop_keys);
-	ifg_pack_kv_array(pk, IFG_K_MASK, IFG_U8, 1, shape, c->mask);
+	ifg_tokrec_pack_mask(pk, c->mask, T);
 	return ifg_writer_end(c->w);
 }
 
@@ -279,7 +273,7 @@ static void summary(const struct ctx *c)
 	if (o->method == M_RANDOM)
 		snprintf(how, sizeof how, "seed %llu, ", o->seed);
 	if (o->method == M_WORDS)
-		snprintf(how, sizeof how, "%zu lexicon entries", ifg_lexicon_size(c->lx));
+		snprintf(how, sizeof how, "%zu lexicon entries", ifg_wordlist_size(c->lx));
 	else
 		snprintf(how + strlen(how), sizeof how - strlen(how), "budget %llu",
 			 (unsigned long long)c->budget);
@@ -305,8 +299,9 @@ int main(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	struct opts o = { .p = 0.99, .frac = 0.02, .w = 1, .budget = -1, .count = 1,
-			  .record = -1, .color = -1 };
+			  .record = -1, .color = -1, .compress = IFG_COMPRESS_AUTO };
 	int ch;
+	const struct ifg_cli_std std = { usage, &o.out, &o.compress };
 	while ((ch = getopt_long(argc, argv, "m:p:w:L:f:s:l:t:o:zn:r:qv", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'm': {
@@ -325,8 +320,6 @@ int main(int argc, char **argv)
 		case 's': o.seed = (unsigned long long)ifg_opt_long("-s", optarg, 0, LONG_MAX); break;
 		case 'l': o.lexicon = optarg; break;
 		case 't': o.tokenizer = optarg; break;
-		case 'o': o.out = optarg; break;
-		case 'z': o.zstd = 1; break;
 		case O_SHOW: o.show = 1; break;
 		case 'n': o.count = ifg_opt_long("-n", optarg, 1, 1 << 20); break;
 		case 'r': o.record = ifg_opt_long("-r", optarg, 0, LONG_MAX); break;
@@ -336,11 +329,7 @@ int main(int argc, char **argv)
 			if (o.color == -2)
 				ifg_usage_error("option --color: '%s' is not auto, always or never", optarg);
 			break;
-		case 'q': ifg_verbosity = 0; break;
-		case 'v': ifg_verbosity = 2; break;
-		case 'h': usage(stdout); return 0;
-		case 'V': ifg_version();
-		default: usage(stderr); return 2;
+		default: ifg_cli_std_option(&std, ch, optarg);
 		}
 	}
 	if (argc - optind > 1)
@@ -362,13 +351,13 @@ int main(int argc, char **argv)
 		ifg_bpe_free(c.bpe);
 		return 0;
 	}
-	if (o.lexicon && !(c.lx = ifg_lexicon_load(o.lexicon)))
+	if (o.lexicon && !(c.lx = ifg_wordlist_load(o.lexicon)))
 		ifg_die_err("cannot load lexicon");
 	char *path = NULL;	/* one pass for words; else read again, a pipe copied */
-	if (o.method == M_WORDS ? in && !(path = ifg_xstrdup(in)) : ifg_sel_rereadable(in, &path) < 0)
+	if (o.method == M_WORDS ? in && !(path = ifg_xstrdup(in)) : ifg_in_rereadable(in, &path) < 0)
 		ifg_die_err("cannot read the input");
 	prepare(&c, path);
-	if (!(c.w = ifg_writer_open(o.out, o.zstd ? IFG_COMPRESS_YES : IFG_COMPRESS_AUTO)))
+	if (!(c.w = ifg_writer_open(o.out, o.compress)))
 		ifg_die_err("cannot write");
 	if (ifg_sel_scan(path, o.method != M_WORDS, write_header, pass_write, &c) < 0)
 		ifg_die("%s", ifg_err());
@@ -376,7 +365,7 @@ int main(int argc, char **argv)
 		ifg_die_err("cannot write");
 	summary(&c);
 	ifg_quantile_free(c.q);
-	ifg_lexicon_free(c.lx);
+	ifg_wordlist_free(c.lx);
 	ifg_bpe_free(c.bpe);
 	free(c.docs), free(c.quota), free(c.drop), free(c.mask), free(c.ids), free(c.off);
 	free(path);

@@ -73,6 +73,7 @@ int main(int argc, char **argv)
 	};
 	struct opts o = { .count = -1 };
 	int c;
+	const struct ifg_cli_std std = { usage, NULL, NULL };
 	while ((c = getopt_long(argc, argv, "aHk:n:q", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'a': o.full = 1; break;
@@ -80,9 +81,7 @@ int main(int argc, char **argv)
 		case 'k': o.kind = optarg; break;
 		case 'n': o.count = ifg_opt_long("-n", optarg, 0, LONG_MAX); break;
 		case 'q': o.quiet = 1; break;
-		case 'h': usage(stdout); return 0;
-		case 'V': ifg_version();
-		default: usage(stderr); return 2;
+		default: ifg_cli_std_option(&std, c, optarg);
 		}
 	}
 	if (optind == argc)

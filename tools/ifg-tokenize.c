@@ -25,6 +25,7 @@
 #include "rec.h"
 #include "stream.h"
 #include "textin.h"
+#include "tokrec.h"
 #include "util.h"
 
 static void usage(FILE *f)
@@ -84,17 +85,7 @@ struct enc {
 
 static void pack_ids(struct enc *e, const char *key, const uint32_t *v, size_t n)
 {
-	msgpack_packer *pk = ifg_writer_pk(e->w);
-	uint64_t shape[1] = { n };
-	if (e->dtype == IFG_U32) {
-		ifg_pack_kv_array(pk, key, IFG_U32, 1, shape, v);
-		return;
-	}
-	uint16_t *h = ifg_xmalloc(n ? n : 1, sizeof *h);
-	for (size_t i = 0; i < n; i++)
-		h[i] = (uint16_t)v[i];
-	ifg_pack_kv_array(pk, key, IFG_U16, 1, shape, h);
-	free(h);
+	ifg_tokrec_pack_ids(ifg_writer_pk(e->w), key, e->dtype, v, n);
 }
 
 static void pack_tokens(struct enc *e, const uint32_t *v, size_t n)
@@ -333,15 +324,12 @@ static void encode(struct opts *o, struct ifg_bpe *bpe, int nfiles, char **files
 	if (o->bos && ifg_bpe_eot(bpe) < 0)
 		ifg_usage_error("--bos: the tokenizer has no <|endoftext|>");
 	struct enc e = { .o = o, .bpe = bpe };
-	e.dtype = ifg_bpe_vocab_size(bpe) <= 65536 ? IFG_U16 : IFG_U32;
+	e.dtype = ifg_tokrec_dtype(ifg_bpe_vocab_size(bpe));
 	e.w = ifg_writer_open(o->out, IFG_COMPRESS_AUTO);
 	if (!e.w)
 		ifg_die_err("output");
-	ifg_writer_begin_header(e.w, o->pairs ? IFG_KIND_PAIRS : IFG_KIND_TOKENS, o->pairs ? 1 : 2);
-	ifg_pack_cstr(ifg_writer_pk(e.w), IFG_K_TOKENIZER);
-	ifg_bpe_pack_identity(ifg_writer_pk(e.w), bpe);
-	if (!o->pairs)
-		ifg_pack_kv_i64(ifg_writer_pk(e.w), IFG_K_BLOCK, o->block);
+	ifg_tokrec_header(e.w, o->pairs ? IFG_KIND_PAIRS : IFG_KIND_TOKENS, bpe,
+			  o->pairs ? -1 : o->block, 0);
 	write_end(&e);
 	double t0 = ifg_now();
 	each_doc(o, nfiles, files, enc_cb, &e);
@@ -395,6 +383,7 @@ int main(int argc, char **argv)
 	o.in.text = "text";
 	const char **carry = ifg_xcalloc((size_t)argc + 1, sizeof *carry);
 	int c;
+	const struct ifg_cli_std std = { usage, &o.out, NULL };
 	while ((c = getopt_long(argc, argv, "t:f:c:b:o:qv", longopts, NULL)) != -1) {
 		switch (c) {
 		case 't': o.tok = optarg; break;
@@ -424,12 +413,7 @@ int main(int argc, char **argv)
 		case O_NOSPECIAL: o.special = IFG_BPE_SPECIAL_OFF; break;
 		case O_NAME: o.name = optarg; break;
 		case O_LEARN: o.learn = ifg_opt_long("--learn", optarg, 257, 1L << 31); break;
-		case 'o': o.out = optarg; break;
-		case 'q': ifg_verbosity = 0; break;
-		case 'v': ifg_verbosity = 2; break;
-		case 'h': usage(stdout); free(carry); return 0;
-		case 'V': ifg_version();
-		default: usage(stderr); free(carry); return 2;
+		default: ifg_cli_std_option(&std, c, optarg);
 		}
 	}
 	o.in.carry = carry;

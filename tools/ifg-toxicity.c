@@ -222,66 +222,6 @@ static int test(const struct opts *o, const char *path)
 
 /* ---- score ---- */
 
-struct lines {
-	struct ifg_in *in;
-	char *buf;
-	size_t cap, len, pos;
-	int eof;
-	unsigned long long no;
-};
-
-/* The next line without its "\n" in *s, *n: 1, 0 at the end, dies on errors. */
-static int next_line(struct lines *L, char **s, size_t *n)
-{
-	if (!L->buf)
-		L->buf = ifg_xmalloc(L->cap = 65536, 1);
-	for (;;) {
-		char *nl = memchr(L->buf + L->pos, '\n', L->len - L->pos);
-		if (nl || (L->eof && L->pos < L->len)) {
-			*s = L->buf + L->pos;
-			*n = nl ? (size_t)(nl - *s) : L->len - L->pos;
-			L->pos += *n + (nl != NULL);
-			L->no++;
-			return 1;
-		}
-		if (L->eof)
-			return 0;
-		memmove(L->buf, L->buf + L->pos, L->len - L->pos);
-		L->len -= L->pos, L->pos = 0;
-		if (L->cap - L->len < 65536) {
-			L->cap = 2 * L->cap + 65536;
-			L->buf = ifg_xrealloc(L->buf, L->cap, 1);
-		}
-		ssize_t k = ifg_in_read(L->in, L->buf + L->len, L->cap - L->len);
-		if (k < 0)
-			ifg_die("'%s': line %llu: %s", ifg_in_name(L->in), L->no + 1, ifg_err());
-		L->len += (size_t)k;
-		L->eof = k == 0;
-	}
-}
-
-/* A field by key, or by a dotted path into nested objects ("continuation.text"). */
-static json_t *field(json_t *o, const char *name)
-{
-	json_t *v = json_object_get(o, name);
-	if (v || !strchr(name, '.'))
-		return v;
-	char key[256];
-	for (const char *s = name; json_is_object(o);) {
-		const char *dot = strchr(s, '.');
-		size_t k = dot ? (size_t)(dot - s) : strlen(s);
-		if (k >= sizeof key)
-			return NULL;
-		memcpy(key, s, k);
-		key[k] = 0;
-		o = json_object_get(o, key);
-		if (!dot)
-			return o;
-		s = dot + 1;
-	}
-	return NULL;
-}
-
 struct scorer {
 	const struct opts *o;
 	struct ifg_toxclf m;
@@ -313,7 +253,7 @@ static void score_line(struct scorer *sc, const char *name, unsigned long long n
 		ifg_die("'%s': line %llu: %s", name, no, je.text);
 	if (!json_is_object(obj))
 		ifg_die("'%s': line %llu: not a JSON object", name, no);
-	json_t *t = field(obj, sc->o->field);
+	json_t *t = ifg_json_field(obj, sc->o->field);
 	if (!json_is_string(t))
 		ifg_die("'%s': line %llu: field '%s' %s", name, no, sc->o->field,
 			t ? "is not a string" : "is missing");
@@ -371,16 +311,19 @@ static int score(const struct opts *o, int nfiles, char **files)
 	}
 	if (!(sc.out = ifg_out_open(o->out, IFG_COMPRESS_AUTO, 0)))
 		ifg_die_err("cannot write");
+	/* the lines as they are (textin's line reader); score_line parses them */
+	const struct ifg_textin_opts lines = { .format = IFG_TEXTIN_LINES };
 	for (int i = 0; i < (nfiles ? nfiles : 1); i++) {
-		struct lines L = { 0 };
-		if (!(L.in = ifg_in_open(nfiles ? files[i] : NULL)))
+		struct ifg_textin *r = ifg_textin_open(nfiles ? files[i] : NULL, &lines);
+		if (!r)
 			ifg_die_err("cannot read");
-		char *s;
-		size_t n;
-		while (next_line(&L, &s, &n))
-			score_line(&sc, ifg_in_name(L.in), L.no, s, n);
-		ifg_in_close(L.in);
-		free(L.buf);
+		struct ifg_doc d;
+		int rc;
+		while ((rc = ifg_textin_next(r, &d)) > 0)
+			score_line(&sc, ifg_textin_name(r), d.line, (char *)d.text, d.text_len);
+		if (rc < 0)
+			ifg_die("%s", ifg_err());
+		ifg_textin_close(r);
 	}
 	if (ifg_out_close(sc.out) < 0)
 		ifg_die_err("cannot write");
@@ -420,6 +363,7 @@ int main(int argc, char **argv)
 		argv[1] = argv[0], argv++, argc--;
 	}
 	const char *cmd_name = cmd ? cmds[cmd == LEARN ? 0 : cmd == SCORE ? 1 : 2] : NULL;
+	const struct ifg_cli_std std = { usage, NULL, NULL };
 	while ((ch = getopt_long(argc, argv, "o:s:m:l:qv", longopts, NULL)) != -1) {
 		int belongs = LEARN | SCORE | TEST;
 		const char *opt = NULL;
@@ -440,11 +384,7 @@ int main(int argc, char **argv)
 		case 'l': o.lexicon = optarg; belongs = SCORE, opt = "-l"; break;
 		case O_FIELD: o.field = optarg; belongs = SCORE, opt = "--field"; break;
 		case O_JSON: o.json = 1; belongs = TEST, opt = "--json"; break;
-		case 'q': ifg_verbosity = 0; break;
-		case 'v': ifg_verbosity = 2; break;
-		case 'h': usage(stdout); return 0;
-		case 'V': ifg_version();
-		default: usage(stderr); return 2;
+		default: ifg_cli_std_option(&std, ch, optarg);
 		}
 		if (cmd && !(belongs & cmd)) {
 			char also[32] = "";

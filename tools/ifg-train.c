@@ -1,5 +1,5 @@
 /* ifg-train: train or fine-tune a GPT-2 on token records, with the IF-Guide
- * penalty on masked tokens (method.md §6).
+ * penalty on masked tokens (doc/method.md §7).
  *
  * Reads tokens streams (ifg-tokenize, or ifg-select's output with masks) into
  * memory and writes a checkpoint directory: model.safetensors + config.json
@@ -25,6 +25,7 @@
 #include "cli.h"
 #include "dpo.h"
 #include "gpt.h"
+#include "modeltok.h"
 #include "optim.h"
 #include "safetensors.h"
 #include "stream.h"
@@ -34,8 +35,9 @@
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: ifg-train [-qv] -o dir [--init ckpt] [--resume] [--layers N] [--heads N]\n"
-		"                 [--embd N] [--ctx N] [--vocab N] [-b batch] [-m micro-batch]\n"
+		"usage: ifg-train [-qv] -o dir [--init ckpt [--any-tokenizer]] [--resume]\n"
+		"                 [--layers N] [--heads N] [--embd N] [--ctx N] [--vocab N]\n"
+		"                 [-b batch] [-m micro-batch]\n"
 		"                 [-n steps | -e epochs | --tokens N] [--lr X] [--min-lr X]\n"
 		"                 [--schedule S] [--warmup N | --warmup-ratio X]\n"
 		"                 [--weight-decay X] [--beta1 X] [--beta2 X] [--adam-eps X]\n"
@@ -48,6 +50,8 @@ static void usage(FILE *f)
 		"With --dpo, fine-tune on preference pairs (Direct Preference Optimization).\n"
 		"  -o, --output DIR      checkpoint directory (created)\n"
 		"      --init CKPT       fine-tune from this checkpoint (else from scratch)\n"
+		"      --any-tokenizer   --init, --ref: train even when the checkpoint was\n"
+		"                        trained with another tokenizer than the data's\n"
 		"      --resume          continue DIR/train-state.safetensors if present\n"
 		"      --layers, --heads, --embd, --ctx, --vocab N   new model (4, 4, 256,\n"
 		"                        longest record, tokenizer's vocabulary)\n"
@@ -82,7 +86,7 @@ static void usage(FILE *f)
 
 struct opts {
 	const char *out, *init, *valid, *log, *dump, *ref;
-	int resume, shuffle, dpo;
+	int resume, shuffle, dpo, any_tok;
 	double beta;
 	struct ifg_gpt_config cfg;
 	long batch, micro, steps, warmup, eval_every, save_every, threads;
@@ -227,26 +231,6 @@ static void dump_grads(const char *path, struct ifg_gpt *m, const float *grads, 
 	ifg_st_writer_free(w);
 }
 
-/* The tokenizer a checkpoint was trained on (its "ifg.tokenizer"
- * metadata), or NULL when it does not say (a public checkpoint). */
-static char *ckpt_tokenizer(const char *path)
-{
-	size_t n = strlen(path) + 32;
-	char *file = ifg_xmalloc(n, 1);
-	snprintf(file, n, "%s", path);
-	struct stat sb;
-	if (stat(path, &sb) == 0 && S_ISDIR(sb.st_mode))
-		snprintf(file, n, "%s/model.safetensors", path);
-	struct ifg_st *st = ifg_st_open(file);
-	free(file);
-	if (!st)
-		return NULL;
-	const char *t = ifg_st_meta(st, "ifg.tokenizer");
-	char *out = t ? ifg_xstrdup(t) : NULL;
-	ifg_st_close(st);
-	return out;
-}
-
 /* --dpo: the pairs' tokenizer must be the model's and the reference's (where
  * their checkpoints say), their vocabularies equal; then the reference
  * log-probabilities of every pair, cached in x. */
@@ -254,13 +238,10 @@ static void dpo_reference(const struct opts *o, const struct ifg_pairdata *pd,
 			  const struct ifg_gpt *m, struct ifg_dpo *x, char *ref_sha)
 {
 	const char *paths[2] = { o->init, o->ref ? o->ref : o->init };
-	for (int i = 0; i < (o->ref ? 2 : 1); i++) {
-		char *t = ckpt_tokenizer(paths[i]);
-		if (t && pd->tokenizer && strcmp(t, pd->tokenizer))
-			ifg_die("%s: '%s' was trained with another tokenizer than the pairs (%s, "
-				"not %s)", i ? "--ref" : "--init", paths[i], t, pd->tokenizer);
-		free(t);
-	}
+	struct ifg_tok_id pairs_tok;	/* --init was checked with the data */
+	if (o->ref && !o->any_tok && ifg_tok_id_from_json(pd->tokenizer, &pairs_tok) == 1 &&
+	    ifg_ckpt_tok_check(o->ref, &pairs_tok, "the pairs") < 0)
+		ifg_die("--ref: %s", ifg_err());
 	double t0 = ifg_now();
 	struct ifg_gpt *ref = ifg_gpt_load(paths[1]);
 	if (!ref)
@@ -319,7 +300,7 @@ static void format_time(char *buf, size_t n, double s)
 
 enum { O_INIT = 256, O_RESUME, O_LAYERS, O_HEADS, O_EMBD, O_CTX, O_VOCAB, O_LR, O_MINLR,
        O_SCHED, O_WARMUP, O_WRATIO, O_WD, O_B1, O_B2, O_EPS, O_CLIP, O_NOSHUF, O_VALID,
-       O_EVERY, O_SAVE, O_LOG, O_DUMP, O_DPO, O_REF, O_BETA, O_TOKENS, O_HELP, O_VERSION };
+       O_EVERY, O_SAVE, O_LOG, O_DUMP, O_DPO, O_REF, O_BETA, O_TOKENS, O_ANYTOK };
 
 int main(int argc, char **argv)
 {
@@ -347,17 +328,18 @@ int main(int argc, char **argv)
 		{ "save-every", 1, 0, O_SAVE },	{ "log", 1, 0, O_LOG },
 		{ "dump-grads", 1, 0, O_DUMP },	{ "dpo", 0, 0, O_DPO },
 		{ "ref", 1, 0, O_REF },		{ "beta", 1, 0, O_BETA },
-		{ "tokens", 1, 0, O_TOKENS },
+		{ "tokens", 1, 0, O_TOKENS },	{ "any-tokenizer", 0, 0, O_ANYTOK },
 		{ "quiet", 0, 0, 'q' },
-		{ "verbose", 0, 0, 'v' },	{ "help", 0, 0, O_HELP },
-		{ "version", 0, 0, O_VERSION },	{ 0, 0, 0, 0 }
+		{ "verbose", 0, 0, 'v' },	{ "help", 0, 0, 'h' },
+		{ "version", 0, 0, 'V' },	{ 0, 0, 0, 0 }
 	};
 	int c;
+	const struct ifg_cli_std std = { usage, &o.out, NULL };
 	while ((c = getopt_long(argc, argv, "o:b:m:n:e:l:s:j:qv", lo, NULL)) != -1) {
 		switch (c) {
-		case 'o': o.out = optarg; break;
 		case O_INIT: o.init = optarg; break;
 		case O_RESUME: o.resume = 1; break;
+		case O_ANYTOK: o.any_tok = 1; break;
 		case O_LAYERS: o.cfg.n_layer = (int)ifg_opt_long("--layers", optarg, 1, 1024); break;
 		case O_HEADS: o.cfg.n_head = (int)ifg_opt_long("--heads", optarg, 1, 1024); break;
 		case O_EMBD: o.cfg.n_embd = (int)ifg_opt_long("--embd", optarg, 1, 65536); break;
@@ -395,11 +377,7 @@ int main(int argc, char **argv)
 		case O_REF: o.ref = optarg; break;
 		case O_TOKENS: o.tokens = ifg_opt_double("--tokens", optarg, 1, 1e18); break;
 		case O_BETA: o.beta = ifg_opt_double("--beta", optarg, 1e-6, 1e6); break;
-		case 'q': ifg_verbosity = 0; break;
-		case 'v': ifg_verbosity = 2; break;
-		case O_HELP: usage(stdout); return 0;
-		case O_VERSION: ifg_version();
-		default: usage(stderr); return 2;
+		default: ifg_cli_std_option(&std, c, optarg);
 		}
 	}
 	if (!o.out && !o.dump)
@@ -454,6 +432,12 @@ int main(int argc, char **argv)
 	/* the model */
 	struct ifg_gpt *m;
 	char init_sha[65] = "scratch";
+	struct ifg_tok_id data_tok;	/* every input's (tokdata checked they agree) */
+	char what[600];
+	snprintf(what, sizeof what, d.nfiles ? "'%.580s'" : "the pairs", d.nfiles ? d.files[0] : "");
+	if (o.init && !o.any_tok && ifg_tok_id_from_json(d.tokenizer, &data_tok) == 1 &&
+	    ifg_ckpt_tok_check(o.init, &data_tok, what) < 0)
+		ifg_die("--init: %s", ifg_err());
 	if (o.init) {
 		if (!(m = ifg_gpt_load(o.init)))
 			ifg_die_err("--init");
@@ -475,6 +459,10 @@ int main(int argc, char **argv)
 		ifg_gpt_init_weights(m, o.seed);
 	}
 	const struct ifg_gpt_config *cfg = ifg_gpt_cfg(m);
+	if (!o.dpo && ifg_tokdata_fits(&d, cfg->n_ctx, cfg->vocab_size) < 0)
+		ifg_die("%s", ifg_err());
+	if (o.valid && ifg_tokdata_fits(&v, cfg->n_ctx, cfg->vocab_size) < 0)
+		ifg_die("--valid: %s", ifg_err());
 	if (d.max_id >= (uint32_t)cfg->vocab_size || (o.valid && v.max_id >= (uint32_t)cfg->vocab_size))
 		ifg_die("token id %u is outside the model's vocabulary (%d)",
 			d.max_id > v.max_id ? d.max_id : v.max_id, cfg->vocab_size);

@@ -19,13 +19,14 @@ with open("pairs.ifg", "wb") as f:
 with open("empty.ifg", "wb") as f:
     ifgrec.write_pairs(f, good + [([1], [], [2])], 256)
 with open("other-tok.ifg", "wb") as f:
-    ifgrec.write_pairs(f, good, 256, name="other")
+    ifgrec.write_pairs(f, good, 256, name="other", sha256="1" * 64)
 with open("big-vocab.ifg", "wb") as f:
     ifgrec.write_pairs(f, good + [([1], [300], [2])], 512, name="other")
 with open("tokens.ifg", "wb") as f:
     ifgrec.write_tokens(f, [list(range(20)), list(range(5, 30))], 256)
 with open("other512.ifg", "wb") as f:
-    ifgrec.write_tokens(f, [list(range(20)), list(range(5, 30))], 512, name="other")
+    ifgrec.write_tokens(f, [list(range(20)), list(range(5, 30))], 512, name="other",
+                        sha256="1" * 64)
 import msgpack   # a stream that names no tokenizer: its model's checkpoint says none
 with open("notok.ifg", "wb") as f:
     f.write(msgpack.packb({"kind": "tokens", "version": 1, "block": 0}))
@@ -43,9 +44,10 @@ expect 2 '--beta' ifg-train --dpo -o m --init base --beta 0 pairs.ifg
 expect 1 "expected a 'pairs' stream, got 'tokens'" ifg-train --dpo -o m --init base tokens.ifg
 expect 1 "expected a 'tokens' stream, got 'pairs'" ifg-train -o m --init base pairs.ifg
 expect 1 "record 3 at byte [0-9]*: empty chosen continuation" ifg-train --dpo -o m --init base empty.ifg
-expect 1 "another tokenizer than the pairs" ifg-train --dpo -o m --init base other-tok.ifg
+expect 1 "^ifg-train: --init: the pairs: tokenizer 'other' (sha256 111111111111...), but model 'base' was trained with tokenizer 'bytes' (sha256 000000000000...; --any-tokenizer overrides)" ifg-train --dpo -o m --init base other-tok.ifg
 expect 1 "outside the model's vocabulary" ifg-train --dpo -o m --init base big-vocab.ifg
-expect 1 "another tokenizer than the pairs" ifg-train --dpo -o m --init base --ref other pairs.ifg
+expect 1 "^ifg-train: --ref: the pairs: tokenizer 'bytes' (sha256 000000000000...), but model 'other' was trained with tokenizer 'other'" \
+	ifg-train --dpo -o m --init base --ref other pairs.ifg
 expect 1 "vocabulary of 512 tokens, the model 256" \
 	ifg-train --dpo -o m --init base --ref wide/model.safetensors pairs.ifg
 expect 1 "cannot open" ifg-train --dpo -o m --init base --ref nowhere pairs.ifg

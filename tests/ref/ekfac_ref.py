@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Dense numpy reference for ifg-factor and ifg-influence (method.md §3).
+"""Dense numpy reference for ifg-factor and ifg-influence (doc/method.md §2-5).
 
 Subcommands:
   tokens    write a random tokens stream (for ifg-grad)

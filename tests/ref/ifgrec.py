@@ -22,11 +22,12 @@ def to_numpy(m):
     return a.reshape(m["shape"])
 
 
-def write_tokens(f, docs, vocab_size, name="bytes", masks=None, block=0):
-    """docs: lists of token ids; masks: None or lists of 0/1 per doc (or None)."""
+def write_tokens(f, docs, vocab_size, name="bytes", masks=None, block=0, sha256="0" * 64):
+    """docs: lists of token ids; masks: None or lists of 0/1 per doc (or None).
+    sha256: the tokenizer's identity (programs compare it, not the name)."""
     pk = msgpack.Packer(use_bin_type=True)
     f.write(pk.pack({"kind": "tokens", "version": 1,
-                     "tokenizer": {"name": name, "sha256": "0" * 64,
+                     "tokenizer": {"name": name, "sha256": sha256,
                                    "vocab_size": vocab_size, "eot": -1},
                      "block": block}))
     for i, d in enumerate(docs):
@@ -36,11 +37,11 @@ def write_tokens(f, docs, vocab_size, name="bytes", masks=None, block=0):
         f.write(pk.pack(rec))
 
 
-def write_pairs(f, pairs, vocab_size, name="bytes"):
+def write_pairs(f, pairs, vocab_size, name="bytes", sha256="0" * 64):
     """pairs: (prompt, chosen, rejected) lists of token ids -> a pairs stream."""
     pk = msgpack.Packer(use_bin_type=True)
     f.write(pk.pack({"kind": "pairs", "version": 1,
-                     "tokenizer": {"name": name, "sha256": "0" * 64,
+                     "tokenizer": {"name": name, "sha256": sha256,
                                    "vocab_size": vocab_size, "eot": -1}}))
     dt = "u16" if vocab_size <= 65536 else "u32"
     for i, (p, c, r) in enumerate(pairs):

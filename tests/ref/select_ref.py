@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """Reference for ifg-select: random score streams, and IF-Guide's selection
-(method.md section 5.2) written out directly in numpy, to compare masks with.
+(doc/method.md section 6.1) written out directly in numpy, to compare masks with.
 
     select_ref.py gen OUT [--seed S] [--docs N] [--max-len T] [--kind K]
                       [--tokenizer JSON --text FILE]
