@@ -3,7 +3,7 @@
  * Notation in comments: N = B*T rows (positions, b-major), C = n_embd,
  * NH = n_head, hs = C / NH, V = vocab_size, L = n_layer. */
 #include "gpt.h"
-#include "gpt_ops.h"
+#include "kernels.h"
 
 #include <cblas.h>
 #include <errno.h>
@@ -15,19 +15,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#if defined(__AVX2__) && defined(__FMA__)
-#include <immintrin.h>
-#define IFG_AVX2 1
-#endif
-
 #include "rng.h"
 #include "safetensors.h"
 #include "sha256.h"
 #include "stream.h"
 #include "util.h"
 
-#define LN_EPS 1e-5f
-#define ATT_BLOCK 128 /* rows per attention block: the masked triangle is skipped per block */
 
 /* OpenBLAS's own entry point (declared by its cblas.h, repeated here so the
  * file also builds against other CBLAS headers). */
@@ -145,7 +138,7 @@ enum { P_WTE, P_WPE, P_LN1W, P_LN1B, P_QKVW, P_QKVB, P_ATTPROJW, P_ATTPROJB, P_L
        P_FCW, P_FCB, P_FCPROJW, P_FCPROJB, P_LNFW, P_LNFB, P_N };
 
 static void add_tensor(struct ifg_gpt_tensor *t, const char *name, int ndim, int64_t d0,
-		       int64_t d1, size_t offset)
+		       int64_t d1, size_t offset, enum ifg_init init)
 {
 	snprintf(t->name, sizeof t->name, "%s", name);
 	t->ndim = ndim;
@@ -154,6 +147,7 @@ static void add_tensor(struct ifg_gpt_tensor *t, const char *name, int ndim, int
 	t->n = (size_t)d0 * (size_t)(ndim > 1 ? d1 : 1);
 	t->offset = offset;
 	t->decay = ndim == 2;
+	t->init = init;
 }
 
 /* The checkpoint's tensor table for config c, computed from the config
@@ -171,33 +165,35 @@ static struct ifg_gpt_tensor *tensor_table(const struct ifg_gpt_config *c, int *
 	int64_t C = c->n_embd;
 	struct ifg_gpt_tensor *t = ifg_xcalloc(4 + 12 * (size_t)c->n_layer, sizeof *t);
 	int k = 0;
-	add_tensor(&t[k++], "wte.weight", 2, c->vocab_size, C, off[P_WTE]);
-	add_tensor(&t[k++], "wpe.weight", 2, c->n_ctx, C, off[P_WPE]);
+	const enum ifg_init N = IFG_INIT_NORMAL, R = IFG_INIT_RESID, Z = IFG_INIT_ZERO,
+			    O = IFG_INIT_ONE;
+	add_tensor(&t[k++], "wte.weight", 2, c->vocab_size, C, off[P_WTE], N);
+	add_tensor(&t[k++], "wpe.weight", 2, c->n_ctx, C, off[P_WPE], N);
 	char nm[48];
 	for (int l = 0; l < c->n_layer; l++) {
-#define T1(suffix, arr, d0) \
+#define T1(suffix, arr, d0, init) \
 	(snprintf(nm, sizeof nm, "h.%d." suffix, l), \
-	 add_tensor(&t[k++], nm, 1, d0, 1, off[arr] + (size_t)l * (d0)))
-#define T2(suffix, arr, d0, d1) \
+	 add_tensor(&t[k++], nm, 1, d0, 1, off[arr] + (size_t)l * (d0), init))
+#define T2(suffix, arr, d0, d1, init) \
 	(snprintf(nm, sizeof nm, "h.%d." suffix, l), \
-	 add_tensor(&t[k++], nm, 2, d0, d1, off[arr] + (size_t)l * (d0) * (d1)))
-		T1("ln_1.weight", P_LN1W, C);
-		T1("ln_1.bias", P_LN1B, C);
-		T2("attn.c_attn.weight", P_QKVW, C, 3 * C);
-		T1("attn.c_attn.bias", P_QKVB, 3 * C);
-		T2("attn.c_proj.weight", P_ATTPROJW, C, C);
-		T1("attn.c_proj.bias", P_ATTPROJB, C);
-		T1("ln_2.weight", P_LN2W, C);
-		T1("ln_2.bias", P_LN2B, C);
-		T2("mlp.c_fc.weight", P_FCW, C, 4 * C);
-		T1("mlp.c_fc.bias", P_FCB, 4 * C);
-		T2("mlp.c_proj.weight", P_FCPROJW, 4 * C, C);
-		T1("mlp.c_proj.bias", P_FCPROJB, C);
+	 add_tensor(&t[k++], nm, 2, d0, d1, off[arr] + (size_t)l * (d0) * (d1), init))
+		T1("ln_1.weight", P_LN1W, C, O);
+		T1("ln_1.bias", P_LN1B, C, Z);
+		T2("attn.c_attn.weight", P_QKVW, C, 3 * C, N);
+		T1("attn.c_attn.bias", P_QKVB, 3 * C, Z);
+		T2("attn.c_proj.weight", P_ATTPROJW, C, C, R);
+		T1("attn.c_proj.bias", P_ATTPROJB, C, Z);
+		T1("ln_2.weight", P_LN2W, C, O);
+		T1("ln_2.bias", P_LN2B, C, Z);
+		T2("mlp.c_fc.weight", P_FCW, C, 4 * C, N);
+		T1("mlp.c_fc.bias", P_FCB, 4 * C, Z);
+		T2("mlp.c_proj.weight", P_FCPROJW, 4 * C, C, R);
+		T1("mlp.c_proj.bias", P_FCPROJB, C, Z);
 #undef T1
 #undef T2
 	}
-	add_tensor(&t[k++], "ln_f.weight", 1, C, 1, off[P_LNFW]);
-	add_tensor(&t[k++], "ln_f.bias", 1, C, 1, off[P_LNFB]);
+	add_tensor(&t[k++], "ln_f.weight", 1, C, 1, off[P_LNFW], O);
+	add_tensor(&t[k++], "ln_f.bias", 1, C, 1, off[P_LNFB], Z);
 	*n = k;
 	return t;
 }
@@ -300,17 +296,18 @@ void ifg_gpt_init_weights(struct ifg_gpt *m, uint64_t seed)
 	for (int i = 0; i < m->ntensors; i++) {
 		const struct ifg_gpt_tensor *t = &m->tensors[i];
 		float *x = m->params_mem + t->offset;
-		size_t nl = strlen(t->name);
-		bool is_weight = nl > 7 && strcmp(t->name + nl - 7, ".weight") == 0;
-		if (t->ndim == 2) {
-			bool proj = strstr(t->name, "c_proj.weight") != NULL;
-			double sd = proj ? proj_std : 0.02;
+		double sd = t->init == IFG_INIT_RESID ? proj_std : 0.02;
+		switch (t->init) {
+		case IFG_INIT_NORMAL:
+		case IFG_INIT_RESID:
 			for (size_t j = 0; j < t->n; j++)
 				x[j] = (float)(sd * ifg_rng_normal(&r));
-		} else {
-			float v = is_weight ? 1.0f : 0.0f; /* LayerNorm weights 1, biases 0 */
+			break;
+		case IFG_INIT_ZERO:
+		case IFG_INIT_ONE:
 			for (size_t j = 0; j < t->n; j++)
-				x[j] = v;
+				x[j] = t->init == IFG_INIT_ONE ? 1.0f : 0.0f;
+			break;
 		}
 	}
 }
@@ -407,349 +404,6 @@ int ifg_gpt_reserve(struct ifg_gpt *m, int B, int T, unsigned flags)
 	return 0;
 }
 
-/* ------------------------------------------------------- vector kernels */
-
-/* exp(x) for x in float range: Cephes' expf polynomial (relative error about
- * 2e-7), the same in the AVX2 and the scalar path.  Clamped so that the
- * result is a normal float (or +large). */
-static inline float exp_scalar(float x)
-{
-	x = fminf(fmaxf(x, -87.33654f), 88.37626f);
-	float n = nearbyintf(x * 1.44269504088896341f);
-	float r = x - n * 0.693359375f + n * 2.12194440e-4f;
-	float y = 1.9875691500E-4f;
-	y = y * r + 1.3981999507E-3f;
-	y = y * r + 8.3334519073E-3f;
-	y = y * r + 4.1665795894E-2f;
-	y = y * r + 1.6666665459E-1f;
-	y = y * r + 5.0000001201E-1f;
-	y = y * r * r + r + 1.0f;
-	union { uint32_t u; float f; } p = { .u = (uint32_t)((int)n + 127) << 23 };
-	return y * p.f;
-}
-
-#ifdef IFG_AVX2
-static inline __m256 exp_avx2(__m256 x)
-{
-	x = _mm256_min_ps(_mm256_max_ps(x, _mm256_set1_ps(-87.33654f)), _mm256_set1_ps(88.37626f));
-	__m256 n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504088896341f)),
-				   _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-	__m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693359375f), x);
-	r = _mm256_fmadd_ps(n, _mm256_set1_ps(2.12194440e-4f), r);
-	__m256 y = _mm256_set1_ps(1.9875691500E-4f);
-	y = _mm256_fmadd_ps(y, r, _mm256_set1_ps(1.3981999507E-3f));
-	y = _mm256_fmadd_ps(y, r, _mm256_set1_ps(8.3334519073E-3f));
-	y = _mm256_fmadd_ps(y, r, _mm256_set1_ps(4.1665795894E-2f));
-	y = _mm256_fmadd_ps(y, r, _mm256_set1_ps(1.6666665459E-1f));
-	y = _mm256_fmadd_ps(y, r, _mm256_set1_ps(5.0000001201E-1f));
-	y = _mm256_fmadd_ps(y, _mm256_mul_ps(r, r), _mm256_add_ps(r, _mm256_set1_ps(1.0f)));
-	__m256i e = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
-	return _mm256_mul_ps(y, _mm256_castsi256_ps(e));
-}
-
-static inline float hsum_avx2(__m256 v)
-{
-	__m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-	s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-	s = _mm_add_ss(s, _mm_movehdup_ps(s));
-	return _mm_cvtss_f32(s);
-}
-#endif
-
-/* y[i] = exp(x[i] - sub) * mul; returns Σ exp(x[i] - sub) (before mul). */
-static float exp_shift(float *y, const float *x, int n, float sub, float mul)
-{
-	int i = 0;
-	float sum = 0;
-#ifdef IFG_AVX2
-	__m256 vs = _mm256_set1_ps(sub), vm = _mm256_set1_ps(mul), acc = _mm256_setzero_ps();
-	for (; i + 8 <= n; i += 8) {
-		__m256 e = exp_avx2(_mm256_sub_ps(_mm256_loadu_ps(x + i), vs));
-		acc = _mm256_add_ps(acc, e);
-		_mm256_storeu_ps(y + i, _mm256_mul_ps(e, vm));
-	}
-	sum = hsum_avx2(acc);
-#endif
-	for (; i < n; i++) {
-		float e = exp_scalar(x[i] - sub);
-		sum += e;
-		y[i] = e * mul;
-	}
-	return sum;
-}
-
-/* Σ exp(x[i] - sub), double accumulation across vector lanes' partials. */
-static double sum_exp(const float *x, int n, float sub)
-{
-	int i = 0;
-	double sum = 0;
-#ifdef IFG_AVX2
-	__m256 vs = _mm256_set1_ps(sub);
-	for (; i + 64 <= n; i += 64) { /* 64-element partial sums in float */
-		__m256 acc = _mm256_setzero_ps();
-		for (int j = 0; j < 64; j += 8)
-			acc = _mm256_add_ps(acc, exp_avx2(_mm256_sub_ps(_mm256_loadu_ps(x + i + j), vs)));
-		sum += hsum_avx2(acc);
-	}
-#endif
-	for (; i < n; i++)
-		sum += exp_scalar(x[i] - sub);
-	return sum;
-}
-
-static float max_of(const float *x, int n)
-{
-	int i = 0;
-	float mx = -INFINITY;
-#ifdef IFG_AVX2
-	if (n >= 8) {
-		__m256 v = _mm256_loadu_ps(x);
-		for (i = 8; i + 8 <= n; i += 8)
-			v = _mm256_max_ps(v, _mm256_loadu_ps(x + i));
-		float t[8];
-		_mm256_storeu_ps(t, v);
-		for (int j = 0; j < 8; j++)
-			mx = fmaxf(mx, t[j]);
-	}
-#endif
-	for (; i < n; i++)
-		mx = fmaxf(mx, x[i]);
-	return mx;
-}
-
-/* GELU, tanh form ("gelu_new"): y = x/2 (1 + tanh(k (x + 0.044715 x^3))),
- * k = sqrt(2/pi); tanh(u) = 1 - 2 / (1 + exp(2u)). */
-#define GELU_K 0.7978845608028654f
-#define GELU_A 0.044715f
-
-static inline float gelu_scalar(float x)
-{
-	float u = GELU_K * (x + GELU_A * x * x * x);
-	float t = 1.0f - 2.0f / (1.0f + exp_scalar(2.0f * u));
-	return 0.5f * x * (1.0f + t);
-}
-
-/* dy/dx = (1 + t)/2 + x/2 (1 - t^2) k (1 + 3a x^2) */
-static inline float gelu_grad_scalar(float x)
-{
-	float u = GELU_K * (x + GELU_A * x * x * x);
-	float t = 1.0f - 2.0f / (1.0f + exp_scalar(2.0f * u));
-	return 0.5f * (1.0f + t) + 0.5f * x * (1.0f - t * t) * GELU_K * (1.0f + 3.0f * GELU_A * x * x);
-}
-
-void ifg_gelu_fwd(float *y, const float *x, size_t n)
-{
-	size_t i = 0;
-#ifdef IFG_AVX2
-	const __m256 k = _mm256_set1_ps(GELU_K), a = _mm256_set1_ps(GELU_A),
-		     one = _mm256_set1_ps(1.0f), two = _mm256_set1_ps(2.0f),
-		     half = _mm256_set1_ps(0.5f);
-	for (; i + 8 <= n; i += 8) {
-		__m256 v = _mm256_loadu_ps(x + i);
-		__m256 u = _mm256_mul_ps(k, _mm256_fmadd_ps(_mm256_mul_ps(a, v), _mm256_mul_ps(v, v), v));
-		__m256 e = exp_avx2(_mm256_mul_ps(two, u));
-		__m256 t = _mm256_sub_ps(one, _mm256_div_ps(two, _mm256_add_ps(one, e)));
-		_mm256_storeu_ps(y + i, _mm256_mul_ps(_mm256_mul_ps(half, v), _mm256_add_ps(one, t)));
-	}
-#endif
-	for (; i < n; i++)
-		y[i] = gelu_scalar(x[i]);
-}
-
-/* dx = dy * gelu'(x) */
-static void gelu_bwd(float *dx, const float *x, const float *dy, size_t n)
-{
-	size_t i = 0;
-#ifdef IFG_AVX2
-	const __m256 k = _mm256_set1_ps(GELU_K), a = _mm256_set1_ps(GELU_A),
-		     a3 = _mm256_set1_ps(3.0f * GELU_A), one = _mm256_set1_ps(1.0f),
-		     two = _mm256_set1_ps(2.0f), half = _mm256_set1_ps(0.5f);
-	for (; i + 8 <= n; i += 8) {
-		__m256 v = _mm256_loadu_ps(x + i), v2 = _mm256_mul_ps(v, v);
-		__m256 u = _mm256_mul_ps(k, _mm256_fmadd_ps(_mm256_mul_ps(a, v), v2, v));
-		__m256 e = exp_avx2(_mm256_mul_ps(two, u));
-		__m256 t = _mm256_sub_ps(one, _mm256_div_ps(two, _mm256_add_ps(one, e)));
-		__m256 g1 = _mm256_mul_ps(half, _mm256_add_ps(one, t));
-		__m256 sech2 = _mm256_fnmadd_ps(t, t, one);
-		__m256 du = _mm256_mul_ps(k, _mm256_fmadd_ps(a3, v2, one));
-		__m256 g = _mm256_fmadd_ps(_mm256_mul_ps(_mm256_mul_ps(half, v), sech2), du, g1);
-		_mm256_storeu_ps(dx + i, _mm256_mul_ps(g, _mm256_loadu_ps(dy + i)));
-	}
-#endif
-	for (; i < n; i++)
-		dx[i] = dy[i] * gelu_grad_scalar(x[i]);
-}
-
-/* ------------------------------------------------------------------- ops */
-
-/* gpt_ops.h */
-void ifg_layernorm_fwd(float *out, float *mean, float *rstd, const float *inp, const float *w,
-		       const float *b, size_t N, int C)
-{
-	for (size_t r = 0; r < N; r++) {
-		const float *x = inp + r * C;
-		float s = 0;
-		for (int i = 0; i < C; i++)
-			s += x[i];
-		float mu = s / C, v = 0;
-		for (int i = 0; i < C; i++) {
-			float d = x[i] - mu;
-			v += d * d;
-		}
-		float rs = 1.0f / sqrtf(v / C + LN_EPS);
-		float *o = out + r * C;
-		for (int i = 0; i < C; i++)
-			o[i] = (x[i] - mu) * rs * w[i] + b[i];
-		if (mean)
-			mean[r] = mu;
-		if (rstd)
-			rstd[r] = rs;
-	}
-}
-
-/* dinp (N, C) = dres (N, C) + LayerNorm backward of dout; dw, db (C) +=.
- * dres may be NULL (no residual gradient to add). */
-static void layernorm_bwd(float *dinp, const float *dres, float *dw, float *db, const float *dout,
-			  const float *inp, const float *w, const float *mean, const float *rstd,
-			  size_t N, int C)
-{
-	for (size_t r = 0; r < N; r++) {
-		const float *x = inp + r * C, *dy = dout + r * C;
-		float mu = mean[r], rs = rstd[r];
-		float dsum = 0, dxsum = 0;
-		for (int i = 0; i < C; i++) {
-			float xh = (x[i] - mu) * rs, dn = dy[i] * w[i];
-			dsum += dn;
-			dxsum += dn * xh;
-		}
-		dsum /= C;
-		dxsum /= C;
-		float *dx = dinp + r * C;
-		const float *rr = dres ? dres + r * C : NULL;
-		for (int i = 0; i < C; i++) {
-			float xh = (x[i] - mu) * rs, dn = dy[i] * w[i];
-			db[i] += dy[i];
-			dw[i] += dy[i] * xh;
-			float g = rs * (dn - dsum - xh * dxsum);
-			dx[i] = rr ? rr[i] + g : g;
-		}
-	}
-}
-
-/* out (N, dout) = inp (N, din) W (din, dout) + b (dout) */
-void ifg_linear_fwd(float *out, const float *inp, const float *w, const float *b, size_t N,
-		    int din, int dout)
-{
-	for (size_t r = 0; r < N; r++)
-		memcpy(out + r * dout, b, dout * sizeof(float));
-	cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)N, dout, din, 1.0f, inp, din, w,
-		    dout, 1.0f, out, dout);
-}
-
-/* Backward of linear_fwd for upstream gradient g (N, dout):
- *   dinp (N, din) = g Wᵀ           (overwritten; skipped when dinp is NULL)
- *   dW (din, dout) += inpᵀ g ;  db (dout) += gᵀ 1 */
-static void linear_bwd(float *dinp, float *dw, float *db, const float *g, const float *inp,
-		       const float *w, const float *ones, size_t N, int din, int dout)
-{
-	if (dinp)
-		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)N, din, dout, 1.0f, g, dout,
-			    w, dout, 0.0f, dinp, din);
-	cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, din, dout, (int)N, 1.0f, inp, din, g,
-		    dout, 1.0f, dw, dout);
-	cblas_sgemv(CblasRowMajor, CblasTrans, (int)N, dout, 1.0f, g, dout, ones, 1, 1.0f, db, 1);
-}
-
-/* Causal self-attention of one layer.
- * qkv (B, T, 3C): q | k | v, head h in columns [h hs, (h+1) hs) of each;
- * att (B, NH, T, T): softmax(q kᵀ / sqrt(hs)) with zeros above the diagonal
- * (up to the end of each ATT_BLOCK row block); y (B, T, C). */
-static void attention_fwd(float *y, float *att, const float *qkv, int B, int T, int C, int NH)
-{
-	int hs = C / NH, C3 = 3 * C;
-	float scale = 1.0f / sqrtf((float)hs);
-	for (int b = 0; b < B; b++)
-		for (int h = 0; h < NH; h++) {
-			const float *q = qkv + (size_t)b * T * C3 + h * hs, *k = q + C, *v = q + 2 * C;
-			float *P = att + ((size_t)b * NH + h) * T * T;
-			float *yo = y + (size_t)b * T * C + h * hs;
-			for (int i0 = 0; i0 < T; i0 += ATT_BLOCK) {
-				int i1 = i0 + ATT_BLOCK < T ? i0 + ATT_BLOCK : T;
-				/* S[i0:i1, 0:i1] = scale q[i0:i1] k[0:i1]ᵀ : (M, i1) = (M, hs)(hs, i1) */
-				cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, i1 - i0, i1, hs,
-					    scale, q + (size_t)i0 * C3, C3, k, C3, 0.0f,
-					    P + (size_t)i0 * T, T);
-				for (int i = i0; i < i1; i++) {
-					float *row = P + (size_t)i * T;
-					float mx = max_of(row, i + 1);
-					float s = 0;
-					s = exp_shift(row, row, i + 1, mx, 1.0f);
-					float inv = 1.0f / s;
-					for (int j = 0; j <= i; j++)
-						row[j] *= inv;
-					for (int j = i + 1; j < i1; j++)
-						row[j] = 0.0f;
-				}
-				/* y[i0:i1] = P[i0:i1, 0:i1] v[0:i1] : (M, hs) = (M, i1)(i1, hs) */
-				cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, i1 - i0, hs, i1,
-					    1.0f, P + (size_t)i0 * T, T, v, C3, 0.0f,
-					    yo + (size_t)i0 * C, C);
-			}
-		}
-}
-
-/* Backward of attention_fwd: dy (B, T, C) -> dqkv (B, T, 3C) (overwritten);
- * dS (T, T) scratch. */
-static void attention_bwd(float *dqkv, float *dS, const float *dy, const float *att,
-			  const float *qkv, int B, int T, int C, int NH)
-{
-	int hs = C / NH, C3 = 3 * C;
-	float scale = 1.0f / sqrtf((float)hs);
-	for (int b = 0; b < B; b++)
-		for (int h = 0; h < NH; h++) {
-			size_t qo = (size_t)b * T * C3 + h * hs;
-			const float *q = qkv + qo, *k = q + C, *v = q + 2 * C;
-			float *dq = dqkv + qo, *dk = dq + C, *dv = dq + 2 * C;
-			const float *P = att + ((size_t)b * NH + h) * T * T;
-			const float *dyo = dy + (size_t)b * T * C + h * hs;
-			for (int i0 = 0; i0 < T; i0 += ATT_BLOCK) {
-				int i1 = i0 + ATT_BLOCK < T ? i0 + ATT_BLOCK : T;
-				/* dP[i0:i1, 0:i1] = dy[i0:i1] v[0:i1]ᵀ : (M, i1) = (M, hs)(hs, i1) */
-				cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, i1 - i0, i1, hs,
-					    1.0f, dyo + (size_t)i0 * C, C, v, C3, 0.0f,
-					    dS + (size_t)i0 * T, T);
-				/* softmax backward: dS = P (dP - Σ_j P dP), zero above the diagonal */
-				for (int i = i0; i < i1; i++) {
-					const float *p = P + (size_t)i * T;
-					float *d = dS + (size_t)i * T;
-					float dot = 0;
-					for (int j = 0; j <= i; j++)
-						dot += p[j] * d[j];
-					for (int j = 0; j <= i; j++)
-						d[j] = p[j] * (d[j] - dot);
-					for (int j = i + 1; j < i1; j++)
-						d[j] = 0.0f;
-				}
-			}
-			for (int j0 = 0; j0 < T; j0 += ATT_BLOCK) {
-				int j1 = j0 + ATT_BLOCK < T ? j0 + ATT_BLOCK : T;
-				/* rows i < j0 have P[i, j] = 0 for j >= j0: only rows j0..T count */
-				/* dv[j0:j1] = P[j0:T, j0:j1]ᵀ dy[j0:T] : (M, hs) = (M, T-j0)(T-j0, hs) */
-				cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, j1 - j0, hs, T - j0,
-					    1.0f, P + (size_t)j0 * T + j0, T, dyo + (size_t)j0 * C, C,
-					    0.0f, dv + (size_t)j0 * C3, C3);
-				/* dk[j0:j1] = scale dS[j0:T, j0:j1]ᵀ q[j0:T] */
-				cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, j1 - j0, hs, T - j0,
-					    scale, dS + (size_t)j0 * T + j0, T, q + (size_t)j0 * C3, C3,
-					    0.0f, dk + (size_t)j0 * C3, C3);
-				/* dq[j0:j1] = scale dS[j0:j1, 0:j1] k[0:j1] : (M, hs) = (M, j1)(j1, hs) */
-				cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, j1 - j0, hs, j1,
-					    scale, dS + (size_t)j0 * T, T, k, C3, 0.0f,
-					    dq + (size_t)j0 * C3, C3);
-			}
-		}
-}
-
 /* --------------------------------------------------------------- forward */
 
 #define LAYER(ptr, l, per) ((ptr) + (size_t)(l) * (per))
@@ -805,7 +459,7 @@ int ifg_gpt_forward(struct ifg_gpt *m, const uint32_t *tokens, const int32_t *ta
 			      p->ln1w + (size_t)l * C, p->ln1b + (size_t)l * C, N, C);
 		ifg_linear_fwd(qkv, ln1, p->qkvw + (size_t)l * C * 3 * C, p->qkvb + (size_t)l * 3 * C, N,
 			   C, 3 * C);
-		attention_fwd(atty, att, qkv, B, T, C, NH);
+		ifg_attention_fwd(atty, att, qkv, B, T, C, NH);
 		ifg_linear_fwd(res2, atty, p->attprojw + (size_t)l * C * C, p->attprojb + (size_t)l * C,
 			   N, C, C);
 		for (size_t i = 0; i < N * C; i++)
@@ -814,7 +468,7 @@ int ifg_gpt_forward(struct ifg_gpt *m, const uint32_t *tokens, const int32_t *ta
 			      p->ln2w + (size_t)l * C, p->ln2b + (size_t)l * C, N, C);
 		ifg_linear_fwd(fch, ln2, p->fcw + (size_t)l * C * 4 * C, p->fcb + (size_t)l * 4 * C, N,
 			   C, 4 * C);
-		ifg_gelu_fwd(fchg, fch, N * 4 * C);
+		ifg_gelu_tanh_fwd(fchg, fch, N * 4 * C);
 		ifg_linear_fwd(res3, fchg, p->fcprojw + (size_t)l * 4 * C * C,
 			   p->fcprojb + (size_t)l * C, N, 4 * C, C);
 		for (size_t i = 0; i < N * C; i++)
@@ -831,11 +485,7 @@ int ifg_gpt_forward(struct ifg_gpt *m, const uint32_t *tokens, const int32_t *ta
 		a->nll[r] = 0;
 		if (!targets || targets[r] < 0)
 			continue;
-		const float *row = a->logits + r * V;
-		float mx = max_of(row, V);
-		float lse = mx + (float)log(sum_exp(row, V, mx));
-		a->lse[r] = lse;
-		a->nll[r] = lse - row[targets[r]];
+		a->nll[r] = ifg_xent_fwd(a->logits + r * V, V, targets[r], &a->lse[r]);
 		total += a->nll[r];
 	}
 	if (nll_sum)
@@ -885,9 +535,7 @@ int ifg_gpt_backward(struct ifg_gpt *m, const float *weights, double divisor)
 			memset(row, 0, V * sizeof(float));
 			continue;
 		}
-		float coef = (float)(w / divisor);
-		exp_shift(row, row, V, a->lse[r], coef);
-		row[y] -= coef;
+		ifg_xent_bwd(row, row, V, y, a->lse[r], (float)(w / divisor));
 	}
 	m->have_backward = true;
 	/* dlnf (N, C) = dlogits (N, V) wte (V, C);  dwte (V, C) += dlogitsᵀ lnf */
@@ -895,7 +543,7 @@ int ifg_gpt_backward(struct ifg_gpt *m, const float *weights, double divisor)
 		    0.0f, ga->dln, C);
 	cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, V, C, (int)N, 1.0f, dl, V, a->lnf, C,
 		    1.0f, g->wte, C);
-	layernorm_bwd(LAYER(ga->g_mlp, L - 1, ga->lstride_c), NULL, g->lnfw, g->lnfb, ga->dln,
+	ifg_layernorm_bwd(LAYER(ga->g_mlp, L - 1, ga->lstride_c), NULL, g->lnfw, g->lnfb, ga->dln,
 		      LAYER(a->res3, L - 1, NC), p->lnfw, a->lnf_mean, a->lnf_rstd, N, C);
 
 	for (int l = L - 1; l >= 0; l--) {
@@ -907,25 +555,25 @@ int ifg_gpt_backward(struct ifg_gpt *m, const float *weights, double divisor)
 		float *g_in = l == 0 ? ga->dx0 : LAYER(ga->g_mlp, l - 1, ga->lstride_c);
 		size_t lC = (size_t)l * C;
 		/* MLP: g_mlp -> dfch_gelu -> dfch -> dln2 */
-		linear_bwd(ga->dfch_gelu, g->fcprojw + lC * 4 * C, g->fcprojb + lC, g_mlp,
+		ifg_linear_bwd(ga->dfch_gelu, g->fcprojw + lC * 4 * C, g->fcprojb + lC, g_mlp,
 			   LAYER(a->fch_gelu, l, 4 * NC), p->fcprojw + lC * 4 * C, a->ones, N, 4 * C,
 			   C);
-		gelu_bwd(dfch, LAYER(a->fch, l, 4 * NC), ga->dfch_gelu, N * 4 * C);
-		linear_bwd(ga->dln, g->fcw + lC * 4 * C, g->fcb + (size_t)l * 4 * C, dfch,
+		ifg_gelu_tanh_bwd(dfch, LAYER(a->fch, l, 4 * NC), ga->dfch_gelu, N * 4 * C);
+		ifg_linear_bwd(ga->dln, g->fcw + lC * 4 * C, g->fcb + (size_t)l * 4 * C, dfch,
 			   LAYER(a->ln2, l, NC), p->fcw + lC * 4 * C, a->ones, N, C, 4 * C);
 		/* g_att = g_mlp + LayerNorm_2 backward */
-		layernorm_bwd(g_att, g_mlp, g->ln2w + lC, g->ln2b + lC, ga->dln, LAYER(a->res2, l, NC),
+		ifg_layernorm_bwd(g_att, g_mlp, g->ln2w + lC, g->ln2b + lC, ga->dln, LAYER(a->res2, l, NC),
 			      p->ln2w + lC, LAYER(a->ln2_mean, l, Nmax), LAYER(a->ln2_rstd, l, Nmax),
 			      N, C);
 		/* attention: g_att -> datty -> dqkv -> dln1 */
-		linear_bwd(ga->datty, g->attprojw + lC * C, g->attprojb + lC, g_att,
+		ifg_linear_bwd(ga->datty, g->attprojw + lC * C, g->attprojb + lC, g_att,
 			   LAYER(a->atty, l, NC), p->attprojw + lC * C, a->ones, N, C, C);
-		attention_bwd(dqkv, ga->datt, ga->datty, LAYER(a->att, l, att_per),
+		ifg_attention_bwd(dqkv, ga->datt, ga->datty, LAYER(a->att, l, att_per),
 			      LAYER(a->qkv, l, 3 * NC), B, T, C, NH);
-		linear_bwd(ga->dln, g->qkvw + lC * 3 * C, g->qkvb + (size_t)l * 3 * C, dqkv,
+		ifg_linear_bwd(ga->dln, g->qkvw + lC * 3 * C, g->qkvb + (size_t)l * 3 * C, dqkv,
 			   LAYER(a->ln1, l, NC), p->qkvw + lC * 3 * C, a->ones, N, C, 3 * C);
 		/* g_in = g_att + LayerNorm_1 backward */
-		layernorm_bwd(g_in, g_att, g->ln1w + lC, g->ln1b + lC, ga->dln, in, p->ln1w + lC,
+		ifg_layernorm_bwd(g_in, g_att, g->ln1w + lC, g->ln1b + lC, ga->dln, in, p->ln1w + lC,
 			      LAYER(a->ln1_mean, l, Nmax), LAYER(a->ln1_rstd, l, Nmax), N, C);
 	}
 	/* embeddings: dwte[tok] += dx0, dwpe[t] += dx0 (in row order: deterministic) */

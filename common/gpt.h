@@ -71,6 +71,12 @@ struct ifg_gpt_tensor {
 	int64_t shape[2];
 	size_t offset, n;
 	bool decay;		/* a matrix: AdamW weight decay applies */
+	enum ifg_init {
+		IFG_INIT_NORMAL,	/* N(0, 0.02) */
+		IFG_INIT_RESID,		/* N(0, 0.02 / sqrt(2 L)): projections into the residual */
+		IFG_INIT_ZERO,
+		IFG_INIT_ONE,
+	} init;			/* what ifg_gpt_init_weights draws */
 };
 
 /* One tracked linear layer of the model (doc/method.md §2.1): the layers whose
@@ -116,8 +122,9 @@ struct ifg_gpt *ifg_gpt_new(const struct ifg_gpt_config *cfg);
 void ifg_gpt_free(struct ifg_gpt *m);
 const struct ifg_gpt_config *ifg_gpt_cfg(const struct ifg_gpt *m);
 
-/* GPT-2 initialisation from seed: weights and embeddings N(0, 0.02), the two
- * residual projections N(0, 0.02 / sqrt(2 L)), biases 0, LayerNorms 1 and 0. */
+/* Initialisation from seed as each tensor's init says, drawn in table order
+ * (GPT-2: weights and embeddings N(0, 0.02), the two residual projections
+ * N(0, 0.02 / sqrt(2 L)), biases 0, LayerNorms 1 and 0). */
 void ifg_gpt_init_weights(struct ifg_gpt *m, uint64_t seed);
 
 size_t ifg_gpt_nparams(const struct ifg_gpt *m);

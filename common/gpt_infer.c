@@ -2,8 +2,7 @@
  *
  * Notation: N = rows appended in one call (Σ len[i]), C = n_embd, NH =
  * n_head, hs = C / NH, V = vocab_size, L = n_layer, B slots of T positions.
- * LayerNorm and GELU are written again here (inference only, no saved
- * statistics) rather than shared with gpt.c, whose versions are static. */
+ * LayerNorm, GELU and the linear layers are kernels.h's, as in training. */
 #include "gpt_infer.h"
 
 #include <cblas.h>
@@ -12,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "gpt_ops.h"
+#include "kernels.h"
 #include "util.h"
 
 
@@ -224,7 +223,7 @@ int ifg_gpt_infer_append(struct ifg_gpt_infer *s, int n, const int *slot,
 				  p->ln2b + (size_t)l * C, N, C);
 		ifg_linear_fwd(s->h, s->ln, p->fcw + (size_t)l * C * 4 * C, p->fcb + (size_t)l * 4 * C, N, C,
 		       4 * C);
-		ifg_gelu_fwd(s->h, s->h, N * 4 * C);
+		ifg_gelu_tanh_fwd(s->h, s->h, N * 4 * C);
 		ifg_linear_fwd(s->ln, s->h, p->fcprojw + (size_t)l * 4 * C * C, p->fcprojb + (size_t)l * C,
 		       N, 4 * C, C);
 		for (size_t e = 0; e < N * C; e++)

@@ -1,0 +1,102 @@
+/* kernels.h: the numeric kernels of the models, as forward/backward pairs,
+ * shared by training (gpt.c) and cached inference (gpt_infer.c) so that
+ * both compute each operation with the same code and rounding.  Rows are
+ * positions; every matrix is row-major.  Products go through cblas_sgemm;
+ * elementwise work runs on the calling thread (AVX2 where available, with
+ * the same polynomial in the scalar tail). */
+#ifndef IFG_KERNELS_H
+#define IFG_KERNELS_H
+
+#include <stddef.h>
+
+/* ---- vector helpers (softmax and cross-entropy are built from these) ---- */
+
+/* y[i] = exp(x[i] - sub) * mul (y may be x); returns Σ exp(x[i] - sub). */
+float ifg_exp_shift(float *y, const float *x, int n, float sub, float mul);
+/* Σ exp(x[i] - sub), accumulated in double. */
+double ifg_sum_exp(const float *x, int n, float sub);
+/* max x[i] (-inf for n = 0). */
+float ifg_max_of(const float *x, int n);
+
+/* ---- GELU, tanh form (GPT-2's "gelu_new") ---- */
+
+/* y = gelu_new(x) (n values; y may be x). */
+void ifg_gelu_tanh_fwd(float *y, const float *x, size_t n);
+/* dx = dy * gelu_new'(x). */
+void ifg_gelu_tanh_bwd(float *dx, const float *x, const float *dy, size_t n);
+
+/* ---- LayerNorm, eps 1e-5 ---- */
+
+/* out (N, C) = LayerNorm(inp (N, C)) * w + b; mean and rstd (N) are kept
+ * for the backward when not NULL. */
+void ifg_layernorm_fwd(float *out, float *mean, float *rstd, const float *inp, const float *w,
+		       const float *b, size_t N, int C);
+/* dinp (N, C) = dres (N, C) + LayerNorm backward of dout; dw, db (C) +=.
+ * dres may be NULL (no residual gradient to add). */
+void ifg_layernorm_bwd(float *dinp, const float *dres, float *dw, float *db, const float *dout,
+		       const float *inp, const float *w, const float *mean, const float *rstd,
+		       size_t N, int C);
+
+/* ---- linear, weights (din, dout) as Conv1D stores them ---- */
+
+/* out (N, dout) = inp (N, din) W (din, dout) + b (dout): one sgemm. */
+void ifg_linear_fwd(float *out, const float *inp, const float *w, const float *b, size_t N,
+		    int din, int dout);
+/* Backward for upstream gradient g (N, dout); ones: N ones.
+ *   dinp (N, din) = g Wᵀ           (overwritten; skipped when dinp is NULL)
+ *   dW (din, dout) += inpᵀ g ;  db (dout) += gᵀ 1 */
+void ifg_linear_bwd(float *dinp, float *dw, float *db, const float *g, const float *inp,
+		    const float *w, const float *ones, size_t N, int din, int dout);
+
+/* ---- causal self-attention, fused q | k | v ---- */
+
+/* qkv (B, T, 3C): q | k | v, head h in columns [h hs, (h+1) hs) of each;
+ * att (B, NH, T, T): softmax(q kᵀ / sqrt(hs)) with zeros above the diagonal
+ * (up to the end of each 128-row block); y (B, T, C). */
+void ifg_attention_fwd(float *y, float *att, const float *qkv, int B, int T, int C, int NH);
+/* dy (B, T, C) -> dqkv (B, T, 3C) (overwritten); dS (T, T) scratch. */
+void ifg_attention_bwd(float *dqkv, float *dS, const float *dy, const float *att,
+		       const float *qkv, int B, int T, int C, int NH);
+
+/* ---- cross-entropy of one row of logits z (V), target y ---- */
+
+/* NLL = lse - z[y], lse = log Σ exp z (*lse kept for the backward). */
+float ifg_xent_fwd(const float *z, int V, int y, float *lse);
+/* dz (V) = coef (softmax(z) - onehot(y)) (dz may be z). */
+void ifg_xent_bwd(float *dz, const float *z, int V, int y, float lse, float coef);
+
+/* ---- GELU, exact form (PyTorch's default, GPT-NeoX "gelu") ---- */
+
+/* y = x Φ(x) = x/2 (1 + erf(x / sqrt 2)) (y may be x). */
+void ifg_gelu_exact_fwd(float *y, const float *x, size_t n);
+/* dx = dy (Φ(x) + x φ(x)). */
+void ifg_gelu_exact_bwd(float *dx, const float *x, const float *dy, size_t n);
+
+/* ---- RMSNorm (Llama): out = x / sqrt(mean(x²) + eps) * w ---- */
+
+/* out (N, C); rstd (N) kept for the backward when not NULL. */
+void ifg_rmsnorm_fwd(float *out, float *rstd, const float *inp, const float *w, size_t N, int C,
+		     float eps);
+/* dinp (N, C) = dres + RMSNorm backward of dout (dres may be NULL); dw (C) +=. */
+void ifg_rmsnorm_bwd(float *dinp, const float *dres, float *dw, const float *dout,
+		     const float *inp, const float *w, const float *rstd, size_t N, int C);
+
+/* ---- SwiGLU (Llama's MLP): h = silu(gate) * up, silu(g) = g σ(g) ---- */
+
+void ifg_swiglu_fwd(float *h, const float *gate, const float *up, size_t n);
+/* dgate, dup (n) overwritten from dh. */
+void ifg_swiglu_bwd(float *dgate, float *dup, const float *gate, const float *up,
+		    const float *dh, size_t n);
+
+/* ---- rotary position embedding, Hugging Face's rotate_half convention ----
+ * In place on N rows of x (row r at x + r ld, nh heads of hs columns): in
+ * each head, the first rot dimensions (rot even, <= hs) are rotated in the
+ * pairs (i, i + rot/2) by the angle pos[r] base^(-2i/rot) (computed in float
+ * as Hugging Face does):
+ *   (a, b) -> (a cos - b sin, b cos + a sin).
+ * dir +1 applies it (forward), -1 its transpose (the backward: a rotation's
+ * inverse). */
+void ifg_rotary(float *x, size_t ld, size_t N, const int *pos, int nh, int hs, int rot,
+		double base, int dir);
+
+#endif
