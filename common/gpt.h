@@ -32,7 +32,6 @@
 #ifndef IFG_GPT_H
 #define IFG_GPT_H
 
-#include <msgpack.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -103,7 +102,8 @@ struct ifg_gpt_linear {
 	const float *b;		/* (d_out) */
 };
 
-/* Model identity for stream headers (kinds.h MODEL). */
+/* Model identity for stream headers (kinds.h MODEL; packed and checked by
+ * modelid.h). */
 struct ifg_model_id {
 	char sha256[65];	/* of the weights (the safetensors file) and the config */
 	int n_layer, n_head, n_embd, n_ctx, vocab_size;
@@ -190,10 +190,5 @@ int ifg_gpt_save(const struct ifg_gpt *m, const char *dir, const char *const *me
  * of its model.safetensors and its configuration; "" for a model never
  * loaded or saved. */
 void ifg_gpt_identity(const struct ifg_gpt *m, struct ifg_model_id *id);
-/* Packs the MODEL map {sha256, n_layer, n_head, n_embd, n_ctx, vocab_size}. */
-void ifg_model_id_pack(msgpack_packer *pk, const struct ifg_model_id *id);
-/* Compares a MODEL map from a stream header with id: -1 with a message
- * naming the first difference. */
-int ifg_model_id_check(const msgpack_object *map, const struct ifg_model_id *id);
 
 #endif

@@ -15,6 +15,7 @@
 #include "cli.h"
 #include "ekfac.h"
 #include "gpt.h"
+#include "modelid.h"
 #include "gradext.h"
 #include "gradrec.h"
 #include "kinds.h"

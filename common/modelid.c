@@ -1,0 +1,48 @@
+/* modelid.c: the model identity as a stream header's MODEL map (modelid.h). */
+#include "modelid.h"
+
+#include <string.h>
+
+#include "rec.h"
+#include "util.h"
+
+void ifg_model_id_pack(msgpack_packer *pk, const struct ifg_model_id *id)
+{
+	static const char *const keys[] = { "sha256", "n_layer", "n_head", "n_embd", "n_ctx",
+					    "vocab_size" };
+	int vals[] = { 0, id->n_layer, id->n_head, id->n_embd, id->n_ctx, id->vocab_size };
+	msgpack_pack_map(pk, 6);
+	for (int i = 0; i < 6; i++) {
+		msgpack_pack_str(pk, strlen(keys[i]));
+		msgpack_pack_str_body(pk, keys[i], strlen(keys[i]));
+		if (i == 0) {
+			msgpack_pack_str(pk, strlen(id->sha256));
+			msgpack_pack_str_body(pk, id->sha256, strlen(id->sha256));
+		} else {
+			msgpack_pack_int64(pk, vals[i]);
+		}
+	}
+}
+
+int ifg_model_id_check(const msgpack_object *map, const struct ifg_model_id *id)
+{
+	if (!map || map->type != MSGPACK_OBJECT_MAP)
+		return ifg_seterr("model identity is not a map");
+	const msgpack_object *s = ifg_get(map, "sha256");
+	if (!s || s->type != MSGPACK_OBJECT_STR)
+		return ifg_seterr("model identity has no sha256");
+	if (s->via.str.size != strlen(id->sha256) ||
+	    memcmp(s->via.str.ptr, id->sha256, s->via.str.size) != 0)
+		return ifg_seterr("made with another model (sha256 %.*s..., this model %.12s...)",
+				  s->via.str.size < 12 ? (int)s->via.str.size : 12, s->via.str.ptr,
+				  id->sha256);
+	static const char *const keys[] = { "n_layer", "n_head", "n_embd", "n_ctx", "vocab_size" };
+	int vals[] = { id->n_layer, id->n_head, id->n_embd, id->n_ctx, id->vocab_size };
+	for (int i = 0; i < 5; i++) {
+		const msgpack_object *v = ifg_get(map, keys[i]);
+		if (!v || v->type != MSGPACK_OBJECT_POSITIVE_INTEGER || v->via.u64 != (uint64_t)vals[i])
+			return ifg_seterr("model identity: %s differs (this model: %d)", keys[i],
+					  vals[i]);
+	}
+	return 0;
+}
