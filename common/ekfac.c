@@ -6,18 +6,10 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "ekfac.h"
 #include "kinds.h"
 #include "util.h"
-
-static double now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 void ifg_layer_init(struct ifg_layer_factors *l, const char *name, int d_in, int d_out)
 {
@@ -85,12 +77,12 @@ void ifg_weight_grad(int o, int na, int64_t T, const double *s, const double *a,
 			cblas_dscal((int)n, beta, G, 1);
 		return;
 	}
-	double t0 = now();
+	double t0 = ifg_now();
 	/* G = beta G + sᵀ ā : (o, na) = (T, o)ᵀ (T, na) */
 	cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, o, na, (int)T, 1.0, s, o, a, na, beta,
 		    G, na);
 	if (blas_seconds)
-		*blas_seconds += now() - t0;
+		*blas_seconds += ifg_now() - t0;
 }
 
 void ifg_weight_grad_f32(int o, int na, int64_t T, const float *s, const float *a, double beta,
@@ -119,7 +111,7 @@ void ifg_cov_add(struct ifg_layer_factors *l, const double *a, const double *s, 
 		l->A_sum = zeros((size_t)na * na);
 	if (!l->S_sum)
 		l->S_sum = zeros((size_t)o * o);
-	double t0 = now();
+	double t0 = ifg_now();
 	if (T > 0) {
 		/* A_sum += āᵀ ā : (na, na) += (T, na)ᵀ (T, na), upper triangle */
 		cblas_dsyrk(CblasRowMajor, CblasUpper, CblasTrans, na, (int)T, 1.0, a, na, 1.0,
@@ -129,7 +121,7 @@ void ifg_cov_add(struct ifg_layer_factors *l, const double *a, const double *s, 
 			    l->S_sum, o);
 	}
 	if (blas_seconds)
-		*blas_seconds += now() - t0;
+		*blas_seconds += ifg_now() - t0;
 	l->A_count += T;
 	l->S_count += T;
 }
@@ -225,11 +217,11 @@ static int eigh(const char *layer, const char *what, int n, const double *sum, i
 		for (int j = 0; j < n; j++)
 			q[(size_t)i * n + j] =
 				0.5 * (sum[(size_t)i * n + j] + sum[(size_t)j * n + i]) * inv;
-	double t0 = now();
+	double t0 = ifg_now();
 	/* row-major: on return column j of q is the eigenvector of ev[j] */
 	lapack_int info = LAPACKE_dsyevd(LAPACK_ROW_MAJOR, 'V', 'U', n, q, n, ev);
 	if (blas_seconds)
-		*blas_seconds += now() - t0;
+		*blas_seconds += ifg_now() - t0;
 	if (info != 0) {
 		free(q);
 		free(ev);
@@ -365,22 +357,22 @@ int ifg_lambda_add(struct ifg_layer_factors *l, const struct ifg_strategy *s, co
 			free(l->twork);
 			l->twork = ifg_xaligned(l->tcap = need, sizeof *l->twork);
 		}
-		double *sq = l->twork, *aq = sq + (size_t)T * o, t0 = now();
+		double *sq = l->twork, *aq = sq + (size_t)T * o, t0 = ifg_now();
 		/* sq = s Q_S : (T, o) = (T, o) (o, o); aq = ā Q_A : (T, na) */
 		cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)T, o, o, 1.0, sg, o,
 			    l->QS, o, 0.0, sq, o);
 		cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)T, na, na, 1.0, a, na,
 			    l->QA, na, 0.0, aq, na);
 		if (blas_seconds)
-			*blas_seconds += now() - t0;
+			*blas_seconds += ifg_now() - t0;
 		ifg_weight_grad(o, na, T, sq, aq, 0.0, rot, blas_seconds);
 	} else {
 		ifg_weight_grad(o, na, T, sg, a, 0.0, G, blas_seconds);
-		double t0 = now();
+		double t0 = ifg_now();
 		/* rot = B_Sᵀ G B_A : (o, na) */
 		s->rotate(l, G, rot, rw);
 		if (blas_seconds)
-			*blas_seconds += now() - t0;
+			*blas_seconds += ifg_now() - t0;
 	}
 	for (size_t i = 0; i < n; i++)
 		l->Lambda_sum[i] += rot[i] * rot[i];
