@@ -5,17 +5,9 @@
 #include <cblas.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "kinds.h"
 #include "util.h"
-
-static double now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 void ifg_query_diff(uint64_t n, const double *G_tox, int64_t K_tox, const double *G_safe,
 		    int64_t K_safe, double *out)
@@ -46,10 +38,10 @@ int ifg_scorer_init(struct ifg_scorer *sc, const struct ifg_factors *f,
 		sc->d_out[l] = L->d_out;
 		sc->P[l] = ifg_xaligned(m, sizeof(double));
 		sc->P32[l] = ifg_xaligned(m, sizeof(float));
-		double t0 = now();
+		double t0 = ifg_now();
 		if (ifg_precondition(L, st, d, dg[l], sc->P[l], &sc->delta[l]) < 0)
 			return -1;
-		sc->blas_seconds += now() - t0;
+		sc->blas_seconds += ifg_now() - t0;
 		for (size_t i = 0; i < m; i++)
 			sc->P32[l][i] = (float)sc->P[l][i];
 	}
@@ -87,11 +79,11 @@ void ifg_score_tokens(struct ifg_scorer *sc, int layer, const float *a, const fl
 		sc->U = ifg_xaligned(need, sizeof *sc->U);
 		sc->ucap = need;
 	}
-	double t0 = now();
+	double t0 = ifg_now();
 	/* U = Ā Pᵀ : (T, o) = (T, na) (o, na)ᵀ */
 	cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)T, o, na, 1.0f, a, na,
 		    sc->P32[layer], na, 0.0f, sc->U, o);
-	sc->blas_seconds += now() - t0;
+	sc->blas_seconds += ifg_now() - t0;
 	/* S_ℓ[t] = ⟨U[t, :], s_t⟩ */
 	for (int64_t t = 0; t < T; t++) {
 		const float *u = sc->U + (size_t)t * o, *st = s + (size_t)t * o;
@@ -112,10 +104,10 @@ double ifg_score_document(struct ifg_scorer *sc, int layer, const float *a, cons
 		sc->G = ifg_xaligned(sc->gcap = m, sizeof *sc->G);
 	}
 	ifg_weight_grad_f32(o, na, T, s, a, 0.0, sc->G, &sc->buf, &sc->bufcap, &sc->blas_seconds);
-	double t0 = now();
+	double t0 = ifg_now();
 	/* ⟨P, G⟩ over the (o, na) entries */
 	double r = cblas_ddot((int)m, sc->P[layer], 1, sc->G, 1);
-	sc->blas_seconds += now() - t0;
+	sc->blas_seconds += ifg_now() - t0;
 	return r;
 }
 
