@@ -7,7 +7,8 @@
  * state, step) from which --resume continues bit-identically.  Per optimizer
  * step of `batch` records, each target token weighs 1, or -lambda where its
  * record's mask selects it, and the weighted NLL sum is divided by the
- * number of label positions of the step (common/tokdata.h, common/gpt.h).
+ * number of label positions of the step (common/trainstep.h; the train
+ * state and the settings a resume must share: common/trainstate.h).
  *
  * With --dpo it reads preference pairs instead (kind "pairs") and fine-tunes
  * the --init checkpoint by Direct Preference Optimization against a frozen
@@ -19,7 +20,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -30,6 +30,8 @@
 #include "safetensors.h"
 #include "stream.h"
 #include "tokdata.h"
+#include "trainstate.h"
+#include "trainstep.h"
 #include "util.h"
 
 static void usage(FILE *f)
@@ -89,146 +91,216 @@ struct opts {
 	int resume, shuffle, dpo, any_tok;
 	double beta;
 	struct ifg_gpt_config cfg;
-	long batch, micro, steps, warmup, eval_every, save_every, threads;
-	double epochs, warmup_ratio, lambda, clip, tokens;
+	struct ifg_train_hp hp;
+	long steps, warmup, eval_every, save_every, threads;
+	double epochs, warmup_ratio, tokens;
 	unsigned long long seed;
-	struct ifg_adamw adam;
-	struct ifg_sched sched;
 };
 
-static double evaluate(struct ifg_gpt *m, const struct ifg_tokdata *v, long micro, int T,
-		       uint32_t *tok, int32_t *tgt)
+enum { O_INIT = 256, O_RESUME, O_LAYERS, O_HEADS, O_EMBD, O_CTX, O_VOCAB, O_LR, O_MINLR,
+       O_SCHED, O_WARMUP, O_WRATIO, O_WD, O_B1, O_B2, O_EPS, O_CLIP, O_NOSHUF, O_VALID,
+       O_EVERY, O_SAVE, O_LOG, O_DUMP, O_DPO, O_REF, O_BETA, O_TOKENS, O_ANYTOK };
+
+/* The options into *o; returns the index of the first file argument. */
+static int parse_options(struct opts *o, int argc, char **argv)
 {
-	double sum = 0;
-	int64_t npred = 0;
-	size_t idx[64];
-	for (size_t i = 0; i < v->n; i += (size_t)micro) {
-		int nb = 0;
-		for (size_t k = i; k < v->n && nb < micro; k++)
-			idx[nb++] = k;
-		int64_t np;
-		if (ifg_tokdata_batch(v, idx, nb, T, 0, tok, tgt, NULL, &np) < 0)
-			ifg_die_err("--valid");
-		double s;
-		if (ifg_gpt_forward(m, tok, tgt, nb, T, &s) < 0)
-			ifg_die_err("validation");
-		sum += s;
-		npred += np;
+	*o = (struct opts){ .shuffle = 1, .steps = -1, .warmup = -1, .epochs = -1,
+			    .warmup_ratio = 0.01, .seed = 1004, .beta = 0.1,
+			    .hp = { .batch = 8, .lambda = 1.0, .clip = 1.0,
+				    .adam = { 0.9f, 0.95f, 1e-8f, 4e-4f },
+				    .sched = { IFG_SCHED_COSINE, 6e-4, 0, 0, 0 } } };
+	o->threads = sysconf(_SC_NPROCESSORS_ONLN) > 0 ? sysconf(_SC_NPROCESSORS_ONLN) : 1;
+	static const struct option lo[] = {
+		{ "output", 1, 0, 'o' },	{ "init", 1, 0, O_INIT },
+		{ "resume", 0, 0, O_RESUME },	{ "layers", 1, 0, O_LAYERS },
+		{ "heads", 1, 0, O_HEADS },	{ "embd", 1, 0, O_EMBD },
+		{ "ctx", 1, 0, O_CTX },		{ "vocab", 1, 0, O_VOCAB },
+		{ "batch", 1, 0, 'b' },		{ "micro-batch", 1, 0, 'm' },
+		{ "steps", 1, 0, 'n' },		{ "epochs", 1, 0, 'e' },
+		{ "lr", 1, 0, O_LR },		{ "min-lr", 1, 0, O_MINLR },
+		{ "schedule", 1, 0, O_SCHED },	{ "warmup", 1, 0, O_WARMUP },
+		{ "warmup-ratio", 1, 0, O_WRATIO }, { "weight-decay", 1, 0, O_WD },
+		{ "beta1", 1, 0, O_B1 },	{ "beta2", 1, 0, O_B2 },
+		{ "adam-eps", 1, 0, O_EPS },	{ "clip", 1, 0, O_CLIP },
+		{ "lambda", 1, 0, 'l' },	{ "seed", 1, 0, 's' },
+		{ "no-shuffle", 0, 0, O_NOSHUF }, { "threads", 1, 0, 'j' },
+		{ "valid", 1, 0, O_VALID },	{ "eval-every", 1, 0, O_EVERY },
+		{ "save-every", 1, 0, O_SAVE },	{ "log", 1, 0, O_LOG },
+		{ "dump-grads", 1, 0, O_DUMP },	{ "dpo", 0, 0, O_DPO },
+		{ "ref", 1, 0, O_REF },		{ "beta", 1, 0, O_BETA },
+		{ "tokens", 1, 0, O_TOKENS },	{ "any-tokenizer", 0, 0, O_ANYTOK },
+		{ "quiet", 0, 0, 'q' },
+		{ "verbose", 0, 0, 'v' },	{ "help", 0, 0, 'h' },
+		{ "version", 0, 0, 'V' },	{ 0, 0, 0, 0 }
+	};
+	int c;
+	const struct ifg_cli_std std = { usage, &o->out, NULL };
+	while ((c = getopt_long(argc, argv, "o:b:m:n:e:l:s:j:qv", lo, NULL)) != -1) {
+		switch (c) {
+		case O_INIT: o->init = optarg; break;
+		case O_RESUME: o->resume = 1; break;
+		case O_ANYTOK: o->any_tok = 1; break;
+		case O_LAYERS: o->cfg.n_layer = (int)ifg_opt_long("--layers", optarg, 1, 1024); break;
+		case O_HEADS: o->cfg.n_head = (int)ifg_opt_long("--heads", optarg, 1, 1024); break;
+		case O_EMBD: o->cfg.n_embd = (int)ifg_opt_long("--embd", optarg, 1, 65536); break;
+		case O_CTX: o->cfg.n_ctx = (int)ifg_opt_long("--ctx", optarg, 1, 65536); break;
+		case O_VOCAB: o->cfg.vocab_size = (int)ifg_opt_long("--vocab", optarg, 1, 1 << 24); break;
+		case 'b': o->hp.batch = ifg_opt_long("--batch", optarg, 1, 1 << 20); break;
+		case 'm': o->hp.micro = ifg_opt_long("--micro-batch", optarg, 1, 64); break;
+		case 'n': o->steps = ifg_opt_long("--steps", optarg, 0, 1L << 40); break;
+		case 'e': o->epochs = ifg_opt_double("--epochs", optarg, 1e-9, 1e6); break;
+		case O_LR: o->hp.sched.lr = ifg_opt_double("--lr", optarg, 0, 10); break;
+		case O_MINLR: o->hp.sched.min_lr = ifg_opt_double("--min-lr", optarg, 0, 10); break;
+		case O_SCHED:
+			if (ifg_sched_parse(optarg) < 0)
+				ifg_usage_error("--schedule: '%s' is not cosine, linear or constant",
+						optarg);
+			o->hp.sched.kind = ifg_sched_parse(optarg);
+			break;
+		case O_WARMUP: o->warmup = ifg_opt_long("--warmup", optarg, 0, 1L << 40); break;
+		case O_WRATIO: o->warmup_ratio = ifg_opt_double("--warmup-ratio", optarg, 0, 1); break;
+		case O_WD:
+			o->hp.adam.weight_decay = (float)ifg_opt_double("--weight-decay", optarg, 0, 10);
+			break;
+		case O_B1: o->hp.adam.beta1 = (float)ifg_opt_double("--beta1", optarg, 0, 0.999999); break;
+		case O_B2: o->hp.adam.beta2 = (float)ifg_opt_double("--beta2", optarg, 0, 0.999999999); break;
+		case O_EPS: o->hp.adam.eps = (float)ifg_opt_double("--adam-eps", optarg, 1e-30, 1); break;
+		case O_CLIP: o->hp.clip = ifg_opt_double("--clip", optarg, 0, 1e30); break;
+		case 'l': o->hp.lambda = ifg_opt_double("--lambda", optarg, 0, 1e6); break;
+		case 's': o->seed = (unsigned long long)ifg_opt_long("--seed", optarg, 0, LONG_MAX); break;
+		case O_NOSHUF: o->shuffle = 0; break;
+		case 'j': o->threads = ifg_opt_long("--threads", optarg, 1, 1024); break;
+		case O_VALID: o->valid = optarg; break;
+		case O_EVERY: o->eval_every = ifg_opt_long("--eval-every", optarg, 0, 1L << 40); break;
+		case O_SAVE: o->save_every = ifg_opt_long("--save-every", optarg, 0, 1L << 40); break;
+		case O_LOG: o->log = optarg; break;
+		case O_DUMP: o->dump = optarg; break;
+		case O_DPO: o->dpo = 1; break;
+		case O_REF: o->ref = optarg; break;
+		case O_TOKENS: o->tokens = ifg_opt_double("--tokens", optarg, 1, 1e18); break;
+		case O_BETA: o->beta = ifg_opt_double("--beta", optarg, 1e-6, 1e6); break;
+		default: ifg_cli_std_option(&std, c, optarg);
+		}
 	}
-	return npred ? sum / (double)npred : NAN;
+	if (!o->out && !o->dump)
+		ifg_usage_error("an output directory is required (-o DIR)");
+	if ((o->steps >= 0) + (o->epochs > 0) + (o->tokens > 0) > 1)
+		ifg_usage_error("--steps, --epochs and --tokens exclude each other");
+	const struct ifg_gpt_config *g = &o->cfg;
+	if (o->init && (g->n_layer || g->n_head || g->n_embd || g->n_ctx || g->vocab_size))
+		ifg_usage_error("--init takes the model's shape from the checkpoint");
+	struct ifg_train_hp *h = &o->hp;
+	if (!h->micro) { /* the largest divisor of batch up to 8 */
+		for (h->micro = h->batch < 8 ? h->batch : 8; h->batch % h->micro; h->micro--)
+			;
+	}
+	if (h->batch % h->micro)
+		ifg_usage_error("--micro-batch %ld does not divide --batch %ld", h->micro, h->batch);
+	if (o->dpo && !o->init)
+		ifg_usage_error("--dpo fine-tunes a checkpoint: --init is required");
+	if (o->dpo && o->valid)
+		ifg_usage_error("--valid takes token records: not with --dpo");
+	if (!o->dpo && o->ref)
+		ifg_usage_error("--ref is the reference model of --dpo");
+	return optind;
 }
 
-/* The settings a resumed run must share, as "key=value;..." */
-static char *settings_string(const struct opts *o, const char *data_sha, const char *init_sha,
-			     const char *ref_sha)
+/* The data: token records, or with --dpo preference pairs, whose count,
+ * identity, tokenizer, longest sequence and largest id d takes too (for
+ * the checks and the record loop); and the --valid records. */
+static void load_data(const struct opts *o, const char *const *files, int n, struct ifg_tokdata *d,
+		      struct ifg_tokdata *v, struct ifg_pairdata *pd)
 {
-	char *s = NULL;
-	size_t n = 0;
-	FILE *f = open_memstream(&s, &n);
-	const struct ifg_gpt_config *c = &o->cfg;
-	fprintf(f, "n_layer=%d;n_head=%d;n_embd=%d;n_ctx=%d;vocab_size=%d;", c->n_layer, c->n_head,
-		c->n_embd, c->n_ctx, c->vocab_size);
-	fprintf(f, "init=%s;seed=%llu;shuffle=%d;batch=%ld;micro=%ld;steps=%ld;", init_sha, o->seed,
-		o->shuffle, o->batch, o->micro, o->steps);
-	fprintf(f, "lr=%.17g;min_lr=%.17g;schedule=%s;warmup=%ld;", o->sched.lr, o->sched.min_lr,
-		ifg_sched_name(o->sched.kind), o->warmup);
-	fprintf(f, "weight_decay=%.9g;beta1=%.9g;beta2=%.9g;eps=%.9g;clip=%.17g;lambda=%.17g;",
-		o->adam.weight_decay, o->adam.beta1, o->adam.beta2, o->adam.eps, o->clip, o->lambda);
-	fprintf(f, "threads=%ld;data=%s", o->threads, data_sha);
-	if (o->dpo)
-		fprintf(f, ";dpo=1;beta=%.17g;ref=%s", o->beta, ref_sha);
-	fclose(f);
-	return s;
+	if (o->dpo) {
+		if (ifg_pairdata_load(pd, files, n) < 0)
+			ifg_die_err("reading pairs");
+		if (pd->n == 0)
+			ifg_die("no pair records in the input");
+		d->n = pd->n;
+		d->max_len = pd->max_len;
+		d->max_id = pd->max_id;
+		d->vocab_size = pd->vocab_size;
+		d->tokenizer = pd->tokenizer;
+		d->ntok = pd->ntok;
+		memcpy(d->sha256, pd->sha256, sizeof d->sha256);
+	} else {
+		if (ifg_tokdata_load(d, files, n) < 0)
+			ifg_die_err("reading tokens");
+		if (d->n == 0)
+			ifg_die("no token records in the input");
+	}
+	if (o->valid && ifg_tokdata_load(v, &o->valid, 1) < 0)
+		ifg_die_err("--valid");
+	if (o->valid && v->tokenizer && d->tokenizer && strcmp(v->tokenizer, d->tokenizer))
+		ifg_die("--valid: made with another tokenizer than the training data");
 }
 
-static void save_state(const char *path, struct ifg_gpt *m, float *mv, long step,
-		       const char *settings)
+/* The model: --init's (its identity in init_sha), or a new one of the
+ * options' shape (by default the data's context and vocabulary) from the
+ * seed; checked against the data.  *T: the longest sequence. */
+static struct ifg_gpt *make_model(struct opts *o, const struct ifg_tokdata *d,
+				  const struct ifg_tokdata *v, char *init_sha, uint32_t *T)
 {
-	size_t P = ifg_gpt_nparams(m);
-	int64_t shape[1] = { (int64_t)P };
-	struct ifg_st_writer *w = ifg_st_writer_new();
-	ifg_st_add_f32(w, "params", 1, shape, ifg_gpt_param_mem(m));
-	ifg_st_add_f32(w, "adam_m", 1, shape, mv);
-	ifg_st_add_f32(w, "adam_v", 1, shape, mv + P);
-	char num[32];
-	snprintf(num, sizeof num, "%ld", step);
-	ifg_st_set_meta(w, "step", num);
-	ifg_st_set_meta(w, "settings", settings);
-	if (ifg_st_writer_write(w, path) < 0)
-		ifg_die_err("saving the train state");
-	ifg_st_writer_free(w);
+	struct ifg_gpt *m;
+	struct ifg_tok_id data_tok;	/* every input's (tokdata checked they agree) */
+	char what[600];
+	snprintf(what, sizeof what, d->nfiles ? "'%.580s'" : "the pairs", d->nfiles ? d->files[0] : "");
+	if (o->init && !o->any_tok && ifg_tok_id_from_json(d->tokenizer, &data_tok) == 1 &&
+	    ifg_ckpt_tok_check(o->init, &data_tok, what) < 0)
+		ifg_die("--init: %s", ifg_err());
+	if (o->init) {
+		if (!(m = ifg_gpt_load(o->init)))
+			ifg_die_err("--init");
+		struct ifg_model_id id;
+		ifg_gpt_identity(m, &id);
+		snprintf(init_sha, 65, "%s", id.sha256);
+		o->cfg = *ifg_gpt_cfg(m);
+	} else {
+		struct ifg_gpt_config *g = &o->cfg;
+		g->n_layer = g->n_layer ? g->n_layer : 4;
+		g->n_head = g->n_head ? g->n_head : 4;
+		g->n_embd = g->n_embd ? g->n_embd : 256;
+		if (!g->n_ctx)
+			g->n_ctx = (int)(v->max_len > d->max_len ? v->max_len : d->max_len);
+		if (!g->vocab_size)
+			g->vocab_size = d->vocab_size > 0 ? (int)d->vocab_size : (int)d->max_id + 1;
+		if (!(m = ifg_gpt_new(g)))
+			ifg_die_err("model");
+		ifg_gpt_init_weights(m, o->seed);
+	}
+	const struct ifg_gpt_config *cfg = ifg_gpt_cfg(m);
+	if (!o->dpo && ifg_tokdata_fits(d, cfg->n_ctx, cfg->vocab_size) < 0)
+		ifg_die("%s", ifg_err());
+	if (o->valid && ifg_tokdata_fits(v, cfg->n_ctx, cfg->vocab_size) < 0)
+		ifg_die("--valid: %s", ifg_err());
+	if (d->max_id >= (uint32_t)cfg->vocab_size || (o->valid && v->max_id >= (uint32_t)cfg->vocab_size))
+		ifg_die("token id %u is outside the model's vocabulary (%d)",
+			d->max_id > v->max_id ? d->max_id : v->max_id, cfg->vocab_size);
+	*T = d->max_len > v->max_len ? d->max_len : v->max_len;
+	if (*T > (uint32_t)cfg->n_ctx)
+		ifg_die("a record has %u tokens, more than the model's context %d (use ifg-tokenize "
+			"--block)", *T, cfg->n_ctx);
+	return m;
 }
 
-/* 1 with the state loaded, 0 when there is none. */
-static int load_state(const char *path, struct ifg_gpt *m, float *mv, long *step,
-		      const char *settings)
+/* The number of steps (from --steps, --tokens or --epochs) and of warmup
+ * steps, into the schedule. */
+static void plan_steps(struct opts *o, const struct ifg_tokdata *d, const struct ifg_pairdata *pd)
 {
-	if (access(path, F_OK) != 0)
-		return 0;
-	struct ifg_st *st = ifg_st_open(path);
-	if (!st)
-		ifg_die_err("--resume");
-	const char *s = ifg_st_meta(st, "settings"), *sp = ifg_st_meta(st, "step");
-	if (!s || !sp || ifg_parse_long(sp, 0, LONG_MAX, step) < 0)
-		ifg_die("--resume: '%s' is not a train state", path);
-	if (strcmp(s, settings) != 0) {
-		/* name the first setting that differs */
-		const char *a = s, *b = settings;
-		while (*a && *a == *b)
-			a++, b++;
-		while (a > s && a[-1] != ';')
-			a--;
-		ifg_die("--resume: '%s' was made with other settings or data (%.*s)", path,
-			(int)strcspn(a, ";"), a);
+	if (o->steps < 0 && o->tokens > 0) {
+		/* tokens a record (a pair: both its sequences, the prompt twice) */
+		double seq = (double)d->ntok;
+		for (size_t i = 0; o->dpo && i < pd->n; i++)
+			seq += pd->np[i];
+		o->steps = (long)ceil(o->tokens / ((double)o->hp.batch * (seq / (double)d->n)));
 	}
-	size_t P = ifg_gpt_nparams(m);
-	int64_t shape[1] = { (int64_t)P };
-	const char *names[] = { "params", "adam_m", "adam_v" };
-	float *dst[] = { ifg_gpt_param_mem(m), mv, mv + P };
-	for (int i = 0; i < 3; i++) {
-		const struct ifg_st_tensor *t = ifg_st_find(st, names[i]);
-		if (!t || ifg_st_read_f32(st, t, dst[i], 1, shape) < 0)
-			ifg_die("--resume: '%s': %s", path, t ? ifg_err() : "tensor missing");
-	}
-	ifg_st_close(st);
-	return 1;
-}
-
-static void save_model(struct ifg_gpt *m, const struct opts *o, const char *tokenizer, long step)
-{
-	char num[32];
-	snprintf(num, sizeof num, "%ld", step);
-	const char *meta[] = { "ifg.steps", num, tokenizer ? "ifg.tokenizer" : NULL, tokenizer,
-			       NULL };
-	if (ifg_gpt_save(m, o->out, meta) < 0)
-		ifg_die_err("saving the model to '%s'", o->out);
-}
-
-/* The first step's gradients (before clipping), and the logits and NLL of
- * its last micro-batch, for comparison with the PyTorch reference. */
-static void dump_grads(const char *path, struct ifg_gpt *m, const float *grads, double obj, int B,
-		       int T, const struct ifg_dpo_stats *dpo)
-{
-	struct ifg_st_writer *w = ifg_st_writer_new();
-	for (int i = 0; i < ifg_gpt_ntensors(m); i++) {
-		const struct ifg_gpt_tensor *t = ifg_gpt_tensor(m, i);
-		ifg_st_add_f32(w, t->name, t->ndim, t->shape, grads + t->offset);
-	}
-	int64_t ls[3] = { B, T, ifg_gpt_cfg(m)->vocab_size }, ns[2] = { B, T };
-	ifg_st_add_f32(w, "logits", 3, ls, ifg_gpt_logits(m));
-	ifg_st_add_f32(w, "nll", 2, ns, ifg_gpt_nll(m));
-	char num[40];
-	snprintf(num, sizeof num, "%.17g", obj);
-	ifg_st_set_meta(w, "loss", num);
-	if (dpo) {
-		snprintf(num, sizeof num, "%.17g", dpo->margin / dpo->pairs);
-		ifg_st_set_meta(w, "reward_margin", num);
-		snprintf(num, sizeof num, "%.17g", (double)dpo->correct / dpo->pairs);
-		ifg_st_set_meta(w, "reward_acc", num);
-	}
-	if (ifg_st_writer_write(w, path) < 0)
-		ifg_die_err("--dump-grads");
-	ifg_st_writer_free(w);
+	if (o->steps < 0)
+		o->steps = (long)ceil((o->epochs > 0 ? o->epochs : 1.0) * (double)d->n /
+				      (double)o->hp.batch);
+	if (o->warmup < 0)
+		o->warmup = (long)ceil(o->warmup_ratio * (double)o->steps);
+	o->hp.sched.warmup = o->warmup;
+	o->hp.sched.total = o->steps;
 }
 
 /* --dpo: the pairs' tokenizer must be the model's and the reference's (where
@@ -262,23 +334,95 @@ static void dpo_reference(const struct opts *o, const struct ifg_pairdata *pd,
 	ifg_info("reference log-probabilities of %zu pairs in %.1f s", pd->n, ifg_now() - t0);
 }
 
-/* A resumed run continues its log after the last step the train state
- * holds: lines of later steps (logged before the kill) are cut off. */
-static void log_cut_after(const char *path, long step)
+/* -o: the train state's path (NULL without -o), and with --resume the
+ * state it holds loaded into ts and *step; the directory is created. */
+static char *open_output(const struct opts *o, struct ifg_trainstep *ts, const char *settings,
+			 long *step)
 {
-	FILE *f = fopen(path, "r+");
-	if (!f)
-		return; /* none yet: it is created */
-	char line[512];
-	long keep = 0, s;
-	while (fgets(line, sizeof line, f)) {
-		if (sscanf(line, "{\"step\":%ld", &s) == 1 && s > step)
-			break;
-		keep = ftell(f);
+	if (!o->out)
+		return NULL;
+	size_t n = strlen(o->out) + 32;
+	char *path = ifg_xmalloc(n, 1);
+	snprintf(path, n, "%s/train-state.safetensors", o->out);
+	if (o->resume && ifg_out_remove_stale(o->out) < 0)
+		ifg_die_err("--resume");
+	int got = o->resume ? ifg_trainstate_load(path, ts->m, ts->mv, step, settings) : 0;
+	if (got < 0)
+		ifg_die("--resume: %s", ifg_err());
+	if (got)
+		ifg_info("resuming at step %ld of %ld", *step, o->steps);
+	if (ifg_out_mkdir(o->out) < 0)
+		ifg_die_err("-o");
+	return path;
+}
+
+/* --log, continued after the resumed step (later lines, logged before a
+ * kill, are cut off), or NULL. */
+static struct ifg_out *open_log(const struct opts *o, long step)
+{
+	struct ifg_out *log = NULL;
+	bool resumed = o->resume && step > 0;
+	if (o->log && resumed && ifg_trainlog_cut(o->log, step) < 0)
+		ifg_die("--log: %s", ifg_err());
+	if (o->log && !(log = ifg_out_open_log(o->log, resumed)))
+		ifg_die_err("--log");
+	return log;
+}
+
+/* The train state and the model after `step` steps. */
+static void save(const struct opts *o, const struct ifg_trainstep *ts, const char *state_path,
+		 const char *settings, const char *tokenizer, long step)
+{
+	if (ifg_trainstate_save(state_path, ts->m, ts->mv, step, settings) < 0)
+		ifg_die_err("saving the train state");
+	char num[32];
+	snprintf(num, sizeof num, "%ld", step);
+	const char *meta[] = { "ifg.steps", num, tokenizer ? "ifg.tokenizer" : NULL, tokenizer,
+			       NULL };
+	if (ifg_gpt_save(ts->m, o->out, meta) < 0)
+		ifg_die_err("saving the model to '%s'", o->out);
+}
+
+/* --dump-grads: the first step's gradients (before clipping), and the
+ * logits and NLL of its last micro-batch, for comparison with the PyTorch
+ * reference. */
+static void dump_grads(const char *path, struct ifg_trainstep *ts, const struct ifg_step_stats *st)
+{
+	struct ifg_gpt *m = ts->m;
+	float *g = ifg_xmalloc(ts->P, sizeof(float));
+	memcpy(g, ifg_gpt_grad_mem(m), ts->P * sizeof(float));
+	if (ifg_trainstep_refresh(ts) < 0)
+		ifg_die_err("forward");
+	struct ifg_st_writer *w = ifg_st_writer_new();
+	for (int i = 0; i < ifg_gpt_ntensors(m); i++) {
+		const struct ifg_gpt_tensor *t = ifg_gpt_tensor(m, i);
+		ifg_st_add_f32(w, t->name, t->ndim, t->shape, g + t->offset);
 	}
-	if (ferror(f) || ftruncate(fileno(f), keep) != 0)
-		ifg_die("--log: cannot cut '%s' back to step %ld: %m", path, step);
-	fclose(f);
+	int64_t ls[3] = { ts->rows, ts->cols, ifg_gpt_cfg(m)->vocab_size }, ns[2] = { ts->rows, ts->cols };
+	ifg_st_add_f32(w, "logits", 3, ls, ifg_gpt_logits(m));
+	ifg_st_add_f32(w, "nll", 2, ns, ifg_gpt_nll(m));
+	char num[40];
+	snprintf(num, sizeof num, "%.17g", st->objective);
+	ifg_st_set_meta(w, "loss", num);
+	if (ts->dpo) {
+		const struct ifg_dpo_stats *ds = &st->dpo;
+		snprintf(num, sizeof num, "%.17g", ds->margin / ds->pairs);
+		ifg_st_set_meta(w, "reward_margin", num);
+		snprintf(num, sizeof num, "%.17g", (double)ds->correct / ds->pairs);
+		ifg_st_set_meta(w, "reward_acc", num);
+	}
+	if (ifg_st_writer_write(w, path) < 0)
+		ifg_die_err("--dump-grads");
+	ifg_st_writer_free(w);
+	free(g);
+}
+
+static double validate(struct ifg_trainstep *ts, const struct ifg_tokdata *v)
+{
+	double loss;
+	if (ifg_trainstep_eval(ts, v, &loss) < 0)
+		ifg_die_err("validation");
+	return loss;
 }
 
 static void format_time(char *buf, size_t n, double s)
@@ -298,348 +442,124 @@ static void format_time(char *buf, size_t n, double s)
 			ifg_die("--log: %s", ifg_err());                                   \
 	} while (0)
 
-enum { O_INIT = 256, O_RESUME, O_LAYERS, O_HEADS, O_EMBD, O_CTX, O_VOCAB, O_LR, O_MINLR,
-       O_SCHED, O_WARMUP, O_WRATIO, O_WD, O_B1, O_B2, O_EPS, O_CLIP, O_NOSHUF, O_VALID,
-       O_EVERY, O_SAVE, O_LOG, O_DUMP, O_DPO, O_REF, O_BETA, O_TOKENS, O_ANYTOK };
+/* The log line and the progress line of a step; el: seconds since the
+ * first step of this run (step0 the step it started at). */
+static void report_step(struct ifg_out *log, const struct opts *o, long step, long step0,
+			const struct ifg_step_stats *st, uint64_t tokens_done, double el)
+{
+	double tps = tokens_done / (el > 0 ? el : 1e-9);
+	char left[32];
+	format_time(left, sizeof left, el / (step - step0) * (o->steps - step));
+	if (o->dpo) {
+		const struct ifg_dpo_stats *ds = &st->dpo;
+		double n = (double)ds->pairs;
+		if (log)
+			log_put(log, "{\"step\":%ld,\"loss\":%.6f,\"reward_margin\":%.6f,"
+				"\"reward_acc\":%.4f,\"reward_chosen\":%.6f,"
+				"\"reward_rejected\":%.6f,\"lr\":%.6g,\"grad_norm\":%.6g,"
+				"\"tokens\":%lld,\"tok_s\":%.1f,\"time\":%.3f}\n", step, st->loss,
+				ds->margin / n, ds->correct / n, ds->chosen / n, ds->rejected / n,
+				st->lr, st->grad_norm, (long long)st->labels, tps, el);
+		ifg_progress("step %ld/%ld  loss %.4f  margin %.4f  acc %.2f  lr %.2e  "
+			     "%.0f tok/s  %s left", step, o->steps, st->loss, ds->margin / n,
+			     ds->correct / n, st->lr, tps, left);
+	} else {
+		if (log)
+			log_put(log, "{\"step\":%ld,\"loss\":%.6f,\"objective\":%.6f,"
+				"\"lr\":%.6g,\"grad_norm\":%.6g,\"tokens\":%lld,"
+				"\"tok_s\":%.1f,\"time\":%.3f}\n", step, st->loss, st->objective,
+				st->lr, st->grad_norm, (long long)st->labels, tps, el);
+		ifg_progress("step %ld/%ld  loss %.4f  lr %.2e  %.0f tok/s  %s left", step,
+			     o->steps, st->loss, st->lr, tps, left);
+	}
+}
+
+/* -v: the run in one line. */
+static void summary(const struct opts *o, long step, uint64_t tokens_done, double loss,
+		    double vloss, const struct ifg_dpo_stats *ds, double el)
+{
+	if (ifg_verbosity <= 0)
+		return;
+	char vs[48] = "";
+	if (o->valid)
+		snprintf(vs, sizeof vs, ", valid loss %.4f", vloss);
+	if (o->dpo && ds->pairs)
+		snprintf(vs, sizeof vs, ", reward margin %.4f, accuracy %.3f",
+			 ds->margin / ds->pairs, (double)ds->correct / ds->pairs);
+	fprintf(stderr, "ifg-train: %ld steps, %llu tokens, %sloss %.4f%s, %.0f tok/s, %.1f s\n",
+		step, (unsigned long long)tokens_done, o->dpo ? "DPO " : "", loss, vs,
+		tokens_done / (el > 0 ? el : 1e-9), el);
+}
 
 int main(int argc, char **argv)
 {
 	ifg_cli_init("ifg-train");
-	struct opts o = { .shuffle = 1, .batch = 8, .steps = -1, .warmup = -1, .epochs = -1,
-			  .warmup_ratio = 0.01, .lambda = 1.0, .clip = 1.0, .seed = 1004, .beta = 0.1,
-			  .adam = { 0.9f, 0.95f, 1e-8f, 4e-4f },
-			  .sched = { IFG_SCHED_COSINE, 6e-4, 0, 0, 0 } };
-	o.threads = sysconf(_SC_NPROCESSORS_ONLN) > 0 ? sysconf(_SC_NPROCESSORS_ONLN) : 1;
-	static const struct option lo[] = {
-		{ "output", 1, 0, 'o' },	{ "init", 1, 0, O_INIT },
-		{ "resume", 0, 0, O_RESUME },	{ "layers", 1, 0, O_LAYERS },
-		{ "heads", 1, 0, O_HEADS },	{ "embd", 1, 0, O_EMBD },
-		{ "ctx", 1, 0, O_CTX },		{ "vocab", 1, 0, O_VOCAB },
-		{ "batch", 1, 0, 'b' },		{ "micro-batch", 1, 0, 'm' },
-		{ "steps", 1, 0, 'n' },		{ "epochs", 1, 0, 'e' },
-		{ "lr", 1, 0, O_LR },		{ "min-lr", 1, 0, O_MINLR },
-		{ "schedule", 1, 0, O_SCHED },	{ "warmup", 1, 0, O_WARMUP },
-		{ "warmup-ratio", 1, 0, O_WRATIO }, { "weight-decay", 1, 0, O_WD },
-		{ "beta1", 1, 0, O_B1 },	{ "beta2", 1, 0, O_B2 },
-		{ "adam-eps", 1, 0, O_EPS },	{ "clip", 1, 0, O_CLIP },
-		{ "lambda", 1, 0, 'l' },	{ "seed", 1, 0, 's' },
-		{ "no-shuffle", 0, 0, O_NOSHUF }, { "threads", 1, 0, 'j' },
-		{ "valid", 1, 0, O_VALID },	{ "eval-every", 1, 0, O_EVERY },
-		{ "save-every", 1, 0, O_SAVE },	{ "log", 1, 0, O_LOG },
-		{ "dump-grads", 1, 0, O_DUMP },	{ "dpo", 0, 0, O_DPO },
-		{ "ref", 1, 0, O_REF },		{ "beta", 1, 0, O_BETA },
-		{ "tokens", 1, 0, O_TOKENS },	{ "any-tokenizer", 0, 0, O_ANYTOK },
-		{ "quiet", 0, 0, 'q' },
-		{ "verbose", 0, 0, 'v' },	{ "help", 0, 0, 'h' },
-		{ "version", 0, 0, 'V' },	{ 0, 0, 0, 0 }
-	};
-	int c;
-	const struct ifg_cli_std std = { usage, &o.out, NULL };
-	while ((c = getopt_long(argc, argv, "o:b:m:n:e:l:s:j:qv", lo, NULL)) != -1) {
-		switch (c) {
-		case O_INIT: o.init = optarg; break;
-		case O_RESUME: o.resume = 1; break;
-		case O_ANYTOK: o.any_tok = 1; break;
-		case O_LAYERS: o.cfg.n_layer = (int)ifg_opt_long("--layers", optarg, 1, 1024); break;
-		case O_HEADS: o.cfg.n_head = (int)ifg_opt_long("--heads", optarg, 1, 1024); break;
-		case O_EMBD: o.cfg.n_embd = (int)ifg_opt_long("--embd", optarg, 1, 65536); break;
-		case O_CTX: o.cfg.n_ctx = (int)ifg_opt_long("--ctx", optarg, 1, 65536); break;
-		case O_VOCAB: o.cfg.vocab_size = (int)ifg_opt_long("--vocab", optarg, 1, 1 << 24); break;
-		case 'b': o.batch = ifg_opt_long("--batch", optarg, 1, 1 << 20); break;
-		case 'm': o.micro = ifg_opt_long("--micro-batch", optarg, 1, 64); break;
-		case 'n': o.steps = ifg_opt_long("--steps", optarg, 0, 1L << 40); break;
-		case 'e': o.epochs = ifg_opt_double("--epochs", optarg, 1e-9, 1e6); break;
-		case O_LR: o.sched.lr = ifg_opt_double("--lr", optarg, 0, 10); break;
-		case O_MINLR: o.sched.min_lr = ifg_opt_double("--min-lr", optarg, 0, 10); break;
-		case O_SCHED:
-			if (ifg_sched_parse(optarg) < 0)
-				ifg_usage_error("--schedule: '%s' is not cosine, linear or constant",
-						optarg);
-			o.sched.kind = ifg_sched_parse(optarg);
-			break;
-		case O_WARMUP: o.warmup = ifg_opt_long("--warmup", optarg, 0, 1L << 40); break;
-		case O_WRATIO: o.warmup_ratio = ifg_opt_double("--warmup-ratio", optarg, 0, 1); break;
-		case O_WD: o.adam.weight_decay = (float)ifg_opt_double("--weight-decay", optarg, 0, 10); break;
-		case O_B1: o.adam.beta1 = (float)ifg_opt_double("--beta1", optarg, 0, 0.999999); break;
-		case O_B2: o.adam.beta2 = (float)ifg_opt_double("--beta2", optarg, 0, 0.999999999); break;
-		case O_EPS: o.adam.eps = (float)ifg_opt_double("--adam-eps", optarg, 1e-30, 1); break;
-		case O_CLIP: o.clip = ifg_opt_double("--clip", optarg, 0, 1e30); break;
-		case 'l': o.lambda = ifg_opt_double("--lambda", optarg, 0, 1e6); break;
-		case 's': o.seed = (unsigned long long)ifg_opt_long("--seed", optarg, 0, LONG_MAX); break;
-		case O_NOSHUF: o.shuffle = 0; break;
-		case 'j': o.threads = ifg_opt_long("--threads", optarg, 1, 1024); break;
-		case O_VALID: o.valid = optarg; break;
-		case O_EVERY: o.eval_every = ifg_opt_long("--eval-every", optarg, 0, 1L << 40); break;
-		case O_SAVE: o.save_every = ifg_opt_long("--save-every", optarg, 0, 1L << 40); break;
-		case O_LOG: o.log = optarg; break;
-		case O_DUMP: o.dump = optarg; break;
-		case O_DPO: o.dpo = 1; break;
-		case O_REF: o.ref = optarg; break;
-		case O_TOKENS: o.tokens = ifg_opt_double("--tokens", optarg, 1, 1e18); break;
-		case O_BETA: o.beta = ifg_opt_double("--beta", optarg, 1e-6, 1e6); break;
-		default: ifg_cli_std_option(&std, c, optarg);
-		}
-	}
-	if (!o.out && !o.dump)
-		ifg_usage_error("an output directory is required (-o DIR)");
-	if ((o.steps >= 0) + (o.epochs > 0) + (o.tokens > 0) > 1)
-		ifg_usage_error("--steps, --epochs and --tokens exclude each other");
-	if (o.init && (o.cfg.n_layer || o.cfg.n_head || o.cfg.n_embd || o.cfg.n_ctx || o.cfg.vocab_size))
-		ifg_usage_error("--init takes the model's shape from the checkpoint");
-	if (!o.micro) { /* the largest divisor of batch up to 8 */
-		for (o.micro = o.batch < 8 ? o.batch : 8; o.batch % o.micro; o.micro--)
-			;
-	}
-	if (o.batch % o.micro)
-		ifg_usage_error("--micro-batch %ld does not divide --batch %ld", o.micro, o.batch);
-	if (o.dpo && !o.init)
-		ifg_usage_error("--dpo fine-tunes a checkpoint: --init is required");
-	if (o.dpo && o.valid)
-		ifg_usage_error("--valid takes token records: not with --dpo");
-	if (!o.dpo && o.ref)
-		ifg_usage_error("--ref is the reference model of --dpo");
+	struct opts o;
+	int first = parse_options(&o, argc, argv);
 	ifg_gpt_set_threads((int)o.threads);
-
-	/* the data: token records, or with --dpo preference pairs; the record
-	 * loop below needs their count, identity, tokenizer, longest sequence
-	 * and largest id */
 	struct ifg_tokdata d = { 0 }, v = { 0 };
 	struct ifg_pairdata pd = { 0 };
-	const char *const *files = (const char *const *)argv + optind;
-	if (o.dpo) {
-		if (ifg_pairdata_load(&pd, files, argc - optind) < 0)
-			ifg_die_err("reading pairs");
-		if (pd.n == 0)
-			ifg_die("no pair records in the input");
-		d.n = pd.n;
-		d.max_len = pd.max_len;
-		d.max_id = pd.max_id;
-		d.vocab_size = pd.vocab_size;
-		d.tokenizer = pd.tokenizer;
-		d.ntok = pd.ntok;
-		memcpy(d.sha256, pd.sha256, sizeof d.sha256);
-	} else {
-		if (ifg_tokdata_load(&d, files, argc - optind) < 0)
-			ifg_die_err("reading tokens");
-		if (d.n == 0)
-			ifg_die("no token records in the input");
-	}
-	if (o.valid && ifg_tokdata_load(&v, &o.valid, 1) < 0)
-		ifg_die_err("--valid");
-	if (o.valid && v.tokenizer && d.tokenizer && strcmp(v.tokenizer, d.tokenizer))
-		ifg_die("--valid: made with another tokenizer than the training data");
-
-	/* the model */
-	struct ifg_gpt *m;
-	char init_sha[65] = "scratch";
-	struct ifg_tok_id data_tok;	/* every input's (tokdata checked they agree) */
-	char what[600];
-	snprintf(what, sizeof what, d.nfiles ? "'%.580s'" : "the pairs", d.nfiles ? d.files[0] : "");
-	if (o.init && !o.any_tok && ifg_tok_id_from_json(d.tokenizer, &data_tok) == 1 &&
-	    ifg_ckpt_tok_check(o.init, &data_tok, what) < 0)
-		ifg_die("--init: %s", ifg_err());
-	if (o.init) {
-		if (!(m = ifg_gpt_load(o.init)))
-			ifg_die_err("--init");
-		struct ifg_model_id id;
-		ifg_gpt_identity(m, &id);
-		snprintf(init_sha, sizeof init_sha, "%s", id.sha256);
-		o.cfg = *ifg_gpt_cfg(m);
-	} else {
-		struct ifg_gpt_config *g = &o.cfg;
-		g->n_layer = g->n_layer ? g->n_layer : 4;
-		g->n_head = g->n_head ? g->n_head : 4;
-		g->n_embd = g->n_embd ? g->n_embd : 256;
-		if (!g->n_ctx)
-			g->n_ctx = (int)(v.max_len > d.max_len ? v.max_len : d.max_len);
-		if (!g->vocab_size)
-			g->vocab_size = d.vocab_size > 0 ? (int)d.vocab_size : (int)d.max_id + 1;
-		if (!(m = ifg_gpt_new(g)))
-			ifg_die_err("model");
-		ifg_gpt_init_weights(m, o.seed);
-	}
-	const struct ifg_gpt_config *cfg = ifg_gpt_cfg(m);
-	if (!o.dpo && ifg_tokdata_fits(&d, cfg->n_ctx, cfg->vocab_size) < 0)
-		ifg_die("%s", ifg_err());
-	if (o.valid && ifg_tokdata_fits(&v, cfg->n_ctx, cfg->vocab_size) < 0)
-		ifg_die("--valid: %s", ifg_err());
-	if (d.max_id >= (uint32_t)cfg->vocab_size || (o.valid && v.max_id >= (uint32_t)cfg->vocab_size))
-		ifg_die("token id %u is outside the model's vocabulary (%d)",
-			d.max_id > v.max_id ? d.max_id : v.max_id, cfg->vocab_size);
-	uint32_t T = d.max_len > v.max_len ? d.max_len : v.max_len;
-	if (T > (uint32_t)cfg->n_ctx)
-		ifg_die("a record has %u tokens, more than the model's context %d (use ifg-tokenize "
-			"--block)", T, cfg->n_ctx);
-
-	if (o.steps < 0 && o.tokens > 0) {
-		/* tokens a record (a pair: both its sequences, the prompt twice) */
-		double seq = (double)d.ntok;
-		for (size_t i = 0; o.dpo && i < pd.n; i++)
-			seq += pd.np[i];
-		o.steps = (long)ceil(o.tokens / ((double)o.batch * (seq / (double)d.n)));
-	}
-	if (o.steps < 0)
-		o.steps = (long)ceil((o.epochs > 0 ? o.epochs : 1.0) * (double)d.n / (double)o.batch);
-	if (o.warmup < 0)
-		o.warmup = (long)ceil(o.warmup_ratio * (double)o.steps);
-	o.sched.warmup = o.warmup;
-	o.sched.total = o.steps;
-	if (ifg_gpt_reserve(m, (int)(o.dpo ? 2 * o.micro : o.micro), (int)T, IFG_GPT_TRAIN) < 0)
+	load_data(&o, (const char *const *)argv + first, argc - first, &d, &v, &pd);
+	char init_sha[65] = "scratch", ref_sha[65] = "";
+	uint32_t T;
+	struct ifg_gpt *m = make_model(&o, &d, &v, init_sha, &T);
+	plan_steps(&o, &d, &pd);
+	if (ifg_gpt_reserve(m, (int)(o.dpo ? 2 * o.hp.micro : o.hp.micro), (int)T, IFG_GPT_TRAIN) < 0)
 		ifg_die_err("model");
 	struct ifg_dpo x = { 0 };
-	char ref_sha[65] = "";
 	if (o.dpo) {
-		ifg_dpo_init(&x, &pd, o.beta, (int)o.micro);
+		ifg_dpo_init(&x, &pd, o.beta, (int)o.hp.micro);
 		dpo_reference(&o, &pd, m, &x, ref_sha);
 	}
-
-	size_t P = ifg_gpt_nparams(m);
-	float *mv = ifg_xaligned(2 * P, sizeof(float)); /* AdamW m (P) | v (P) */
-	memset(mv, 0, 2 * P * sizeof(float));
-	struct ifg_gpt_params gm, gv;
-	ifg_gpt_point(m, mv, &gm);
-	ifg_gpt_point(m, mv + P, &gv);
-	char *settings = settings_string(&o, d.sha256, init_sha, ref_sha);
-	char *state_path = NULL;
+	struct ifg_trainstep ts;
+	ifg_trainstep_init(&ts, m, &o.hp, o.dpo ? NULL : &d, &x, (int)T);
+	const struct ifg_train_fingerprint fp = {
+		.cfg = &o.cfg, .hp = &o.hp, .init = init_sha, .data = d.sha256, .seed = o.seed,
+		.shuffle = o.shuffle, .threads = o.threads, .dpo = o.dpo, .beta = o.beta,
+		.ref = ref_sha
+	};
+	char *settings = ifg_trainstate_settings(&fp);
+	if (!settings)
+		ifg_die_err("the settings");
 	long step = 0;
-	if (o.out) {
-		size_t n = strlen(o.out) + 32;
-		state_path = ifg_xmalloc(n, 1);
-		snprintf(state_path, n, "%s/train-state.safetensors", o.out);
-		if (o.resume && ifg_out_remove_stale(o.out) < 0)
-			ifg_die_err("--resume");
-		if (o.resume && load_state(state_path, m, mv, &step, settings))
-			ifg_info("resuming at step %ld of %ld", step, o.steps);
-		if (ifg_out_mkdir(o.out) < 0)
-			ifg_die_err("-o");
-	}
-	struct ifg_out *log = NULL;
-	if (o.log && o.resume && step > 0)
-		log_cut_after(o.log, step);
-	if (o.log && !(log = ifg_out_open_log(o.log, o.resume && step > 0)))
-		ifg_die_err("--log");
+	char *state_path = open_output(&o, &ts, settings, &step);
+	struct ifg_out *log = open_log(&o, step);
 
-	size_t BT = (size_t)o.micro * T;
-	uint32_t *tok = ifg_xmalloc(BT, sizeof *tok);
-	int32_t *tgt = ifg_xmalloc(BT, sizeof *tgt);
-	float *wts = ifg_xmalloc(BT, sizeof *wts);
-	size_t *idx = ifg_xmalloc(o.batch, sizeof *idx);
+	size_t *idx = ifg_xmalloc(o.hp.batch, sizeof *idx);
 	struct ifg_order ord;
 	ifg_order_init(&ord, d.n, o.seed, o.shuffle);
 	if (o.dpo)
 		ifg_info("%zu pairs, %llu tokens, %zu parameters, %ld steps of %ld pairs x 2 x %u, "
-			 "beta %g", d.n, (unsigned long long)d.ntok, P, o.steps, o.batch, T, o.beta);
+			 "beta %g", d.n, (unsigned long long)d.ntok, ts.P, o.steps, o.hp.batch, T,
+			 o.beta);
 	else
 		ifg_info("%zu records, %llu tokens (%llu masked), %zu parameters, %ld steps of %ld "
-			 "x %u", d.n, (unsigned long long)d.ntok, (unsigned long long)d.nmasked, P,
-			 o.steps, o.batch, T);
+			 "x %u", d.n, (unsigned long long)d.ntok, (unsigned long long)d.nmasked, ts.P,
+			 o.steps, o.hp.batch, T);
 
+	/* the record loop: a step of batch records (pairs) in the epochs' order */
 	double t0 = ifg_now(), loss = NAN, vloss = NAN;
 	long step0 = step;
 	uint64_t tokens_done = 0;
-	struct ifg_dpo_stats ds = { 0 };
+	struct ifg_step_stats st = { 0 };
 	while (step < o.steps) {
-		ifg_gpt_zero_grad(m);
-		for (long k = 0; k < o.batch; k++)
-			idx[k] = ifg_order_at(&ord, (uint64_t)step * o.batch + k);
-		/* the divisor: label positions of the whole step (DPO: its pairs) */
-		int64_t labels = 0, npred = 0, np;
-		double nll = 0, obj = 0;
-		if (o.dpo) {
-			memset(&ds, 0, sizeof ds);
-			for (long mb = 0; mb < o.batch; mb += o.micro) {
-				if (ifg_dpo_forward(&x, m, idx + mb, (int)o.micro, &ds) < 0)
-					ifg_die_err("forward");
-				if (ifg_dpo_backward(&x, m, (double)o.batch) < 0)
-					ifg_die_err("backward");
-				if (o.dump && mb + o.micro >= o.batch) {
-					float *g = ifg_xmalloc(P, sizeof(float));
-					memcpy(g, ifg_gpt_grad_mem(m), P * sizeof(float));
-					if (ifg_gpt_forward(m, x.tok, x.tgt, 2 * (int)o.micro, x.Tb, NULL) < 0)
-						ifg_die_err("forward");
-					dump_grads(o.dump, m, g, ds.loss / o.batch, 2 * (int)o.micro, x.Tb,
-						   &ds);
-					free(g);
-					goto done;
-				}
-			}
-			labels = ds.tokens;
-			npred = o.batch;
-			nll = obj = ds.loss;
-			goto update;
+		for (long k = 0; k < o.hp.batch; k++)
+			idx[k] = ifg_order_at(&ord, (uint64_t)step * o.hp.batch + k);
+		if (ifg_trainstep_grads(&ts, idx, &st) < 0)
+			ifg_die("%s", ifg_err());
+		if (o.dump) {
+			dump_grads(o.dump, &ts, &st);
+			goto done;
 		}
-		for (long k = 0; k < o.batch; k++)
-			labels += (int64_t)(d.off[idx[k] + 1] - d.off[idx[k]]);
-		for (long mb = 0; mb < o.batch; mb += o.micro) {
-			int Tm = 1; /* the longest record of this micro-batch */
-			for (long k = mb; k < mb + o.micro; k++)
-				if (d.off[idx[k] + 1] - d.off[idx[k]] > (uint64_t)Tm)
-					Tm = (int)(d.off[idx[k] + 1] - d.off[idx[k]]);
-			if (ifg_tokdata_batch(&d, idx + mb, (int)o.micro, Tm, o.lambda, tok, tgt, wts,
-					      &np) < 0)
-				ifg_die_err("batch");
-			double s;
-			if (ifg_gpt_forward(m, tok, tgt, (int)o.micro, Tm, &s) < 0)
-				ifg_die_err("forward");
-			const float *l = ifg_gpt_nll(m);
-			for (size_t i = 0; i < (size_t)o.micro * Tm; i++)
-				obj += (double)wts[i] * l[i];
-			nll += s;
-			npred += np;
-			if (labels > 0 && ifg_gpt_backward(m, wts, (double)labels) < 0)
-				ifg_die_err("backward");
-			if (o.dump && mb + o.micro >= o.batch) {
-				float *g = ifg_xmalloc(P, sizeof(float));
-				memcpy(g, ifg_gpt_grad_mem(m), P * sizeof(float));
-				/* the backward overwrote the logits: recompute them */
-				if (ifg_gpt_forward(m, tok, tgt, (int)o.micro, Tm, NULL) < 0)
-					ifg_die_err("forward");
-				dump_grads(o.dump, m, g, labels ? obj / labels : 0, (int)o.micro, Tm, NULL);
-				free(g);
-				goto done;
-			}
-		}
-update:
-		tokens_done += (uint64_t)labels;
-		loss = npred ? nll / npred : NAN;
-		if (!isfinite(loss) || !isfinite(obj))
-			ifg_die("step %ld: the loss is not finite", step + 1);
-		double gnorm = ifg_clip_grad_norm(ifg_gpt_grad_mem(m), P, o.clip);
-		double lr = ifg_sched_lr(&o.sched, step);
-		for (int i = 0; i < ifg_gpt_ntensors(m); i++) {
-			const struct ifg_gpt_tensor *t = ifg_gpt_tensor(m, i);
-			ifg_adamw_update(&o.adam, ifg_gpt_param_mem(m) + t->offset,
-					 ifg_gpt_grad_mem(m) + t->offset, mv + t->offset,
-					 mv + P + t->offset, t->n, lr, step + 1, t->decay);
-		}
+		tokens_done += (uint64_t)st.labels;
+		loss = st.loss;
+		if (ifg_trainstep_update(&ts, step, &st) < 0)
+			ifg_die("%s", ifg_err());
 		step++;
-		double el = ifg_now() - t0, tps = tokens_done / (el > 0 ? el : 1e-9);
-		char left[32];
-		format_time(left, sizeof left, el / (step - step0) * (o.steps - step));
-		if (o.dpo) {
-			double n = (double)ds.pairs;
-			if (log)
-				log_put(log, "{\"step\":%ld,\"loss\":%.6f,\"reward_margin\":%.6f,"
-					"\"reward_acc\":%.4f,\"reward_chosen\":%.6f,"
-					"\"reward_rejected\":%.6f,\"lr\":%.6g,\"grad_norm\":%.6g,"
-					"\"tokens\":%lld,\"tok_s\":%.1f,\"time\":%.3f}\n", step, loss,
-					ds.margin / n, ds.correct / n, ds.chosen / n, ds.rejected / n, lr,
-					gnorm, (long long)labels, tps, el);
-			ifg_progress("step %ld/%ld  loss %.4f  margin %.4f  acc %.2f  lr %.2e  "
-				     "%.0f tok/s  %s left", step, o.steps, loss, ds.margin / n,
-				     ds.correct / n, lr, tps, left);
-		} else {
-			if (log)
-				log_put(log, "{\"step\":%ld,\"loss\":%.6f,\"objective\":%.6f,"
-					"\"lr\":%.6g,\"grad_norm\":%.6g,\"tokens\":%lld,"
-					"\"tok_s\":%.1f,\"time\":%.3f}\n", step, loss,
-					labels ? obj / labels : 0, lr, gnorm, (long long)labels, tps, el);
-			ifg_progress("step %ld/%ld  loss %.4f  lr %.2e  %.0f tok/s  %s left", step,
-				     o.steps, loss, lr, tps, left);
-		}
+		report_step(log, &o, step, step0, &st, tokens_done, ifg_now() - t0);
 		bool last = step == o.steps;
 		if (o.valid && ((o.eval_every && step % o.eval_every == 0) || last)) {
-			vloss = evaluate(m, &v, o.micro, (int)T, tok, tgt);
+			vloss = validate(&ts, &v);
 			if (log)
 				log_put(log, "{\"step\":%ld,\"valid_loss\":%.6f}\n", step, vloss);
 			if (!last) {
@@ -650,39 +570,22 @@ update:
 		/* the log holds every step a saved state holds */
 		if (log && ifg_out_flush(log) < 0)
 			ifg_die("--log: %s", ifg_err());
-		if (o.out && ((o.save_every && step % o.save_every == 0) || last)) {
-			save_state(state_path, m, mv, step, settings);
-			save_model(m, &o, d.tokenizer, step);
-		}
+		if (o.out && ((o.save_every && step % o.save_every == 0) || last))
+			save(&o, &ts, state_path, settings, d.tokenizer, step);
 	}
 	ifg_progress_done();
 	if (step == step0 && o.out) { /* nothing to do: still write the (initial) model */
 		if (o.valid)
-			vloss = evaluate(m, &v, o.micro, (int)T, tok, tgt);
-		save_state(state_path, m, mv, step, settings);
-		save_model(m, &o, d.tokenizer, step);
+			vloss = validate(&ts, &v);
+		save(&o, &ts, state_path, settings, d.tokenizer, step);
 	}
 	if (log && ifg_out_close(log) < 0)
 		ifg_die("--log: %s", ifg_err());
-	double el = ifg_now() - t0;
-	if (ifg_verbosity > 0) {
-		char vs[48] = "";
-		if (o.valid)
-			snprintf(vs, sizeof vs, ", valid loss %.4f", vloss);
-		if (o.dpo && ds.pairs)
-			snprintf(vs, sizeof vs, ", reward margin %.4f, accuracy %.3f",
-				 ds.margin / ds.pairs, (double)ds.correct / ds.pairs);
-		fprintf(stderr, "ifg-train: %ld steps, %llu tokens, %sloss %.4f%s, %.0f tok/s, %.1f s\n",
-			step, (unsigned long long)tokens_done, o.dpo ? "DPO " : "", loss, vs,
-			tokens_done / (el > 0 ? el : 1e-9), el);
-	}
+	summary(&o, step, tokens_done, loss, vloss, &st.dpo, ifg_now() - t0);
 done:	/* --dump-grads ends here too, after its first step */
 	ifg_order_free(&ord);
-	free(tok);
-	free(tgt);
-	free(wts);
+	ifg_trainstep_release(&ts);
 	free(idx);
-	free(mv);
 	free(settings);
 	free(state_path);
 	if (o.dpo) {
