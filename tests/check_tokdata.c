@@ -95,14 +95,20 @@ static void write_two(const struct files *f)
 	ck_assert_int_eq(ifg_writer_close(w), 0);
 }
 
+/* The two files of write_two, loaded into d. */
+static void load_two(struct files *f, struct ifg_tokdata *d)
+{
+	files_init(f);
+	write_two(f);
+	const char *paths[] = { f->a, f->b };
+	ck_assert_msg(ifg_tokdata_load(d, paths, 2) == 0, "%s", ifg_err());
+}
+
 START_TEST(test_load)
 {
 	struct files f;
-	files_init(&f);
-	write_two(&f);
 	struct ifg_tokdata d;
-	const char *paths[] = { f.a, f.b };
-	ck_assert_msg(ifg_tokdata_load(&d, paths, 2) == 0, "%s", ifg_err());
+	load_two(&f, &d);
 	ck_assert_uint_eq(d.n, 4);
 	ck_assert_uint_eq(d.ntok, 11);
 	const uint64_t off[] = { 0, 3, 4, 9, 11 };
@@ -153,11 +159,8 @@ END_TEST
 START_TEST(test_identity)
 {
 	struct files f;
-	files_init(&f);
-	write_two(&f);
 	struct ifg_tokdata d;
-	const char *paths[] = { f.a, f.b };
-	ck_assert_int_eq(ifg_tokdata_load(&d, paths, 2), 0);
+	load_two(&f, &d);
 	char two[65];
 	memcpy(two, d.sha256, sizeof two);
 	ifg_tokdata_free(&d);
@@ -260,11 +263,8 @@ END_TEST
 START_TEST(test_fits)
 {
 	struct files f;
-	files_init(&f);
-	write_two(&f);
 	struct ifg_tokdata d;
-	const char *paths[] = { f.a, f.b };
-	ck_assert_int_eq(ifg_tokdata_load(&d, paths, 2), 0);
+	load_two(&f, &d);
 	ck_assert_int_eq(ifg_tokdata_fits(&d, 5, 10), 0);
 	char want[512];
 	ck_assert_int_eq(ifg_tokdata_fits(&d, 4, 10), -1);
@@ -336,11 +336,8 @@ END_TEST
 START_TEST(test_batch)
 {
 	struct files f;
-	files_init(&f);
-	write_two(&f);
 	struct ifg_tokdata d;
-	const char *paths[] = { f.a, f.b };
-	ck_assert_int_eq(ifg_tokdata_load(&d, paths, 2), 0);
+	load_two(&f, &d);
 	enum { T = 5 };
 	size_t idx[3] = { 2, 1, 0 };
 	uint32_t tok[3 * T];

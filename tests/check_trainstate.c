@@ -119,22 +119,51 @@ static char *path_in(const char *dir, const char *name)
 	return p;
 }
 
+/* A state file in a fresh directory, for a model with seed's random weights
+ * and moments mv (2 P). */
+struct fix {
+	char *dir, *path;
+	struct ifg_gpt *m;
+	size_t P;
+	float *mv;
+};
+
+static void fix_init(struct fix *x, uint64_t seed)
+{
+	x->dir = ifg_test_tmpdir();
+	x->path = path_in(x->dir, "state.st");
+	x->m = ifg_test_gpt(&tiny, seed, 0.5);
+	x->P = ifg_gpt_nparams(x->m);
+	x->mv = ifg_xmalloc(2 * x->P, sizeof *x->mv);
+	for (size_t k = 0; k < 2 * x->P; k++)
+		x->mv[k] = (float)k / 7.0f - (k >= x->P ? 0 : 3.0f);
+}
+
+static void fix_free(struct fix *x)
+{
+	unlink(x->path);
+	ck_assert_int_eq(rmdir(x->dir), 0);	/* nothing else left behind */
+	free(x->path);
+	free(x->dir);
+	free(x->mv);
+	ifg_gpt_free(x->m);
+}
+
 START_TEST(test_roundtrip)
 {
-	char *dir = ifg_test_tmpdir(), *path = path_in(dir, "state.st");
-	struct ifg_gpt *a = ifg_test_gpt(&tiny, 1, 0.5), *b = ifg_gpt_new(&tiny);
-	size_t P = ifg_gpt_nparams(a);
-	float *mv = ifg_xmalloc(2 * P, sizeof *mv), *mv2 = ifg_xcalloc(2 * P, sizeof *mv2);
-	for (size_t k = 0; k < 2 * P; k++)
-		mv[k] = (float)k / 7.0f - (k >= P ? 0 : 3.0f);
-	ck_assert_int_eq(ifg_trainstate_save(path, a, mv, 123, "x=1;y=2"), 0);
+	struct fix x;
+	fix_init(&x, 1);
+	size_t P = x.P;
+	struct ifg_gpt *b = ifg_gpt_new(&tiny);
+	float *mv2 = ifg_xcalloc(2 * P, sizeof *mv2);
+	ck_assert_int_eq(ifg_trainstate_save(x.path, x.m, x.mv, 123, "x=1;y=2"), 0);
 	long step = -1;
-	ck_assert_int_eq(ifg_trainstate_load(path, b, mv2, &step, "x=1;y=2"), 1);
+	ck_assert_int_eq(ifg_trainstate_load(x.path, b, mv2, &step, "x=1;y=2"), 1);
 	ck_assert_int_eq(step, 123);
-	ck_assert_mem_eq(ifg_gpt_param_mem(a), ifg_gpt_param_mem(b), P * sizeof(float));
-	ck_assert_mem_eq(mv, mv2, 2 * P * sizeof(float));
+	ck_assert_mem_eq(ifg_gpt_param_mem(x.m), ifg_gpt_param_mem(b), P * sizeof(float));
+	ck_assert_mem_eq(x.mv, mv2, 2 * P * sizeof(float));
 	/* the file's layout: three (P) tensors and the two metadata entries */
-	struct ifg_st *st = ifg_st_open(path);
+	struct ifg_st *st = ifg_st_open(x.path);
 	ck_assert_ptr_nonnull(st);
 	ck_assert_uint_eq(ifg_st_count(st), 3);
 	const char *names[] = { "params", "adam_m", "adam_v" };
@@ -146,63 +175,53 @@ START_TEST(test_roundtrip)
 	ck_assert_str_eq(ifg_st_meta(st, "step"), "123");
 	ck_assert_str_eq(ifg_st_meta(st, "settings"), "x=1;y=2");
 	ifg_st_close(st);
-	/* no state: 0, nothing changed */
-	char *none = path_in(dir, "none.st");
+	/* no state: 0, nothing changed, nothing made */
+	char *none = path_in(x.dir, "none.st");
 	step = 5;
 	ck_assert_int_eq(ifg_trainstate_load(none, b, mv2, &step, "x=1;y=2"), 0);
 	ck_assert_int_eq(step, 5);
 	ck_assert_int_eq(access(none, F_OK), -1);
 	/* a directory that cannot be written */
-	char *bad = path_in(dir, "no/such/dir.st");
-	ck_assert_int_eq(ifg_trainstate_save(bad, a, mv, 1, "x=1"), -1);
+	char *bad = path_in(x.dir, "no/such/dir.st");
+	ck_assert_int_eq(ifg_trainstate_save(bad, x.m, x.mv, 1, "x=1"), -1);
 	ck_assert(ifg_err()[0]);
-	unlink(path);
-	rmdir(dir);
 	free(bad);
 	free(none);
-	free(path);
-	free(dir);
-	free(mv);
 	free(mv2);
-	ifg_gpt_free(a);
 	ifg_gpt_free(b);
+	fix_free(&x);
 }
 END_TEST
 
 /* Another run's state is refused, naming its own first setting that
  * differs (at the start, in the middle, at the end; where one is a prefix
- * of the other, the setting at which it ends). */
+ * of the other, the setting at which it ends); nothing is loaded. */
 START_TEST(test_other_settings)
 {
-	char *dir = ifg_test_tmpdir(), *path = path_in(dir, "state.st");
-	struct ifg_gpt *m = ifg_test_gpt(&tiny, 2, 0.5);
-	size_t P = ifg_gpt_nparams(m);
-	float *mv = ifg_xcalloc(2 * P, sizeof *mv);
-	ck_assert_int_eq(ifg_trainstate_save(path, m, mv, 4, "a=1;bb=22;c=3"), 0);
+	struct fix x;
+	fix_init(&x, 2);
+	ck_assert_int_eq(ifg_trainstate_save(x.path, x.m, x.mv, 4, "a=1;bb=22;c=3"), 0);
 	const char *want[][2] = { { "a=2;bb=22;c=3", "(a=1)" },
 				  { "a=1;bb=23;c=3", "(bb=22)" },
 				  { "a=1;bb=2;c=3", "(bb=22)" },
 				  { "a=1;bb=22;c=4", "(c=3)" },
 				  { "a=1;bb=22", "(bb=22)" },	/* where the shorter ends */
 				  { "a=1;bb=22;c=3;d=4", "(c=3)" } };
-	float *p0 = ifg_xmalloc(P, sizeof *p0);
-	memcpy(p0, ifg_gpt_param_mem(m), P * sizeof *p0);
+	struct ifg_gpt *b = ifg_gpt_new(&tiny);
+	float *mv2 = ifg_xcalloc(2 * x.P, sizeof *mv2);
 	for (int i = 0; i < 6; i++) {
 		long step = -1;
-		ck_assert_int_eq(ifg_trainstate_load(path, m, mv, &step, want[i][0]), -1);
+		ck_assert_int_eq(ifg_trainstate_load(x.path, b, mv2, &step, want[i][0]), -1);
 		char msg[512];
-		snprintf(msg, sizeof msg, "'%s' was made with other settings or data %s", path,
+		snprintf(msg, sizeof msg, "'%s' was made with other settings or data %s", x.path,
 			 want[i][1]);
 		ck_assert_str_eq(ifg_err(), msg);
 	}
-	ck_assert_mem_eq(p0, ifg_gpt_param_mem(m), P * sizeof *p0);	/* untouched */
-	unlink(path);
-	rmdir(dir);
-	free(p0);
-	free(path);
-	free(dir);
-	free(mv);
-	ifg_gpt_free(m);
+	for (size_t k = 0; k < x.P; k++)	/* untouched */
+		ck_assert(ifg_gpt_param_mem(b)[k] == 0 && mv2[k] == 0 && mv2[x.P + k] == 0);
+	free(mv2);
+	ifg_gpt_free(b);
+	fix_free(&x);
 }
 END_TEST
 
@@ -210,47 +229,40 @@ END_TEST
  * a missing tensor, tensors of another model, not safetensors at all. */
 START_TEST(test_not_a_state)
 {
-	char *dir = ifg_test_tmpdir(), *path = path_in(dir, "x.st");
-	struct ifg_gpt *m = ifg_test_gpt(&tiny, 3, 0.5);
-	size_t P = ifg_gpt_nparams(m);
-	float *mv = ifg_xcalloc(2 * P, sizeof *mv);
-	int64_t shape[1] = { (int64_t)P }, small[1] = { (int64_t)P - 1 };
+	struct fix x;
+	fix_init(&x, 3);
+	int64_t shape[1] = { (int64_t)x.P }, small[1] = { (int64_t)x.P - 1 };
 	char msg[512];
 	long step;
 	for (int k = 0; k < 5; k++) {
 		struct ifg_st_writer *w = ifg_st_writer_new();
-		ifg_st_add_f32(w, "params", 1, k == 4 ? small : shape, mv);
+		ifg_st_add_f32(w, "params", 1, k == 4 ? small : shape, x.mv);
 		if (k != 3)
-			ifg_st_add_f32(w, "adam_m", 1, shape, mv);
-		ifg_st_add_f32(w, "adam_v", 1, shape, mv);
+			ifg_st_add_f32(w, "adam_m", 1, shape, x.mv);
+		ifg_st_add_f32(w, "adam_v", 1, shape, x.mv);
 		if (k != 0)
 			ifg_st_set_meta(w, "step", k == 1 ? "seven" : k == 2 ? "-1" : "7");
 		ifg_st_set_meta(w, "settings", "s=1");
-		ck_assert_int_eq(ifg_st_writer_write(w, path), 0);
+		ck_assert_int_eq(ifg_st_writer_write(w, x.path), 0);
 		ifg_st_writer_free(w);
-		ck_assert_int_eq(ifg_trainstate_load(path, m, mv, &step, "s=1"), -1);
+		ck_assert_int_eq(ifg_trainstate_load(x.path, x.m, x.mv, &step, "s=1"), -1);
 		if (k < 3)
-			snprintf(msg, sizeof msg, "'%s' is not a train state", path);
+			snprintf(msg, sizeof msg, "'%s' is not a train state", x.path);
 		else if (k == 3)
-			snprintf(msg, sizeof msg, "'%s': tensor missing", path);
+			snprintf(msg, sizeof msg, "'%s': tensor missing", x.path);
 		if (k < 4)
 			ck_assert_str_eq(ifg_err(), msg);
 		if (k == 4) {	/* the reader's message, after the file's name */
-			snprintf(msg, sizeof msg, "'%s': ", path);
+			snprintf(msg, sizeof msg, "'%s': ", x.path);
 			ck_assert_msg(strncmp(ifg_err(), msg, strlen(msg)) == 0 &&
 					      strstr(ifg_err(), "params"), "%s", ifg_err());
 		}
 	}
-	FILE *f = fopen(path, "w");
+	FILE *f = fopen(x.path, "w");
 	fputs("not a safetensors file", f);
 	fclose(f);
-	ck_assert_int_eq(ifg_trainstate_load(path, m, mv, &step, "s=1"), -1);
-	unlink(path);
-	rmdir(dir);
-	free(path);
-	free(dir);
-	free(mv);
-	ifg_gpt_free(m);
+	ck_assert_int_eq(ifg_trainstate_load(x.path, x.m, x.mv, &step, "s=1"), -1);
+	fix_free(&x);
 }
 END_TEST
 

@@ -70,23 +70,67 @@ static float *copy_grads(struct ifg_gpt *m)
 
 static const size_t order[NREC] = { 3, 1, 5, 0, 4, 2 };
 
+/* One stepper on records of make_data(dseed, masked) and a model from
+ * mseed, of hyperparameters hp_of(batch, micro, lambda, clip). */
+struct one {
+	struct ifg_tokdata d;
+	struct ifg_gpt *m;
+	struct ifg_trainstep s;
+};
+
+static void one_init(struct one *o, uint64_t dseed, int masked, uint64_t mseed, long batch,
+		     long micro, double lambda, double clip)
+{
+	make_data(&o->d, NREC, dseed, masked);
+	o->m = model(mseed, &o->d, micro);
+	struct ifg_train_hp hp = hp_of(batch, micro, lambda, clip);
+	ifg_trainstep_init(&o->s, o->m, &hp, &o->d, NULL, (int)o->d.max_len);
+}
+
+static void one_free(struct one *o)
+{
+	ifg_trainstep_release(&o->s);
+	ifg_gpt_free(o->m);
+	ifg_tokdata_free(&o->d);
+}
+
+/* Two steppers on two models from the same seed, of hyperparameters hp[0]
+ * and hp[1]. */
+struct twin {
+	struct ifg_gpt *m[2];
+	struct ifg_trainstep s[2];
+};
+
+static void twin_init(struct twin *w, uint64_t seed, const struct ifg_tokdata *d,
+		      const struct ifg_train_hp *hp)
+{
+	for (int i = 0; i < 2; i++) {
+		w->m[i] = model(seed, d, hp[i].micro);
+		ifg_trainstep_init(&w->s[i], w->m[i], &hp[i], d, NULL, (int)d->max_len);
+	}
+}
+
+static void twin_free(struct twin *w)
+{
+	for (int i = 0; i < 2; i++) {
+		ifg_trainstep_release(&w->s[i]);
+		ifg_gpt_free(w->m[i]);
+	}
+}
+
 /* The gradient left is that of the objective reported (Σ w·NLL / L, with
  * the penalty and padding), element by element. */
-START_TEST(test_finite_differences)
+START_TEST(test_objective_gradient)
 {
-	struct ifg_tokdata d;
-	make_data(&d, NREC, 11, 1);
-	struct ifg_gpt *m = model(4, &d, 2);
-	struct ifg_train_hp hp = hp_of(NREC, 2, 0.7, 0);
-	struct ifg_trainstep s;
-	ifg_trainstep_init(&s, m, &hp, &d, NULL, (int)d.max_len);
+	struct one o;
+	one_init(&o, 11, 1, 4, NREC, 2, 0.7, 0);
 	struct ifg_step_stats st;
-	ck_assert_msg(ifg_trainstep_grads(&s, order, &st) == 0, "%s", ifg_err());
-	ck_assert_int_eq(st.labels, (int64_t)d.ntok);
-	float *grad = copy_grads(m), *p = ifg_gpt_param_mem(m);
+	ck_assert_msg(ifg_trainstep_grads(&o.s, order, &st) == 0, "%s", ifg_err());
+	ck_assert_int_eq(st.labels, (int64_t)o.d.ntok);
+	float *grad = copy_grads(o.m), *p = ifg_gpt_param_mem(o.m);
 	double num = 0, den = 0;
-	for (int ti = 0; ti < ifg_gpt_ntensors(m); ti++) {
-		const struct ifg_gpt_tensor *t = ifg_gpt_tensor(m, ti);
+	for (int ti = 0; ti < ifg_gpt_ntensors(o.m); ti++) {
+		const struct ifg_gpt_tensor *t = ifg_gpt_tensor(o.m, ti);
 		double gmax = 0;
 		for (size_t j = 0; j < t->n; j++)
 			gmax = fmax(gmax, fabs(grad[t->offset + j]));
@@ -96,9 +140,9 @@ START_TEST(test_finite_differences)
 			const float h = 1e-2f;
 			struct ifg_step_stats sp, sm;
 			p[k] = save + h;
-			ck_assert_int_eq(ifg_trainstep_grads(&s, order, &sp), 0);
+			ck_assert_int_eq(ifg_trainstep_grads(&o.s, order, &sp), 0);
 			p[k] = save - h;
-			ck_assert_int_eq(ifg_trainstep_grads(&s, order, &sm), 0);
+			ck_assert_int_eq(ifg_trainstep_grads(&o.s, order, &sm), 0);
 			p[k] = save;
 			double fd = (sp.objective - sm.objective) / (2.0 * (double)h);
 			double err = fabs(fd - grad[k]) /
@@ -111,9 +155,7 @@ START_TEST(test_finite_differences)
 	}
 	ck_assert_msg(sqrt(num / den) < 5e-3, "relative L2 error %.3g", sqrt(num / den));
 	free(grad);
-	ifg_trainstep_release(&s);
-	ifg_gpt_free(m);
-	ifg_tokdata_free(&d);
+	one_free(&o);
 }
 END_TEST
 
@@ -217,21 +259,23 @@ START_TEST(test_update)
 {
 	struct ifg_tokdata d;
 	make_data(&d, NREC, 14, 1);
-	struct ifg_gpt *m[2] = { model(7, &d, 2), model(7, &d, 2) };
-	struct ifg_trainstep s[2];
-	struct ifg_step_stats st[2];
+	struct ifg_train_hp hp[2] = { hp_of(4, 2, 0.5, 0.05), hp_of(4, 2, 0.5, 0.05) };
+	hp[0].adam.weight_decay = 0;
+	hp[1].adam.weight_decay = 0.5f;
+	struct twin w;
+	twin_init(&w, 7, &d, hp);
+	struct ifg_gpt **m = w.m;
 	for (int i = 0; i < 2; i++) {
-		struct ifg_train_hp hp = hp_of(4, 2, 0.5, 0.05);
-		hp.adam.weight_decay = i ? 0.5f : 0;
-		ifg_trainstep_init(&s[i], m[i], &hp, &d, NULL, (int)d.max_len);
-		ck_assert_int_eq(ifg_trainstep_grads(&s[i], order, &st[i]), 0);
-		double norm = ifg_grad_norm(ifg_gpt_grad_mem(m[i]), s[i].P);
+		struct ifg_trainstep *s = &w.s[i];
+		struct ifg_step_stats st;
+		ck_assert_int_eq(ifg_trainstep_grads(s, order, &st), 0);
+		double norm = ifg_grad_norm(ifg_gpt_grad_mem(m[i]), s->P);
 		ck_assert(norm > 0.05);
-		ck_assert_int_eq(ifg_trainstep_update(&s[i], 4, &st[i]), 0);
-		ck_assert_close(st[i].grad_norm, norm, 1e-12);
-		ck_assert_close(ifg_grad_norm(ifg_gpt_grad_mem(m[i]), s[i].P), 0.05, 1e-4);
-		ck_assert_close(st[i].lr, ifg_sched_lr(&hp.sched, 4), 1e-15);
-		ck_assert(st[i].lr > 0 && st[i].lr < 1e-2);
+		ck_assert_int_eq(ifg_trainstep_update(s, 4, &st), 0);
+		ck_assert_close(st.grad_norm, norm, 1e-12);
+		ck_assert_close(ifg_grad_norm(ifg_gpt_grad_mem(m[i]), s->P), 0.05, 1e-4);
+		ck_assert_close(st.lr, ifg_sched_lr(&hp[i].sched, 4), 1e-15);
+		ck_assert(st.lr > 0 && st.lr < 1e-2);
 	}
 	int decayed = 0, kept = 0;
 	for (int ti = 0; ti < ifg_gpt_ntensors(m[0]); ti++) {
@@ -245,10 +289,7 @@ START_TEST(test_update)
 		kept += !t->decay;
 	}
 	ck_assert(decayed > 0 && kept > 0);
-	for (int i = 0; i < 2; i++) {
-		ifg_trainstep_release(&s[i]);
-		ifg_gpt_free(m[i]);
-	}
+	twin_free(&w);
 	ifg_tokdata_free(&d);
 }
 END_TEST
@@ -259,22 +300,22 @@ START_TEST(test_deterministic)
 {
 	struct ifg_tokdata d;
 	make_data(&d, NREC, 15, 1);
-	struct ifg_gpt *m[2] = { model(8, &d, 3), model(8, &d, 3) };
-	struct ifg_trainstep s[2];
-	for (int i = 0; i < 2; i++) {
-		struct ifg_train_hp hp = hp_of(3, 3, 1, 0);
-		ifg_trainstep_init(&s[i], m[i], &hp, &d, NULL, (int)d.max_len);
+	const struct ifg_train_hp hp[2] = { hp_of(3, 3, 1, 0), hp_of(3, 3, 1, 0) };
+	struct twin w;
+	twin_init(&w, 8, &d, hp);
+	struct ifg_trainstep *s = w.s;
+	for (int i = 0; i < 2; i++)
 		for (long k = 0; k < 4; k++) {
 			struct ifg_step_stats st;
 			ck_assert_int_eq(ifg_trainstep_grads(&s[i], order + (k % 2) * 3, &st), 0);
-			float *g = copy_grads(m[i]);
+			float *g = copy_grads(w.m[i]);
 			ck_assert_int_eq(ifg_trainstep_update(&s[i], k, &st), 0);
-			ck_assert_mem_eq(g, ifg_gpt_grad_mem(m[i]), s[i].P * sizeof *g);
+			ck_assert_mem_eq(g, ifg_gpt_grad_mem(w.m[i]), s[i].P * sizeof *g);
 			free(g);
 		}
-	}
 	size_t P = s[0].P;
-	ck_assert_mem_eq(ifg_gpt_param_mem(m[0]), ifg_gpt_param_mem(m[1]), P * sizeof(float));
+	const float *p0 = ifg_gpt_param_mem(w.m[0]), *p1 = ifg_gpt_param_mem(w.m[1]);
+	ck_assert_mem_eq(p0, p1, P * sizeof(float));
 	ck_assert_mem_eq(s[0].mv, s[1].mv, 2 * P * sizeof(float));
 	size_t nz = 0;
 	for (size_t k = 0; k < 2 * P; k++)
@@ -282,11 +323,8 @@ START_TEST(test_deterministic)
 	ck_assert(nz > P);
 	struct ifg_step_stats st;
 	ck_assert_int_eq(ifg_trainstep_run(&s[0], order, 4, &st), 0);
-	ck_assert(memcmp(ifg_gpt_param_mem(m[0]), ifg_gpt_param_mem(m[1]), P * sizeof(float)));
-	for (int i = 0; i < 2; i++) {
-		ifg_trainstep_release(&s[i]);
-		ifg_gpt_free(m[i]);
-	}
+	ck_assert(memcmp(p0, p1, P * sizeof(float)));
+	twin_free(&w);
 	ifg_tokdata_free(&d);
 }
 END_TEST
@@ -295,32 +333,26 @@ END_TEST
  * token outside the model stops the forward. */
 START_TEST(test_errors)
 {
-	struct ifg_tokdata d;
-	make_data(&d, NREC, 16, 1);
-	struct ifg_gpt *m = model(9, &d, 2);
-	struct ifg_train_hp hp = hp_of(2, 2, 1, 1);
-	struct ifg_trainstep s;
-	ifg_trainstep_init(&s, m, &hp, &d, NULL, (int)d.max_len);
-	ck_assert_int_eq(ifg_trainstep_refresh(&s), -1);	/* no forward yet */
-	size_t P = s.P;
-	const struct ifg_gpt_tensor *t0 = ifg_gpt_tensor(m, 0);
+	struct one o;
+	one_init(&o, 16, 1, 9, 2, 2, 1, 1);
+	ck_assert_int_eq(ifg_trainstep_refresh(&o.s), -1);	/* no forward yet */
+	size_t P = o.s.P;
+	const struct ifg_gpt_tensor *t0 = ifg_gpt_tensor(o.m, 0);
 	for (size_t k = 0; k < t0->n; k++)
-		ifg_gpt_param_mem(m)[t0->offset + k] = NAN;
+		ifg_gpt_param_mem(o.m)[t0->offset + k] = NAN;
 	float *before = ifg_xmalloc(P, sizeof *before);
-	memcpy(before, ifg_gpt_param_mem(m), P * sizeof *before);
+	memcpy(before, ifg_gpt_param_mem(o.m), P * sizeof *before);
 	struct ifg_step_stats st;
-	ck_assert_int_eq(ifg_trainstep_run(&s, order, 2, &st), -1);
+	ck_assert_int_eq(ifg_trainstep_run(&o.s, order, 2, &st), -1);
 	ck_assert_str_eq(ifg_err(), "step 3: the loss is not finite");
-	ck_assert_mem_eq(before, ifg_gpt_param_mem(m), P * sizeof *before);
+	ck_assert_mem_eq(before, ifg_gpt_param_mem(o.m), P * sizeof *before);
 	for (size_t k = 0; k < 2 * P; k++)
-		ck_assert(s.mv[k] == 0);
-	d.tok[d.off[order[0]]] = (uint32_t)tiny.vocab_size;
-	ck_assert_int_eq(ifg_trainstep_grads(&s, order, &st), -1);
+		ck_assert(o.s.mv[k] == 0);
+	o.d.tok[o.d.off[order[0]]] = (uint32_t)tiny.vocab_size;
+	ck_assert_int_eq(ifg_trainstep_grads(&o.s, order, &st), -1);
 	ck_assert_msg(strncmp(ifg_err(), "forward: ", 9) == 0, "%s", ifg_err());
 	free(before);
-	ifg_trainstep_release(&s);
-	ifg_gpt_free(m);
-	ifg_tokdata_free(&d);
+	one_free(&o);
 }
 END_TEST
 
@@ -330,55 +362,49 @@ END_TEST
  * step's last micro-batch. */
 START_TEST(test_eval_refresh)
 {
-	struct ifg_tokdata d;
-	make_data(&d, NREC, 18, 1);
-	struct ifg_gpt *m = model(10, &d, 2);
-	struct ifg_train_hp hp = hp_of(4, 2, 1, 1);
-	struct ifg_trainstep s;
-	ifg_trainstep_init(&s, m, &hp, &d, NULL, (int)d.max_len);
+	struct one o;
+	one_init(&o, 18, 1, 10, 4, 2, 1, 1);
 	double sum = 0, last = 0;
 	int64_t npred = 0;
-	for (size_t r = 0; r < d.n; r++) {
-		int len = (int)(d.off[r + 1] - d.off[r]);
+	for (size_t r = 0; r < o.d.n; r++) {
+		int len = (int)(o.d.off[r + 1] - o.d.off[r]);
 		int32_t tgt[MAXLEN];
 		for (int t = 0; t < len; t++)
-			tgt[t] = t + 1 < len ? (int32_t)d.tok[d.off[r] + t + 1] : -1;
+			tgt[t] = t + 1 < len ? (int32_t)o.d.tok[o.d.off[r] + t + 1] : -1;
 		double s1;
-		ck_assert_int_eq(ifg_gpt_forward(m, d.tok + d.off[r], tgt, 1, len, &s1), 0);
+		ck_assert_int_eq(ifg_gpt_forward(o.m, o.d.tok + o.d.off[r], tgt, 1, len, &s1), 0);
 		sum += s1;
 		npred += len - 1;
 		if (order[2] == r || order[3] == r)	/* the last micro-batch */
 			last += s1;
 	}
 	double v;
-	ck_assert_int_eq(ifg_trainstep_eval(&s, &d, &v), 0);
+	ck_assert_int_eq(ifg_trainstep_eval(&o.s, &o.d, &v), 0);
 	ck_assert_close(v, sum / (double)npred, 1e-6);
 
 	struct ifg_step_stats st;
-	ck_assert_int_eq(ifg_trainstep_grads(&s, order, &st), 0);
-	ck_assert_int_eq(ifg_trainstep_refresh(&s), 0);
-	ck_assert_int_eq(s.rows, 2);
+	ck_assert_int_eq(ifg_trainstep_grads(&o.s, order, &st), 0);
+	ck_assert_int_eq(ifg_trainstep_refresh(&o.s), 0);
+	ck_assert_int_eq(o.s.rows, 2);
 	int Tm = 0;
 	for (int k = 2; k < 4; k++)
-		if ((int)(d.off[order[k] + 1] - d.off[order[k]]) > Tm)
-			Tm = (int)(d.off[order[k] + 1] - d.off[order[k]]);
-	ck_assert_int_eq(s.cols, Tm);
-	ck_assert(Tm < (int)d.max_len);	/* shorter than the step's longest */
+		if ((int)(o.d.off[order[k] + 1] - o.d.off[order[k]]) > Tm)
+			Tm = (int)(o.d.off[order[k] + 1] - o.d.off[order[k]]);
+	ck_assert_int_eq(o.s.cols, Tm);
+	ck_assert(Tm < (int)o.d.max_len);	/* shorter than the step's longest */
 	double nll = 0;
-	for (int k = 0; k < s.rows * s.cols; k++)
-		nll += ifg_gpt_nll(m)[k];
+	for (int k = 0; k < o.s.rows * o.s.cols; k++)
+		nll += ifg_gpt_nll(o.m)[k];
 	ck_assert_close(nll, last, 1e-5);
-	ck_assert_int_eq(ifg_trainstep_eval(&s, &d, &v), 0);
-	ck_assert_int_eq(ifg_trainstep_refresh(&s), -1);	/* the evaluation overwrote it */
+	ck_assert_int_eq(ifg_trainstep_eval(&o.s, &o.d, &v), 0);
+	ck_assert_int_eq(ifg_trainstep_refresh(&o.s), -1);	/* the evaluation overwrote it */
 
 	uint64_t off[3] = { 0, 1, 2 };	/* two one-token records */
 	uint32_t tok[2] = { 3, 4 };
-	struct ifg_tokdata one = { .n = 2, .off = off, .tok = tok, .ntok = 2, .max_len = 1 };
-	ck_assert_int_eq(ifg_trainstep_eval(&s, &one, &v), 0);
+	struct ifg_tokdata ones = { .n = 2, .off = off, .tok = tok, .ntok = 2, .max_len = 1 };
+	ck_assert_int_eq(ifg_trainstep_eval(&o.s, &ones, &v), 0);
 	ck_assert(isnan(v));
-	ifg_trainstep_release(&s);
-	ifg_gpt_free(m);
-	ifg_tokdata_free(&d);
+	one_free(&o);
 }
 END_TEST
 
@@ -448,7 +474,7 @@ Suite *make_suite(void)
 	Suite *s = suite_create("trainstep");
 	TCase *tc = tcase_create("core");
 	tcase_set_timeout(tc, 60);
-	tcase_add_test(tc, test_finite_differences);
+	tcase_add_test(tc, test_objective_gradient);
 	tcase_add_test(tc, test_micro_batches);
 	tcase_add_test(tc, test_penalty);
 	tcase_add_test(tc, test_update);
