@@ -43,6 +43,22 @@ int ifg_textin_format_parse(const char *name)
 	return -1;
 }
 
+enum ifg_textin_format ifg_textin_format_of(const char *path)
+{
+	static const struct {
+		const char *ext;
+		enum ifg_textin_format format;
+	} by_ext[] = { { ".csv", IFG_TEXTIN_CSV }, { ".tsv", IFG_TEXTIN_TSV },
+		       { ".txt", IFG_TEXTIN_LINES } };
+	size_t n = path ? strlen(path) : 0;
+	if (n > 4 && !strcmp(path + n - 4, ".zst"))
+		n -= 4;
+	for (int i = 0; n > 4 && i < 3; i++)
+		if (!strncmp(path + n - 4, by_ext[i].ext, 4))
+			return by_ext[i].format;
+	return IFG_TEXTIN_JSONL;
+}
+
 /* 0 with more bytes in ibuf, 1 at the end, -1 on error. */
 static int refill(struct ifg_textin *r)
 {

@@ -36,6 +36,9 @@ enum ifg_textin_format { IFG_TEXTIN_JSONL, IFG_TEXTIN_CSV, IFG_TEXTIN_LINES, IFG
 
 /* "jsonl", "csv", "tsv", "lines", "file" -> format; -1 otherwise. */
 int ifg_textin_format_parse(const char *name);
+/* The format a file's name says, after any ".zst": ".csv" CSV, ".tsv" TSV,
+ * ".txt" LINES, anything else (and NULL, standard input) JSONL. */
+enum ifg_textin_format ifg_textin_format_of(const char *path);
 
 struct ifg_textin_opts {
 	enum ifg_textin_format format;

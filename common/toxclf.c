@@ -281,6 +281,33 @@ static int cmp_rank(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
+void ifg_toxeval_add(struct ifg_toxeval *e, double p, int y)
+{
+	if (e->n == e->cap) {
+		e->cap = 2 * e->cap + 1024;
+		e->p = ifg_xrealloc(e->p, e->cap, sizeof *e->p);
+		e->y = ifg_xrealloc(e->y, e->cap, 1);
+	}
+	e->p[e->n] = p;
+	e->y[e->n] = y != 0;
+	e->npos += y != 0;
+	e->right += (p >= 0.5) == (y != 0);
+	e->n++;
+}
+
+void ifg_toxeval_result(const struct ifg_toxeval *e, double *acc, double *auc)
+{
+	*acc = e->n ? (double)e->right / (double)e->n : NAN;
+	*auc = e->n ? ifg_auc(e->p, e->y, e->n) : NAN;
+}
+
+void ifg_toxeval_release(struct ifg_toxeval *e)
+{
+	free(e->p);
+	free(e->y);
+	memset(e, 0, sizeof *e);
+}
+
 double ifg_auc(const double *s, const uint8_t *y, size_t n)
 {
 	struct rank *r = ifg_xmalloc(n + 1, sizeof *r);
@@ -369,21 +396,14 @@ int ifg_toxclf_learn(struct ifg_toxclf *m, const struct ifg_toxdata *d, double h
 		}
 	}
 	m->ntrain = ntrain, m->ntest = ntest;
-	m->acc = m->auc = NAN;
-	if (ntest) {
-		double *p = ifg_xmalloc(ntest, sizeof *p);
-		uint8_t *y = ifg_xmalloc(ntest, 1);
-		size_t right = 0;
-		for (size_t k = 0; k < ntest; k++) {
-			size_t i = test[k];
-			p[k] = ifg_toxclf_prob(m, &f, d->text + d->off[i], d->off[i + 1] - d->off[i]);
-			y[k] = d->y[i];
-			right += (p[k] >= 0.5) == (y[k] != 0);
-		}
-		m->acc = (double)right / (double)ntest;
-		m->auc = ifg_auc(p, y, ntest);
-		free(p), free(y);
+	struct ifg_toxeval ev = { 0 };
+	for (size_t k = 0; k < ntest; k++) {
+		size_t i = test[k];
+		ifg_toxeval_add(&ev, ifg_toxclf_prob(m, &f, d->text + d->off[i],
+						     d->off[i + 1] - d->off[i]), d->y[i]);
 	}
+	ifg_toxeval_result(&ev, &m->acc, &m->auc);
+	ifg_toxeval_release(&ev);
 	ifg_toxfeat_release(&f);
 	free(G), free(perm), free(order);
 	return 0;

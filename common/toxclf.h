@@ -136,6 +136,21 @@ int ifg_toxclf_save(const struct ifg_toxclf *m, const char *path);
  * version, wrong size, corrupt). */
 int ifg_toxclf_load(struct ifg_toxclf *m, const char *path);
 
+/* A classifier's quality on labelled documents: their probabilities and
+ * labels, then the accuracy (a probability >= 0.5 read as toxic) and the
+ * ROC AUC (ifg_auc).  Zero-initialised, or after ifg_toxeval_release. */
+struct ifg_toxeval {
+	double *p;	/* [n] */
+	uint8_t *y;	/* [n], 1 = toxic */
+	size_t n, cap;
+	size_t npos, right;	/* toxic documents; those classified right */
+};
+void ifg_toxeval_add(struct ifg_toxeval *e, double p, int y);
+/* Accuracy and AUC (NaN when e is empty; the AUC too when one class is
+ * missing). */
+void ifg_toxeval_result(const struct ifg_toxeval *e, double *acc, double *auc);
+void ifg_toxeval_release(struct ifg_toxeval *e);
+
 /* ROC AUC of scores s against labels y (1 positive): the Mann-Whitney
  * statistic, tied scores counting one half.  NaN unless both classes occur.
  * O(n log n); NaN scores are not allowed. */

@@ -253,6 +253,28 @@ START_TEST(test_plain)
 }
 END_TEST
 
+/* The format of a name: by its ending, after any .zst; JSONL otherwise. */
+START_TEST(test_format_of)
+{
+	static const struct {
+		const char *path;
+		enum ifg_textin_format want;
+	} cases[] = {
+		{ "a.csv", IFG_TEXTIN_CSV },	   { "dir/a.tsv.zst", IFG_TEXTIN_TSV },
+		{ "a.txt", IFG_TEXTIN_LINES },	   { "a.csv.zst", IFG_TEXTIN_CSV },
+		{ "a.jsonl", IFG_TEXTIN_JSONL },   { "a.jsonl.zst", IFG_TEXTIN_JSONL },
+		{ ".csv", IFG_TEXTIN_JSONL },	   /* no name before the ending */
+		{ "a.zst", IFG_TEXTIN_JSONL },	   { "a.csvx", IFG_TEXTIN_JSONL },
+		{ "a.CSV", IFG_TEXTIN_JSONL },	   { "acsv", IFG_TEXTIN_JSONL },
+		{ "a.txt.gz", IFG_TEXTIN_JSONL },  { "-", IFG_TEXTIN_JSONL },
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof *cases; i++)
+		ck_assert_msg(ifg_textin_format_of(cases[i].path) == cases[i].want, "%s: %d",
+			      cases[i].path, ifg_textin_format_of(cases[i].path));
+	ck_assert_int_eq(ifg_textin_format_of(NULL), IFG_TEXTIN_JSONL);
+}
+END_TEST
+
 Suite *make_suite(void)
 {
 	Suite *s = suite_create("textin");
@@ -262,6 +284,7 @@ Suite *make_suite(void)
 	tcase_add_test(tc, test_csv);
 	tcase_add_test(tc, test_tsv_pairs);
 	tcase_add_test(tc, test_plain);
+	tcase_add_test(tc, test_format_of);
 	suite_add_tcase(s, tc);
 	return s;
 }

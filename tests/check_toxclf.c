@@ -110,6 +110,40 @@ static void toy(struct ifg_toxdata *d, size_t n, uint64_t seed)
 	}
 }
 
+/* Accuracy at 0.5 and AUC of probabilities added one by one (past the
+ * first allocation); NaN when empty, the AUC NaN with one class. */
+START_TEST(test_eval)
+{
+	struct ifg_toxeval e = { 0 };
+	double acc, auc;
+	ifg_toxeval_result(&e, &acc, &auc);
+	ck_assert(isnan(acc) && isnan(auc));
+	const double p[4] = { 0.9, 0.2, 0.5, 0.4 };
+	const int y[4] = { 1, 0, 0, 7 };	/* any non-zero label is toxic */
+	for (int i = 0; i < 4; i++)
+		ifg_toxeval_add(&e, p[i], y[i]);
+	ifg_toxeval_result(&e, &acc, &auc);
+	ck_assert_close(acc, 0.5, 1e-15);	/* 0.5 reads as toxic */
+	ck_assert_close(auc, 0.75, 1e-15);
+	ck_assert_uint_eq(e.npos, 2);
+	ck_assert_uint_eq(e.y[3], 1);
+	for (int i = 0; i < 3000; i++)
+		ifg_toxeval_add(&e, i % 3 ? 0.1 : 0.8, i % 3 == 0);
+	ck_assert_uint_eq(e.n, 3004);
+	ck_assert_uint_eq(e.npos, 1002);
+	ifg_toxeval_result(&e, &acc, &auc);
+	ck_assert_close(acc, 3002.0 / 3004, 1e-12);
+	ifg_toxeval_release(&e);
+	ck_assert_ptr_null(e.p);
+	ifg_toxeval_add(&e, 0.3, 0);
+	ifg_toxeval_add(&e, 0.7, 0);
+	ifg_toxeval_result(&e, &acc, &auc);
+	ck_assert_close(acc, 0.5, 1e-15);
+	ck_assert(isnan(auc));
+	ifg_toxeval_release(&e);
+}
+END_TEST
+
 START_TEST(test_learn)
 {
 	struct ifg_toxdata d;
@@ -227,6 +261,7 @@ Suite *make_suite(void)
 	TCase *tc = tcase_create("toxclf");
 	tcase_add_test(tc, test_features);
 	tcase_add_test(tc, test_auc);
+	tcase_add_test(tc, test_eval);
 	tcase_add_test(tc, test_learn);
 	tcase_add_test(tc, test_file);
 	suite_add_tcase(s, tc);

@@ -228,21 +228,12 @@ static void encode_pair(struct enc *e, const struct ifg_doc *d, uint64_t docno,
 	write_end(e);
 }
 
-/* Input format: -f, or guessed from the file name. */
+/* Input format: -f, or the file name's (textin.h). */
 static enum ifg_textin_format format_of(const struct opts *o, const char *path)
 {
 	if (o->fmt)
 		return (enum ifg_textin_format)ifg_textin_format_parse(o->fmt);
-	size_t n = path ? strlen(path) : 0;
-	if (n > 4 && !strcmp(path + n - 4, ".zst"))
-		n -= 4;
-	if (n > 4 && !strncmp(path + n - 4, ".csv", 4))
-		return IFG_TEXTIN_CSV;
-	if (n > 4 && !strncmp(path + n - 4, ".tsv", 4))
-		return IFG_TEXTIN_TSV;
-	if (n > 4 && !strncmp(path + n - 4, ".txt", 4))
-		return IFG_TEXTIN_LINES;
-	return IFG_TEXTIN_JSONL;
+	return ifg_textin_format_of(path);
 }
 
 /* Calls fn on every document of every input. */

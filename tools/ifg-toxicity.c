@@ -85,13 +85,11 @@ static int in_list(const char *list, const char *s)
  * .csv[.zst], else JSON lines; read with next_labelled. */
 static struct ifg_textin *open_labelled(const struct opts *o, const char *path)
 {
-	size_t n = path ? strlen(path) : 0;
-	if (n > 4 && !strcmp(path + n - 4, ".zst"))
-		n -= 4;
 	static const char *carry[1];	/* the reader keeps the pointer */
 	carry[0] = o->label;
+	bool csv = ifg_textin_format_of(path) == IFG_TEXTIN_CSV;
 	struct ifg_textin_opts to = {
-		.format = n > 4 && !strncmp(path + n - 4, ".csv", 4) ? IFG_TEXTIN_CSV : IFG_TEXTIN_JSONL,
+		.format = csv ? IFG_TEXTIN_CSV : IFG_TEXTIN_JSONL,
 		.text = o->text, .carry = carry, .ncarry = 1,
 	};
 	struct ifg_textin *r = ifg_textin_open(path, &to);
@@ -159,8 +157,8 @@ static int learn(const struct opts *o, const char *path)
 /* ---- test ---- */
 
 /* The model's accuracy (a probability >= 0.5 read as toxic) and ROC AUC
- * (toxclf.h's ifg_auc, the one learn's held-out report uses) on labelled
- * documents. */
+ * on labelled documents (toxclf.h's ifg_toxeval, the one learn's held-out
+ * report uses). */
 static int test(const struct opts *o, const char *path)
 {
 	struct ifg_toxclf m;
@@ -169,27 +167,17 @@ static int test(const struct opts *o, const char *path)
 	struct ifg_toxfeat f;
 	ifg_toxfeat_init(&f);
 	struct ifg_textin *r = open_labelled(o, path);
-	double *p = NULL;
-	uint8_t *ys = NULL;
-	size_t n = 0, cap = 0, npos = 0, right = 0;
+	struct ifg_toxeval ev = { 0 };
 	struct ifg_doc doc;
 	int y;
-	while (next_labelled(o, r, &doc, &y)) {
-		if (n == cap) {
-			cap = 2 * cap + 1024;
-			p = ifg_xrealloc(p, cap, sizeof *p);
-			ys = ifg_xrealloc(ys, cap, 1);
-		}
-		p[n] = ifg_toxclf_prob(&m, &f, doc.text, doc.text_len);
-		ys[n] = (uint8_t)y;
-		npos += y;
-		right += (p[n] >= 0.5) == (y != 0);
-		n++;
-	}
+	while (next_labelled(o, r, &doc, &y))
+		ifg_toxeval_add(&ev, ifg_toxclf_prob(&m, &f, doc.text, doc.text_len), y);
 	const char *name = ifg_textin_name(r);
+	size_t n = ev.n, npos = ev.npos;
 	if (n == 0)
 		ifg_die("'%s': line 1: empty input: no labelled documents", name);
-	double acc = (double)right / (double)n, auc = ifg_auc(p, ys, n);
+	double acc, auc;
+	ifg_toxeval_result(&ev, &acc, &auc);
 	if (npos == 0 || npos == n)
 		ifg_warn("'%s': all %zu documents are %s: the AUC is undefined", name, n,
 			 npos ? "toxic" : "non-toxic");
@@ -216,7 +204,7 @@ static int test(const struct opts *o, const char *path)
 	ifg_textin_close(r);
 	ifg_toxfeat_release(&f);
 	ifg_toxclf_release(&m);
-	free(p), free(ys);
+	ifg_toxeval_release(&ev);
 	return 0;
 }
 
