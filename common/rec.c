@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "kinds.h"
 #include "util.h"
@@ -133,8 +134,7 @@ static int scan_step(struct scan *s, const uint8_t *p, uint64_t len, uint64_t ma
 		}
 		if (s->pos + hdr + payload > len)
 			return SCAN_MORE;
-		if (s->depth == 0 && s->pos == 0 && !(b >= 0x80 && b <= 0x8f) && b != 0xde &&
-		    b != 0xdf) {
+		if (s->depth == 0 && s->pos == 0 && !ifg_msgpack_is_map(b)) {
 			*why = "record is not a msgpack map";
 			return SCAN_BAD;
 		}
@@ -177,6 +177,25 @@ struct ifg_reader {
 	int have_hdr;
 	char *kind;
 };
+
+int ifg_in_is_records(const char *path)
+{
+	bool std = !path || !strcmp(path, "-");
+	/* rereadable from offset 0: kept, or copied (and rewound) */
+	if (std && ifg_in_stdin_rereadable() < 0)
+		return -1;
+	if (std && lseek(0, 0, SEEK_SET) < 0)
+		return ifg_seterr("cannot read <stdin> again: %s", strerror(errno));
+	struct ifg_in *in = ifg_in_open(path);
+	if (!in)
+		return -1;
+	unsigned char b = 0;
+	ssize_t k = ifg_in_read(in, &b, 1);
+	ifg_in_close(in);
+	if (std && lseek(0, 0, SEEK_SET) < 0)
+		return ifg_seterr("cannot read <stdin> again: %s", strerror(errno));
+	return k == 1 && ifg_msgpack_is_map(b);
+}
 
 struct ifg_reader *ifg_reader_open(const char *path)
 {
@@ -679,7 +698,7 @@ int ifg_writer_end(struct ifg_writer *w)
 	if (w->sb.size == 0)
 		return ifg_seterr("internal error: empty record");
 	uint8_t b = (uint8_t)w->sb.data[0];
-	if (!((b >= 0x80 && b <= 0x8f) || b == 0xde || b == 0xdf))
+	if (!ifg_msgpack_is_map(b))
 		return ifg_seterr("internal error: record is not a map");
 	int rc = ifg_out_write(w->out, w->sb.data, w->sb.size);
 	msgpack_sbuffer_clear(&w->sb);

@@ -69,6 +69,20 @@ double ifg_array_get(const struct ifg_array *a, uint64_t i);
 
 struct ifg_reader;
 
+/* Whether b begins a msgpack map (fixmap, map 16, map 32): a record's first
+ * byte. */
+static inline bool ifg_msgpack_is_map(uint8_t b)
+{
+	return (b >= 0x80 && b <= 0x8f) || b == 0xde || b == 0xdf;
+}
+
+/* 1 when the input at path (NULL or "-": stdin) is a record stream, its
+ * first byte after any zstd decompression a map's; 0 when it is something
+ * else (a JSON line begins with '{') or empty; -1 with a message when it
+ * cannot be read.  Standard input is first made rereadable
+ * (ifg_in_stdin_rereadable) and is left rewound to its start. */
+int ifg_in_is_records(const char *path);
+
 /* path NULL or "-" is stdin.  NULL with a message when it cannot be opened
  * or IFG_MAX_RECORD is set, not empty, and not a number in [16, 2^40]. */
 struct ifg_reader *ifg_reader_open(const char *path);

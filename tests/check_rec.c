@@ -482,6 +482,50 @@ START_TEST(test_atomic_output)
 }
 END_TEST
 
+/* A record stream is told from other input by its first byte, after any
+ * zstd; standard input, a pipe included, is left readable from its start. */
+START_TEST(test_is_records)
+{
+	write_stream(tpath("r.ifg"), 3, IFG_COMPRESS_NO);
+	write_stream(tpath("r.ifg.zst"), 3, IFG_COMPRESS_YES);
+	ck_assert_int_eq(ifg_in_is_records(tpath("r.ifg")), 1);
+	ck_assert_int_eq(ifg_in_is_records(tpath("r.ifg.zst")), 1);
+	const char *jsonl = "{\"prompt\": \"a\"}\n";
+	for (int z = 0; z < 2; z++) {
+		struct ifg_out *o = ifg_out_open(tpath("t.jsonl"), z, 0);
+		ck_assert_ptr_nonnull(o);
+		ck_assert_int_eq(ifg_out_write(o, jsonl, strlen(jsonl)), 0);
+		ck_assert_int_eq(ifg_out_close(o), 0);
+		ck_assert_int_eq(ifg_in_is_records(tpath("t.jsonl")), 0);
+	}
+	FILE *f = fopen(tpath("empty"), "w");
+	fclose(f);
+	ck_assert_int_eq(ifg_in_is_records(tpath("empty")), 0);
+	ck_assert_int_eq(ifg_in_is_records(tpath("missing")), -1);
+	ck_assert_ptr_nonnull(strstr(ifg_err(), "missing"));
+	/* stdin from a file, then from a pipe: rewound to the first byte */
+	FILE *r = fopen(tpath("r.ifg"), "r");
+	ck_assert_int_eq(dup2(fileno(r), 0), 0);
+	fclose(r);
+	ck_assert_int_eq(ifg_in_is_records(NULL), 1);
+	ck_assert_int_eq(lseek(0, 0, SEEK_CUR), 0);
+	int fd[2];
+	ck_assert_int_eq(pipe(fd), 0);
+	ck_assert_int_eq(write(fd[1], jsonl, strlen(jsonl)), (ssize_t)strlen(jsonl));
+	close(fd[1]);
+	ck_assert_int_eq(dup2(fd[0], 0), 0);
+	close(fd[0]);
+	ck_assert_int_eq(ifg_in_is_records("-"), 0);
+	char b[4] = "";
+	ck_assert_int_eq(read(0, b, 1), 1);
+	ck_assert_int_eq(b[0], '{');
+	ck_assert_int_eq(ifg_msgpack_is_map(0x80), 1);
+	ck_assert_int_eq(ifg_msgpack_is_map(0xdf), 1);
+	ck_assert_int_eq(ifg_msgpack_is_map(0x90), 0);	/* an array */
+	ck_assert_int_eq(ifg_msgpack_is_map('{'), 0);
+}
+END_TEST
+
 Suite *make_suite(void)
 {
 	Suite *s = suite_create("rec");
@@ -501,6 +545,7 @@ Suite *make_suite(void)
 	tcase_add_test(tc, test_fields_and_arrays);
 	tcase_add_test(tc, test_nonfinite_and_bad_shape);
 	tcase_add_test(tc, test_atomic_output);
+	tcase_add_test(tc, test_is_records);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -12,13 +12,10 @@
  * With --rad-model, every step is reward-augmented (common/rad.h): the top
  * candidates' logits gain beta times 1 - the classifier's toxicity of the
  * text with each of them. */
-#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "bpe.h"
 #include "cli.h"
@@ -289,30 +286,6 @@ static void read_tokens(struct ctx *c, const char *path)
 	ifg_reader_close(r);
 }
 
-/* 1 when the input is a record stream: its first byte, decompressed, is a
- * msgpack map's ('{' is JSONL).  A pipe on stdin is first copied to an
- * unlinked temporary file (ifg_in_stdin_rereadable), so that the byte can be
- * read again. */
-static int is_records(const char *path)
-{
-	int std = !path || !strcmp(path, "-");
-	/* rereadable from offset 0: kept, or copied (and rewound) */
-	if (std && ifg_in_stdin_rereadable() < 0)
-		ifg_die("%s", ifg_err());
-	if (std && lseek(0, 0, SEEK_SET) < 0)
-		ifg_die("cannot read <stdin> again: %s", strerror(errno));
-	off_t at = 0;
-	struct ifg_in *in = ifg_in_open(path);
-	if (!in)
-		ifg_die("%s", ifg_err());
-	unsigned char b = 0;
-	ssize_t k = ifg_in_read(in, &b, 1);
-	ifg_in_close(in);
-	if (std && lseek(0, at, SEEK_SET) < 0)
-		ifg_die("cannot read <stdin> again: %s", strerror(errno));
-	return k == 1 && ((b >= 0x80 && b <= 0x8f) || b == 0xde || b == 0xdf);
-}
-
 int main(int argc, char **argv)
 {
 	ifg_cli_init(argv[0]);
@@ -416,7 +389,10 @@ int main(int argc, char **argv)
 	int nin = argc - optind;
 	for (int i = 0; i < (nin ? nin : 1); i++) {
 		const char *path = nin ? argv[optind + i] : NULL;
-		if (is_records(path))
+		int recs = ifg_in_is_records(path); /* else JSONL */
+		if (recs < 0)
+			ifg_die("%s", ifg_err());
+		if (recs)
 			read_tokens(&c, path);
 		else
 			read_jsonl(&c, path, &to);
