@@ -408,7 +408,8 @@ START_TEST(test_pairs_load)
 	ifg_pairdata_free(&d);
 	/* the same tokens split otherwise between the parts: another identity */
 	w = stream(f.c, IFG_KIND_PAIRS, "t", 10, IFG_COMPRESS_NO);
-	put_pair(w, r0, 3, r2, 4, r2 + 4, 2);	/* 1 2 3 | 4 5 6 7 | 8 9 */
+	const uint32_t c4[] = { 4, 5, 6, 7 }, j2[] = { 8, 9 };
+	put_pair(w, r0, 3, c4, 4, j2, 2);	/* 1 2 3 | 4 5 6 7 | 8 9 */
 	const uint32_t rest[] = { 9, 0, 2, 1, 2, 3 };
 	put_pair(w, rest, 1, rest + 1, 2, rest + 3, 3);
 	ck_assert_int_eq(ifg_writer_close(w), 0);
