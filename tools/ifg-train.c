@@ -496,9 +496,6 @@ int main(int argc, char **argv)
 	size_t P = ifg_gpt_nparams(m);
 	float *mv = ifg_xaligned(2 * P, sizeof(float)); /* AdamW m (P) | v (P) */
 	memset(mv, 0, 2 * P * sizeof(float));
-	struct ifg_gpt_params gm, gv;
-	ifg_gpt_point(m, mv, &gm);
-	ifg_gpt_point(m, mv + P, &gv);
 	char *settings = settings_string(&o, d.sha256, init_sha, ref_sha);
 	char *state_path = NULL;
 	long step = 0;
