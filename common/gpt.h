@@ -1,23 +1,33 @@
-/* gpt.h: the GPT-2 model: parameters, forward, hand-written backward.
+/* gpt.h: the decoder-only transformer language models ifg trains and
+ * scores: one model core for three families, each exactly as Hugging Face
+ * defines it (the family comes from config.json's model_type):
  *
- * Architecture (Hugging Face GPT2LMHeadModel, activation "gelu_new"):
- *   x = wte[tok] + wpe[pos]
- *   per block:  x += c_proj(attn(c_attn(ln_1(x))))        causal, fused QKV
- *               x += mlp.c_proj(gelu_tanh(c_fc(ln_2(x))))
- *   logits = ln_f(x) wteᵀ                                   output tied to wte
- * LayerNorm eps 1e-5, attention scale 1/sqrt(head size), no dropout.
+ *   gpt2      GPT2LMHeadModel: x = wte[tok] + wpe[pos]; per block
+ *             x += c_proj(attn(c_attn(ln_1(x)))), x += mlp(ln_2(x)) with tanh
+ *             GELU; logits = ln_f(x) wteᵀ (tied).  Conv1D weights (d_in, d_out).
+ *   gpt_neox  GPTNeoXForCausalLM (Pythia): no position embedding; fused
+ *             query_key_value whose output is per head [q | k | v]; rotary
+ *             embedding on the first rotary_pct of each head's dimensions;
+ *             parallel residual x += attn(ln1(x)) + mlp(ln2(x)) (or sequential);
+ *             exact GELU; untied embed_out.  nn.Linear weights (d_out, d_in).
+ *   llama     LlamaForCausalLM: RMSNorm, rotary on whole heads (rope_theta),
+ *             grouped-query attention (num_key_value_heads), SwiGLU MLP
+ *             down(silu(gate(x)) * up(x)), no biases, output tied or not.
  *
- * Memory: one allocation per role, carved into named tensors (llm.c style):
- * parameters, their gradients, AdamW state (optim.h; two parameter-shaped
- * halves m and v), activations, activation gradients.  Per-layer tensors are
- * stacked (layer-major), and linear weights are stored as Hugging Face's
- * Conv1D stores them, (d_in, d_out) row-major, so y = x W + b is one
- * NoTrans/NoTrans sgemm and checkpoints need no transposition.
+ * Attention scale 1/sqrt(head size), causal, no dropout.  Rotary uses
+ * Hugging Face's rotate_half pairing (i, i + rot/2).
  *
- * Every large product goes through cblas_sgemm over all B*T rows at once;
- * attention is per (sequence, head), in row blocks that skip the masked
- * upper triangle.  Elementwise work runs on the calling thread; the thread
- * count of the products is OpenBLAS's (ifg_gpt_set_threads).  Results are
+ * Memory: one allocation per role (llm.c style): parameters, their
+ * gradients, AdamW state (two parameter-shaped halves m and v, optim.h),
+ * activations, activation gradients.  Parameters are a slab of per-role
+ * arrays whose layout and names come from a per-family table (gpt_arch.c):
+ * per-layer tensors are stacked layer-major, and tensors that one product
+ * computes together sit side by side (Llama's q_proj | k_proj | v_proj rows,
+ * gate_proj | up_proj), so every linear role is one cblas_sgemm over all B*T
+ * rows.  Weights keep the checkpoint's layout: no transposition on I/O.
+ *
+ * Elementwise work runs on the calling thread; the thread count of the
+ * products is OpenBLAS's (ifg_gpt_set_threads).  Results are
  * bit-reproducible for a given thread count.
  *
  * Loss: the forward takes targets (−1 = no target at that position) and
@@ -36,34 +46,45 @@
 #include <stddef.h>
 #include <stdint.h>
 
+enum ifg_arch { IFG_ARCH_GPT2, IFG_ARCH_NEOX, IFG_ARCH_LLAMA, IFG_ARCH_N };
+
+enum ifg_act {
+	IFG_ACT_DEFAULT,	/* the family's: GPT-2 tanh GELU, GPT-NeoX exact GELU, Llama SiLU */
+	IFG_ACT_GELU_TANH,	/* "gelu_new", "gelu_pytorch_tanh", "gelu_fast" */
+	IFG_ACT_GELU,		/* "gelu": x Φ(x) */
+	IFG_ACT_SILU,		/* "silu" (SwiGLU) */
+};
+
+/* The configuration.  The first five fields are every family's; a field
+ * left 0 takes the family's default (ifg_gpt_config_fill). */
 struct ifg_gpt_config {
 	int n_layer, n_head, n_embd, n_ctx, vocab_size;
+	enum ifg_arch arch;	/* 0: GPT-2 */
+	int n_kv_head;		/* key/value heads (Llama GQA); 0: n_head */
+	int d_ff;		/* MLP width; 0: 4 n_embd (Llama: 8/3 n_embd rounded up to 64) */
+	double norm_eps;	/* 0: 1e-5 (Llama 1e-6) */
+	double rotary_pct;	/* rotated share of each head (NeoX; 0: 0.25); Llama 1; GPT-2 0 */
+	double rope_base;	/* 0: 10000 */
+	enum ifg_act act;	/* 0: the family's */
+	bool parallel_residual;	/* GPT-NeoX's use_parallel_residual */
+	bool untied;		/* output layer apart from the embedding (NeoX, Llama optional) */
 };
 
-/* 0, or -1 with a message if a field is out of range (n_embd not a multiple
- * of n_head, sizes that would overflow, ...). */
+/* Sets the family's defaults in the fields left 0 (GPT-NeoX models made
+ * this way also get parallel_residual and untied, as Pythia's). */
+void ifg_gpt_config_fill(struct ifg_gpt_config *c);
+/* 0, or -1 with a message if a field is out of range or not what the
+ * family allows (n_embd not a multiple of n_head, sizes that would
+ * overflow, ...).  Checks c after ifg_gpt_config_fill. */
 int ifg_gpt_config_check(const struct ifg_gpt_config *c);
-
-/* Named views into one parameter-shaped block (params, grads, m, v).
- * L layers, C = n_embd, V = vocab_size, P = n_ctx. */
-struct ifg_gpt_params {
-	float *wte;		/* (V, C) */
-	float *wpe;		/* (P, C) */
-	float *ln1w, *ln1b;	/* (L, C) */
-	float *qkvw;		/* (L, C, 3C)   h.N.attn.c_attn.weight */
-	float *qkvb;		/* (L, 3C) */
-	float *attprojw;	/* (L, C, C)    h.N.attn.c_proj.weight */
-	float *attprojb;	/* (L, C) */
-	float *ln2w, *ln2b;	/* (L, C) */
-	float *fcw;		/* (L, C, 4C)   h.N.mlp.c_fc.weight */
-	float *fcb;		/* (L, 4C) */
-	float *fcprojw;		/* (L, 4C, C)   h.N.mlp.c_proj.weight */
-	float *fcprojb;		/* (L, C) */
-	float *lnfw, *lnfb;	/* (C) */
-};
+/* "gpt2", "gpt_neox", "llama" (Hugging Face's model_type); -1 / NULL when
+ * unknown. */
+const char *ifg_arch_name(enum ifg_arch a);
+int ifg_arch_parse(const char *name);
 
 /* One named tensor of the checkpoint (Hugging Face names, e.g.
- * "h.3.mlp.c_fc.weight"), at offset floats into a parameter-shaped block. */
+ * "h.3.mlp.c_fc.weight", "gpt_neox.layers.0.attention.dense.weight"), at
+ * offset floats into a parameter-shaped block. */
 struct ifg_gpt_tensor {
 	char name[48];
 	int ndim;
@@ -81,31 +102,40 @@ struct ifg_gpt_tensor {
 /* One tracked linear layer of the model (doc/method.md §2.1): the layers whose
  * weights EK-FAC and the influence scores cover, listed by the model so that
  * ifg-grad, ifg-factor and ifg-influence need no knowledge of its
- * architecture.  GPT-2 tracks four per block, in block order, then in the
- * order attn.c_attn, attn.c_proj, mlp.c_fc, mlp.c_proj. */
+ * architecture.  In block order, then the family's order: GPT-2
+ * attn.c_attn, attn.c_proj, mlp.c_fc, mlp.c_proj; GPT-NeoX
+ * attention.query_key_value, attention.dense, mlp.dense_h_to_4h,
+ * mlp.dense_4h_to_h; Llama self_attn.q_proj, k_proj, v_proj, o_proj,
+ * mlp.gate_proj, up_proj, down_proj. */
 struct ifg_gpt_lin {
-	char name[48];		/* Hugging Face module name, "h.3.mlp.c_fc" */
+	char name[64];		/* Hugging Face module name, "h.3.mlp.c_fc" */
 	const char *kind;	/* the name without its block, "mlp.c_fc" */
 	int block;
 	int kind_index;		/* position of kind in the block's list */
 	int d_in, d_out;	/* d_in without a bias column */
 	bool bias;
+	int site_, col_;	/* where the model keeps it (gpt.c) */
 };
 
 /* Inputs and output gradients of one linear layer for the last
- * forward/backward: rows are the B*T positions, b-major. */
+ * forward/backward: rows are the B*T positions, b-major, row r of a at
+ * a + r lda and of s at s + r lds (a layer computed in one product with its
+ * neighbours, such as Llama's k_proj, is a column block of a wider array). */
 struct ifg_gpt_linear {
 	int d_in, d_out;
 	const float *a;		/* (B*T, d_in): the layer's input activations */
 	const float *s;		/* (B*T, d_out): d loss / d output (after backward) */
-	const float *w;		/* (d_in, d_out): the weight, Conv1D layout */
-	const float *b;		/* (d_out) */
+	size_t lda, lds;
+	const float *w;		/* the weight: (d_in, d_out) Conv1D, or (d_out, d_in) when w_out_in */
+	bool w_out_in;
+	const float *b;		/* (d_out), NULL without a bias */
 };
 
 /* Model identity for stream headers (kinds.h MODEL; packed and checked by
  * modelid.h). */
 struct ifg_model_id {
 	char sha256[65];	/* of the weights (the safetensors file) and the config */
+	char arch[12];		/* ifg_arch_name */
 	int n_layer, n_head, n_embd, n_ctx, vocab_size;
 };
 
@@ -123,19 +153,17 @@ void ifg_gpt_free(struct ifg_gpt *m);
 const struct ifg_gpt_config *ifg_gpt_cfg(const struct ifg_gpt *m);
 
 /* Initialisation from seed as each tensor's init says, drawn in table order
- * (GPT-2: weights and embeddings N(0, 0.02), the two residual projections
- * N(0, 0.02 / sqrt(2 L)), biases 0, LayerNorms 1 and 0). */
+ * (weights and embeddings N(0, 0.02), biases 0, norms' weights 1 and biases
+ * 0; GPT-2's two residual projections N(0, 0.02 / sqrt(2 L))). */
 void ifg_gpt_init_weights(struct ifg_gpt *m, uint64_t seed);
 
 size_t ifg_gpt_nparams(const struct ifg_gpt *m);
 float *ifg_gpt_param_mem(struct ifg_gpt *m);	/* (nparams) */
 float *ifg_gpt_grad_mem(struct ifg_gpt *m);	/* (nparams); NULL before reserve(TRAIN) */
-const struct ifg_gpt_params *ifg_gpt_params(const struct ifg_gpt *m);
-const struct ifg_gpt_params *ifg_gpt_grads(const struct ifg_gpt *m);
-/* Carves any parameter-shaped block (e.g. AdamW m or v) into named views. */
-void ifg_gpt_point(const struct ifg_gpt *m, float *mem, struct ifg_gpt_params *out);
 int ifg_gpt_ntensors(const struct ifg_gpt *m);
 const struct ifg_gpt_tensor *ifg_gpt_tensor(const struct ifg_gpt *m, int i);
+/* The tensor of that checkpoint name, or NULL. */
+const struct ifg_gpt_tensor *ifg_gpt_tensor_find(const struct ifg_gpt *m, const char *name);
 
 /* Allocates activations for up to B sequences of up to T <= n_ctx
  * positions (flags: IFG_GPT_TRAIN, IFG_GPT_KEEP_LINEAR).  May be called
@@ -177,8 +205,10 @@ void ifg_gpt_set_threads(int n);
 
 /* ---- checkpoints (Hugging Face layout) ----
  * A checkpoint is a directory holding model.safetensors (the tensors under
- * GPT-2's names, f32; "transformer." prefixes, the attn.bias buffers and a
- * tied lm_head.weight are accepted on reading) and config.json (GPT2Config).
+ * the family's Hugging Face names, f32; GPT-2's "transformer." prefix,
+ * attention mask and rotary buffers, and a tied lm_head.weight are accepted
+ * on reading) and config.json (GPT2Config, GPTNeoXConfig or LlamaConfig;
+ * fields ifg cannot honour, such as rope_scaling, are refused by name).
  * ifg_gpt_load also takes the path of a .safetensors file, with its
  * config.json beside it or the config in the file's metadata. */
 struct ifg_gpt *ifg_gpt_load(const char *path);

@@ -1,62 +1,68 @@
-/* gpt_infer.c: key/value-cached GPT-2 forward and generation (gpt_infer.h).
+/* gpt_infer.c: key/value-cached forward and generation (gpt_infer.h), for
+ * every family: the block forward is gpt.c's (ifg_gpt_block_fwd), with
+ * attention against the cache instead of over the whole sequence.
  *
- * Notation: N = rows appended in one call (Σ len[i]), C = n_embd, NH =
- * n_head, hs = C / NH, V = vocab_size, L = n_layer, B slots of T positions.
- * LayerNorm, GELU and the linear layers are kernels.h's, as in training. */
+ * Notation (gpt_impl.h): N = rows appended in one call (Σ len[i]), C =
+ * n_embd, Q the q | k | v width, KV the key/value width, V = vocab_size,
+ * L = n_layer, B slots of T positions. */
 #include "gpt_infer.h"
 
-#include <cblas.h>
-#include <math.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "kernels.h"
+#include "gpt_impl.h"
 #include "util.h"
 
 
 struct ifg_gpt_infer {
 	const struct ifg_gpt *m;
-	struct ifg_gpt_config c;
+	struct ifg_gpt_dims d;
 	int B, T;		/* reserved slots and positions */
 	int *len;		/* (B) positions held */
-	float *kc, *vc;		/* (L, B, T, C): keys, values; head h in columns [h hs, (h+1) hs) */
-	/* scratch for N rows */
+	float *kc, *vc;		/* (L, B, T, KV): keys (rotated), values */
+	/* scratch for N rows: one block's buffers (gpt_impl.h ifg_block_io) */
 	size_t Ncap;
-	float *x;		/* (N, C) residual stream */
-	float *ln;		/* (N, C) LayerNorm output */
-	float *qkv;		/* (N, 3C) */
-	float *y;		/* (N, C) attention output */
-	float *h;		/* (N, 4C) MLP hidden */
+	float *x, *ln1, *qkv, *atty, *res2, *ln2, *fch, *fcha, *out;
 	int *row_pos;		/* (N) position of each row */
 	float *S;		/* (Smax) attention scores of one (slot, head) */
 	size_t Scap;
 	int ncap;
-	float *last;		/* (n, C) final LayerNorm of the last rows */
+	float *last;		/* (n, C) final norm of the last rows */
 	float *logits;		/* (n, V) */
+	/* the append in progress */
+	int n;
+	const int *slot, *alen;
 };
 
 struct ifg_gpt_infer *ifg_gpt_infer_new(const struct ifg_gpt *m)
 {
 	struct ifg_gpt_infer *s = ifg_xcalloc(1, sizeof *s);
 	s->m = m;
-	s->c = *ifg_gpt_cfg(m);
+	s->d = m->d;
 	return s;
+}
+
+static void free_rows(struct ifg_gpt_infer *s)
+{
+	float **bufs[] = { &s->x, &s->ln1, &s->qkv, &s->atty, &s->res2, &s->ln2, &s->fch,
+			   &s->fcha, &s->out };
+	for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) {
+		free(*bufs[i]);
+		*bufs[i] = NULL;
+	}
+	free(s->row_pos);
+	s->row_pos = NULL;
 }
 
 void ifg_gpt_infer_free(struct ifg_gpt_infer *s)
 {
 	if (!s)
 		return;
+	free_rows(s);
 	free(s->len);
 	free(s->kc);
 	free(s->vc);
-	free(s->x);
-	free(s->ln);
-	free(s->qkv);
-	free(s->y);
-	free(s->h);
-	free(s->row_pos);
 	free(s->S);
 	free(s->last);
 	free(s->logits);
@@ -65,13 +71,13 @@ void ifg_gpt_infer_free(struct ifg_gpt_infer *s)
 
 int ifg_gpt_infer_reserve(struct ifg_gpt_infer *s, int B, int T)
 {
-	if (B < 1 || T < 1 || T > s->c.n_ctx)
-		return ifg_seterr("cannot hold %d positions: the model's context is %d", T, s->c.n_ctx);
+	if (B < 1 || T < 1 || T > s->d.P)
+		return ifg_seterr("cannot hold %d positions: the model's context is %d", T, s->d.P);
 	if (B <= s->B && T <= s->T)
 		return 0;
 	B = B > s->B ? B : s->B;
 	T = T > s->T ? T : s->T;
-	size_t n = (size_t)s->c.n_layer * B * T * s->c.n_embd;
+	size_t n = (size_t)s->d.L * B * T * s->d.KV;
 	free(s->kc);
 	free(s->vc);
 	free(s->len);
@@ -87,16 +93,16 @@ void ifg_gpt_infer_reset(struct ifg_gpt_infer *s, int slot) { s->len[slot] = 0; 
 int ifg_gpt_infer_len(const struct ifg_gpt_infer *s, int slot) { return s->len[slot]; }
 const float *ifg_gpt_infer_logits(const struct ifg_gpt_infer *s) { return s->logits; }
 
-/* Start of slot b's rows of layer l in kc / vc: (T, C). */
+/* Start of slot b's rows of layer l in kc / vc: (T, KV). */
 static size_t cache_at(const struct ifg_gpt_infer *s, int l, int b)
 {
-	return (((size_t)l * s->B + b) * s->T) * s->c.n_embd;
+	return (((size_t)l * s->B + b) * s->T) * s->d.KV;
 }
 
 void ifg_gpt_infer_copy(struct ifg_gpt_infer *s, int dst, int src)
 {
-	size_t n = (size_t)s->len[src] * s->c.n_embd * sizeof(float);
-	for (int l = 0; l < s->c.n_layer; l++) {
+	size_t n = (size_t)s->len[src] * s->d.KV * sizeof(float);
+	for (int l = 0; l < s->d.L; l++) {
 		memcpy(s->kc + cache_at(s, l, dst), s->kc + cache_at(s, l, src), n);
 		memcpy(s->vc + cache_at(s, l, dst), s->vc + cache_at(s, l, src), n);
 	}
@@ -105,14 +111,17 @@ void ifg_gpt_infer_copy(struct ifg_gpt_infer *s, int dst, int src)
 
 static void grow_rows(struct ifg_gpt_infer *s, size_t N, int n, size_t Smax)
 {
-	int C = s->c.n_embd;
+	const struct ifg_gpt_dims *d = &s->d;
 	if (N > s->Ncap) {
-		free(s->x), free(s->ln), free(s->qkv), free(s->y), free(s->h), free(s->row_pos);
-		s->x = ifg_xaligned(N * C, sizeof(float));
-		s->ln = ifg_xaligned(N * C, sizeof(float));
-		s->qkv = ifg_xaligned(N * 3 * C, sizeof(float));
-		s->y = ifg_xaligned(N * C, sizeof(float));
-		s->h = ifg_xaligned(N * 4 * C, sizeof(float));
+		free_rows(s);
+		size_t C = d->C;
+		struct { float **p; size_t w; } B[] = {
+			{ &s->x, C },	  { &s->ln1, C }, { &s->qkv, d->Q },  { &s->atty, C },
+			{ &s->res2, C },  { &s->ln2, C }, { &s->fch, d->FH }, { &s->fcha, d->F },
+			{ &s->out, C },
+		};
+		for (size_t i = 0; i < sizeof B / sizeof B[0]; i++)
+			*B[i].p = ifg_xaligned(N * B[i].w, sizeof(float));
 		s->row_pos = ifg_xmalloc(N, sizeof *s->row_pos);
 		s->Ncap = N;
 	}
@@ -123,50 +132,45 @@ static void grow_rows(struct ifg_gpt_infer *s, size_t N, int n, size_t Smax)
 	}
 	if (n > s->ncap) {
 		free(s->last), free(s->logits);
-		s->last = ifg_xaligned((size_t)n * C, sizeof(float));
-		s->logits = ifg_xaligned((size_t)n * s->c.vocab_size, sizeof(float));
+		s->last = ifg_xaligned((size_t)n * d->C, sizeof(float));
+		s->logits = ifg_xaligned((size_t)n * d->V, sizeof(float));
 		s->ncap = n;
 	}
 }
 
-/* Causal attention of layer l for the len new rows of slot b, which sit at
- * positions p0 .. p0+len-1 (their keys and values already cached).
- * q: (len, 3C) rows of qkv; y: (len, C). */
-static void attend(struct ifg_gpt_infer *s, int l, int b, int p0, int len, const float *q, float *y)
+/* Layer l's attention for the append in progress: each slot's new keys and
+ * values into the cache, then its new rows against all its positions. */
+static void cached_attend(void *ctx, int l, const float *qkv, float *y)
 {
-	int C = s->c.n_embd, NH = s->c.n_head, hs = C / NH, P = p0 + len;
-	float scale = 1.0f / sqrtf((float)hs);
-	const float *K = s->kc + cache_at(s, l, b), *Vv = s->vc + cache_at(s, l, b);
-	for (int h = 0; h < NH; h++) {
-		/* S (len, P) = scale q_h (len, hs) K_h (P, hs)ᵀ */
-		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, len, P, hs, scale, q + h * hs,
-			    3 * C, K + h * hs, C, 0.0f, s->S, P);
-		for (int j = 0; j < len; j++) {
-			float *row = s->S + (size_t)j * P;
-			int n = p0 + j + 1;	/* row j sees positions 0 .. p0+j */
-			float mx = row[0], sum = 0;
-			for (int t = 1; t < n; t++)
-				mx = row[t] > mx ? row[t] : mx;
-			for (int t = 0; t < n; t++)
-				sum += row[t] = expf(row[t] - mx);
-			float inv = 1.0f / sum;
-			for (int t = 0; t < n; t++)
-				row[t] *= inv;
-			for (int t = n; t < P; t++)
-				row[t] = 0.0f;
+	struct ifg_gpt_infer *s = ctx;
+	const struct ifg_gpt_dims *d = &s->d;
+	const struct ifg_att_layout *lo = &d->att;
+	int hs = d->hs;
+	size_t r = 0;
+	for (int i = 0; i < s->n; i++) {
+		int b = s->slot[i], p0 = s->len[b];
+		size_t at = cache_at(s, l, b);
+		for (int j = 0; j < s->alen[i]; j++) {
+			const float *row = qkv + (r + j) * lo->ld;
+			float *kr = s->kc + at + (size_t)(p0 + j) * d->KV;
+			float *vr = s->vc + at + (size_t)(p0 + j) * d->KV;
+			for (int g = 0; g < d->NKV; g++) {
+				memcpy(kr + g * hs, row + lo->k0 + g * lo->kvstep, hs * sizeof(float));
+				memcpy(vr + g * hs, row + lo->v0 + g * lo->kvstep, hs * sizeof(float));
+			}
 		}
-		/* y_h (len, hs) = S (len, P) V_h (P, hs) */
-		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, len, hs, P, 1.0f, s->S, P,
-			    Vv + h * hs, C, 0.0f, y + h * hs, C);
+		ifg_attention_cached(y + r * d->C, s->S, qkv + r * lo->ld, s->kc + at, s->vc + at,
+				     d->KV, s->alen[i], p0, lo);
+		r += s->alen[i];
 	}
 }
 
 int ifg_gpt_infer_append(struct ifg_gpt_infer *s, int n, const int *slot,
 			 const uint32_t *const *tok, const int *len)
 {
-	const struct ifg_gpt_config *c = &s->c;
-	const struct ifg_gpt_params *p = ifg_gpt_params(s->m);
-	int C = c->n_embd, V = c->vocab_size, L = c->n_layer;
+	const struct ifg_gpt *m = s->m;
+	const struct ifg_gpt_dims *d = &s->d;
+	int C = d->C, V = d->V, L = d->L;
 	size_t N = 0, Smax = 0;
 	for (int i = 0; i < n; i++) {
 		if (slot[i] < 0 || slot[i] >= s->B)
@@ -185,60 +189,43 @@ int ifg_gpt_infer_append(struct ifg_gpt_infer *s, int n, const int *slot,
 		return 0;
 	grow_rows(s, N, n, Smax);
 
-	/* x (N, C) = wte[tok] + wpe[pos], rows slot-major */
+	/* x (N, C) = wte[tok] (+ wpe[pos]), rows slot-major */
+	const float *wte = ifg_gpt_role(m, m->params_mem, R_WTE, 0);
+	const float *wpe = ifg_gpt_role(m, m->params_mem, R_WPE, 0);
 	size_t r = 0;
 	for (int i = 0; i < n; i++)
 		for (int j = 0; j < len[i]; j++, r++) {
 			int pos = s->len[slot[i]] + j;
-			const float *we = p->wte + (size_t)tok[i][j] * C, *pe = p->wpe + (size_t)pos * C;
+			const float *we = wte + (size_t)tok[i][j] * C;
 			for (int e = 0; e < C; e++)
-				s->x[r * C + e] = we[e] + pe[e];
+				s->x[r * C + e] = wpe ? we[e] + wpe[(size_t)pos * C + e] : we[e];
 			s->row_pos[r] = pos;
 		}
 
+	s->n = n;
+	s->slot = slot;
+	s->alen = len;
 	for (int l = 0; l < L; l++) {
-		ifg_layernorm_fwd(s->ln, NULL, NULL, s->x, p->ln1w + (size_t)l * C,
-				  p->ln1b + (size_t)l * C, N, C);
-		ifg_linear_fwd(s->qkv, s->ln, p->qkvw + (size_t)l * C * 3 * C, p->qkvb + (size_t)l * 3 * C, N,
-		       C, 3 * C);
-		/* cache the new keys and values, then attend */
-		r = 0;
-		for (int i = 0; i < n; i++) {
-			size_t at = cache_at(s, l, slot[i]);
-			for (int j = 0; j < len[i]; j++) {
-				const float *row = s->qkv + (r + j) * 3 * C;
-				size_t t = at + (size_t)s->row_pos[r + j] * C;
-				memcpy(s->kc + t, row + C, C * sizeof(float));
-				memcpy(s->vc + t, row + 2 * C, C * sizeof(float));
-			}
-			attend(s, l, slot[i], s->len[slot[i]], len[i], s->qkv + r * 3 * C, s->y + r * C);
-			r += len[i];
-		}
-		/* x += attn_proj(y); x += mlp(ln_2(x)) */
-		ifg_linear_fwd(s->ln, s->y, p->attprojw + (size_t)l * C * C, p->attprojb + (size_t)l * C, N,
-		       C, C);
-		for (size_t e = 0; e < N * C; e++)
-			s->x[e] += s->ln[e];
-		ifg_layernorm_fwd(s->ln, NULL, NULL, s->x, p->ln2w + (size_t)l * C,
-				  p->ln2b + (size_t)l * C, N, C);
-		ifg_linear_fwd(s->h, s->ln, p->fcw + (size_t)l * C * 4 * C, p->fcb + (size_t)l * 4 * C, N, C,
-		       4 * C);
-		ifg_gelu_tanh_fwd(s->h, s->h, N * 4 * C);
-		ifg_linear_fwd(s->ln, s->h, p->fcprojw + (size_t)l * 4 * C * C, p->fcprojb + (size_t)l * C,
-		       N, 4 * C, C);
-		for (size_t e = 0; e < N * C; e++)
-			s->x[e] += s->ln[e];
+		struct ifg_block_io io = {
+			.in = s->x, .ln1 = s->ln1, .qkv = s->qkv, .atty = s->atty, .res2 = s->res2,
+			.ln2 = s->ln2, .fch = s->fch, .fcha = s->fcha, .out = s->out,
+			.pos = s->row_pos,
+		};
+		ifg_gpt_block_fwd(m, l, N, &io, cached_attend, s);
+		float *t = s->x; /* the output is the next block's input */
+		s->x = s->out;
+		s->out = t;
 	}
-	/* the last row of each slot: ln_f, then logits (n, V) = last (n, C) wteᵀ (C, V) */
+	/* the last row of each slot: final norm, then logits (n, V) */
 	r = 0;
 	for (int i = 0; i < n; i++) {
 		r += len[i];
-		ifg_layernorm_fwd(s->last + (size_t)i * C, NULL, NULL, s->x + (r - 1) * C, p->lnfw,
-				  p->lnfb, 1, C);
+		ifg_gpt_norm_fwd(m, s->last + (size_t)i * C, NULL, NULL, s->x + (r - 1) * C,
+				 ifg_gpt_role(m, m->params_mem, R_LNFW, 0),
+				 ifg_gpt_role(m, m->params_mem, R_LNFB, 0), 1);
 		s->len[slot[i]] += len[i];
 	}
-	cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, V, C, 1.0f, s->last, C, p->wte, C,
-		    0.0f, s->logits, V);
+	ifg_gpt_logits_fwd(m, s->logits, s->last, n);
 	return 0;
 }
 

@@ -1,22 +1,25 @@
-/* gpt_infer.h: GPT-2 inference with a key/value cache, and generation.
+/* gpt_infer.h: inference with a key/value cache, and generation, for every
+ * family of gpt.h.
  *
  * The forward of gpt.h keeps every activation for the backward and
  * recomputes the whole prefix; generation needs neither.  Here a cache holds,
- * per slot (a sequence being generated) and per layer, the keys and values
- * of the positions seen so far, so appending tokens to a slot costs only the
- * new rows: one pass over the new rows of all slots together (every linear
- * layer one cblas_sgemm over those rows, the output layer one sgemm over the
- * slots' last rows), attention per (slot, head) against the cached keys.
- * A prompt's prefill is an append of all its tokens; a generation step an
- * append of one token to each slot.
+ * per slot (a sequence being generated) and per layer, the keys (rotated,
+ * for the rotary families) and values of the positions seen so far, so
+ * appending tokens to a slot costs only the new rows: one pass over the new
+ * rows of all slots together (every linear layer one cblas_sgemm over those
+ * rows, the output layer one sgemm over the slots' last rows), attention per
+ * (slot, head) against the cached keys.  A prompt's prefill is an append of
+ * all its tokens; a generation step an append of one token to each slot.
  *
- * Parameters are the model's (ifg_gpt_params), read, never copied.  The
- * numerics are those of ifg_gpt_forward (float, LayerNorm eps 1e-5, tanh
- * GELU, softmax with the row maximum subtracted) but not its summation order,
- * so logits agree to rounding (~1e-6 relative), not bit for bit.
+ * The block is gpt.c's (ifg_gpt_block_fwd, the same code the training
+ * forward runs) with attention against the cache in place of the full causal
+ * attention; parameters are the model's, read, never copied.  Logits agree
+ * with ifg_gpt_forward's to rounding (~1e-6 relative: the attention sums in
+ * another order), not bit for bit.
  *
- * Memory: the cache is 2 L B T C floats for B slots of T positions;
- * scratch grows with the rows of the largest append. */
+ * Memory: the cache is 2 L B T KV floats for B slots of T positions (KV =
+ * n_kv_head * head size: n_embd without grouped-query attention); scratch
+ * grows with the rows of the largest append. */
 #ifndef IFG_GPT_INFER_H
 #define IFG_GPT_INFER_H
 

@@ -148,10 +148,14 @@ int ifg_gradext_record(struct ifg_gradext *g, const uint32_t *tok, int T, int co
 		/* a: (T, d_in) rows plus the constant-1 bias column */
 		for (int t = 0; t < T; t++) {
 			float *row = g->a[i] + (size_t)t * (din + 1);
-			memcpy(row, lin.a + (size_t)t * din, (size_t)din * sizeof *row);
+			memcpy(row, lin.a + (size_t)t * lin.lda, (size_t)din * sizeof *row);
 			row[din] = 1.0f;
 		}
-		memcpy(g->s[i], lin.s, (size_t)T * dout * sizeof(float));
+		/* s: (T, d_out) rows; a column block of a wider array when the
+		 * model computes the layer with its neighbours (lds > d_out) */
+		for (int t = 0; t < T; t++)
+			memcpy(g->s[i] + (size_t)t * dout, lin.s + (size_t)t * lin.lds,
+			       (size_t)dout * sizeof(float));
 	}
 	g->T = T;
 	return 0;

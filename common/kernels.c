@@ -14,7 +14,6 @@
 #define IFG_AVX2 1
 #endif
 
-#define LN_EPS 1e-5f
 #define ATT_BLOCK 128 /* rows per attention block: the masked triangle is skipped per block */
 
 /* ------------------------------------------------------- vector kernels */
@@ -193,7 +192,7 @@ void ifg_gelu_tanh_bwd(float *dx, const float *x, const float *dy, size_t n)
 /* ------------------------------------------------------------------- ops */
 
 void ifg_layernorm_fwd(float *out, float *mean, float *rstd, const float *inp, const float *w,
-		       const float *b, size_t N, int C)
+		       const float *b, size_t N, int C, float eps)
 {
 	for (size_t r = 0; r < N; r++) {
 		const float *x = inp + r * C;
@@ -205,7 +204,7 @@ void ifg_layernorm_fwd(float *out, float *mean, float *rstd, const float *inp, c
 			float d = x[i] - mu;
 			v += d * d;
 		}
-		float rs = 1.0f / sqrtf(v / C + LN_EPS);
+		float rs = 1.0f / sqrtf(v / C + eps);
 		float *o = out + r * C;
 		for (int i = 0; i < C; i++)
 			o[i] = (x[i] - mu) * rs * w[i] + b[i];
@@ -269,63 +268,101 @@ void ifg_linear_bwd(float *dinp, float *dw, float *db, const float *g, const flo
 	cblas_sgemv(CblasRowMajor, CblasTrans, (int)N, dout, 1.0f, g, dout, ones, 1, 1.0f, db, 1);
 }
 
-/* Causal self-attention of one layer.
- * qkv (B, T, 3C): q | k | v, head h in columns [h hs, (h+1) hs) of each;
- * att (B, NH, T, T): softmax(q kᵀ / sqrt(hs)) with zeros above the diagonal
- * (up to the end of each ATT_BLOCK row block); y (B, T, C). */
-void ifg_attention_fwd(float *y, float *att, const float *qkv, int B, int T, int C, int NH)
+/* out (N, dout) = inp (N, din) Wᵀ (din, dout) + b */
+void ifg_linear_t_fwd(float *out, const float *inp, const float *w, const float *b, size_t N,
+		      int din, int dout)
 {
-	int hs = C / NH, C3 = 3 * C;
+	float beta = 0.0f;
+	if (b) {
+		for (size_t r = 0; r < N; r++)
+			memcpy(out + r * dout, b, dout * sizeof(float));
+		beta = 1.0f;
+	}
+	cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)N, dout, din, 1.0f, inp, din, w,
+		    din, beta, out, dout);
+}
+
+/* dinp (N, din) = g (N, dout) W (dout, din);  dW (dout, din) += gᵀ inp */
+void ifg_linear_t_bwd(float *dinp, float *dw, float *db, const float *g, const float *inp,
+		      const float *w, const float *ones, size_t N, int din, int dout)
+{
+	if (dinp)
+		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)N, din, dout, 1.0f, g, dout,
+			    w, din, 0.0f, dinp, din);
+	cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, dout, din, (int)N, 1.0f, g, dout, inp,
+		    din, 1.0f, dw, din);
+	if (db)
+		cblas_sgemv(CblasRowMajor, CblasTrans, (int)N, dout, 1.0f, g, dout, ones, 1, 1.0f, db, 1);
+}
+
+/* One row of attention scores, n entries of which are seen: softmax in
+ * place, zeros from n to end. */
+static void softmax_row(float *row, int n, int end)
+{
+	float mx = ifg_max_of(row, n);
+	float inv = 1.0f / ifg_exp_shift(row, row, n, mx, 1.0f);
+	for (int j = 0; j < n; j++)
+		row[j] *= inv;
+	for (int j = n; j < end; j++)
+		row[j] = 0.0f;
+}
+
+/* Causal self-attention of one layer (kernels.h: the layout).
+ * att (B, NH, T, T): softmax(q kᵀ / sqrt(hs)) with zeros above the diagonal
+ * (up to the end of each ATT_BLOCK row block); y (B, T, NH hs). */
+void ifg_attention_fwd(float *y, float *att, const float *qkv, int B, int T,
+		       const struct ifg_att_layout *lo)
+{
+	int hs = lo->hs, NH = lo->NH, ld = lo->ld, C = NH * hs, grp = NH / lo->NKV;
 	float scale = 1.0f / sqrtf((float)hs);
 	for (int b = 0; b < B; b++)
 		for (int h = 0; h < NH; h++) {
-			const float *q = qkv + (size_t)b * T * C3 + h * hs, *k = q + C, *v = q + 2 * C;
+			const float *row0 = qkv + (size_t)b * T * ld;
+			const float *q = row0 + lo->q0 + h * lo->qstep;
+			const float *k = row0 + lo->k0 + (h / grp) * lo->kvstep;
+			const float *v = row0 + lo->v0 + (h / grp) * lo->kvstep;
 			float *P = att + ((size_t)b * NH + h) * T * T;
 			float *yo = y + (size_t)b * T * C + h * hs;
 			for (int i0 = 0; i0 < T; i0 += ATT_BLOCK) {
 				int i1 = i0 + ATT_BLOCK < T ? i0 + ATT_BLOCK : T;
 				/* S[i0:i1, 0:i1] = scale q[i0:i1] k[0:i1]ᵀ : (M, i1) = (M, hs)(hs, i1) */
 				cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, i1 - i0, i1, hs,
-					    scale, q + (size_t)i0 * C3, C3, k, C3, 0.0f,
+					    scale, q + (size_t)i0 * ld, ld, k, ld, 0.0f,
 					    P + (size_t)i0 * T, T);
-				for (int i = i0; i < i1; i++) {
-					float *row = P + (size_t)i * T;
-					float mx = ifg_max_of(row, i + 1);
-					float s = 0;
-					s = ifg_exp_shift(row, row, i + 1, mx, 1.0f);
-					float inv = 1.0f / s;
-					for (int j = 0; j <= i; j++)
-						row[j] *= inv;
-					for (int j = i + 1; j < i1; j++)
-						row[j] = 0.0f;
-				}
+				for (int i = i0; i < i1; i++)
+					softmax_row(P + (size_t)i * T, i + 1, i1);
 				/* y[i0:i1] = P[i0:i1, 0:i1] v[0:i1] : (M, hs) = (M, i1)(i1, hs) */
 				cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, i1 - i0, hs, i1,
-					    1.0f, P + (size_t)i0 * T, T, v, C3, 0.0f,
+					    1.0f, P + (size_t)i0 * T, T, v, ld, 0.0f,
 					    yo + (size_t)i0 * C, C);
 			}
 		}
 }
 
-/* Backward of attention_fwd: dy (B, T, C) -> dqkv (B, T, 3C) (overwritten);
- * dS (T, T) scratch. */
+/* Backward of attention_fwd: dy (B, T, NH hs) -> dqkv's q, k, v columns
+ * (overwritten; the query heads of a group add into their key/value head in
+ * head order); dS (T, T) scratch. */
 void ifg_attention_bwd(float *dqkv, float *dS, const float *dy, const float *att,
-		       const float *qkv, int B, int T, int C, int NH)
+		       const float *qkv, int B, int T, const struct ifg_att_layout *lo)
 {
-	int hs = C / NH, C3 = 3 * C;
+	int hs = lo->hs, NH = lo->NH, ld = lo->ld, C = NH * hs, grp = NH / lo->NKV;
 	float scale = 1.0f / sqrtf((float)hs);
 	for (int b = 0; b < B; b++)
 		for (int h = 0; h < NH; h++) {
-			size_t qo = (size_t)b * T * C3 + h * hs;
-			const float *q = qkv + qo, *k = q + C, *v = q + 2 * C;
-			float *dq = dqkv + qo, *dk = dq + C, *dv = dq + 2 * C;
+			size_t r0 = (size_t)b * T * ld;
+			size_t qo = r0 + lo->q0 + h * lo->qstep;
+			size_t ko = r0 + lo->k0 + (h / grp) * lo->kvstep;
+			size_t vo = r0 + lo->v0 + (h / grp) * lo->kvstep;
+			const float *q = qkv + qo, *k = qkv + ko, *v = qkv + vo;
+			float *dq = dqkv + qo, *dk = dqkv + ko, *dv = dqkv + vo;
+			float beta = h % grp ? 1.0f : 0.0f; /* the group's first head overwrites */
 			const float *P = att + ((size_t)b * NH + h) * T * T;
 			const float *dyo = dy + (size_t)b * T * C + h * hs;
 			for (int i0 = 0; i0 < T; i0 += ATT_BLOCK) {
 				int i1 = i0 + ATT_BLOCK < T ? i0 + ATT_BLOCK : T;
 				/* dP[i0:i1, 0:i1] = dy[i0:i1] v[0:i1]ᵀ : (M, i1) = (M, hs)(hs, i1) */
 				cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, i1 - i0, i1, hs,
-					    1.0f, dyo + (size_t)i0 * C, C, v, C3, 0.0f,
+					    1.0f, dyo + (size_t)i0 * C, C, v, ld, 0.0f,
 					    dS + (size_t)i0 * T, T);
 				/* softmax backward: dS = P (dP - Σ_j P dP), zero above the diagonal */
 				for (int i = i0; i < i1; i++) {
@@ -346,17 +383,35 @@ void ifg_attention_bwd(float *dqkv, float *dS, const float *dy, const float *att
 				/* dv[j0:j1] = P[j0:T, j0:j1]ᵀ dy[j0:T] : (M, hs) = (M, T-j0)(T-j0, hs) */
 				cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, j1 - j0, hs, T - j0,
 					    1.0f, P + (size_t)j0 * T + j0, T, dyo + (size_t)j0 * C, C,
-					    0.0f, dv + (size_t)j0 * C3, C3);
+					    beta, dv + (size_t)j0 * ld, ld);
 				/* dk[j0:j1] = scale dS[j0:T, j0:j1]ᵀ q[j0:T] */
 				cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, j1 - j0, hs, T - j0,
-					    scale, dS + (size_t)j0 * T + j0, T, q + (size_t)j0 * C3, C3,
-					    0.0f, dk + (size_t)j0 * C3, C3);
+					    scale, dS + (size_t)j0 * T + j0, T, q + (size_t)j0 * ld, ld,
+					    beta, dk + (size_t)j0 * ld, ld);
 				/* dq[j0:j1] = scale dS[j0:j1, 0:j1] k[0:j1] : (M, hs) = (M, j1)(j1, hs) */
 				cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, j1 - j0, hs, j1,
-					    scale, dS + (size_t)j0 * T, T, k, C3, 0.0f,
-					    dq + (size_t)j0 * C3, C3);
+					    scale, dS + (size_t)j0 * T, T, k, ld, 0.0f,
+					    dq + (size_t)j0 * ld, ld);
 			}
 		}
+}
+
+void ifg_attention_cached(float *y, float *S, const float *q, const float *K, const float *Vc,
+			  int ldkv, int len, int p0, const struct ifg_att_layout *lo)
+{
+	int hs = lo->hs, NH = lo->NH, C = NH * hs, grp = NH / lo->NKV, P = p0 + len;
+	float scale = 1.0f / sqrtf((float)hs);
+	for (int h = 0; h < NH; h++) {
+		int g = h / grp;
+		/* S (len, P) = scale q_h (len, hs) K_g (P, hs)ᵀ */
+		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, len, P, hs, scale,
+			    q + lo->q0 + h * lo->qstep, lo->ld, K + g * hs, ldkv, 0.0f, S, P);
+		for (int j = 0; j < len; j++)	/* row j sees positions 0 .. p0+j */
+			softmax_row(S + (size_t)j * P, p0 + j + 1, P);
+		/* y_h (len, hs) = S (len, P) V_g (P, hs) */
+		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, len, hs, P, 1.0f, S, P,
+			    Vc + g * hs, ldkv, 0.0f, y + h * hs, C);
+	}
 }
 
 /* ---------------------------------------------------------- cross-entropy */
@@ -462,7 +517,7 @@ void ifg_swiglu_bwd(float *dgate, float *dup, const float *gate, const float *up
 /* The angles in float as Hugging Face computes them (inv_freq =
  * 1 / base^(2i/rot), angle = pos inv_freq, both rounded to float), so that
  * long positions round as they do there. */
-void ifg_rotary(float *x, size_t ld, size_t N, const int *pos, int nh, int hs, int rot,
+void ifg_rotary(float *x, size_t ld, size_t N, const int *pos, int nh, int step, int rot,
 		double base, int dir)
 {
 	int half = rot / 2;
@@ -472,7 +527,7 @@ void ifg_rotary(float *x, size_t ld, size_t N, const int *pos, int nh, int hs, i
 			float ang = (float)pos[r] * inv;
 			float c = cosf(ang), s = dir > 0 ? sinf(ang) : -sinf(ang);
 			for (int h = 0; h < nh; h++) {
-				float *v = x + r * ld + (size_t)h * hs;
+				float *v = x + r * ld + (size_t)h * step;
 				float a = v[i], b = v[i + half];
 				v[i] = a * c - b * s;
 				v[i + half] = b * c + a * s;

@@ -25,12 +25,12 @@ void ifg_gelu_tanh_fwd(float *y, const float *x, size_t n);
 /* dx = dy * gelu_new'(x). */
 void ifg_gelu_tanh_bwd(float *dx, const float *x, const float *dy, size_t n);
 
-/* ---- LayerNorm, eps 1e-5 ---- */
+/* ---- LayerNorm ---- */
 
-/* out (N, C) = LayerNorm(inp (N, C)) * w + b; mean and rstd (N) are kept
- * for the backward when not NULL. */
+/* out (N, C) = LayerNorm(inp (N, C)) * w + b, variance + eps; mean and rstd
+ * (N) are kept for the backward when not NULL. */
 void ifg_layernorm_fwd(float *out, float *mean, float *rstd, const float *inp, const float *w,
-		       const float *b, size_t N, int C);
+		       const float *b, size_t N, int C, float eps);
 /* dinp (N, C) = dres (N, C) + LayerNorm backward of dout; dw, db (C) +=.
  * dres may be NULL (no residual gradient to add). */
 void ifg_layernorm_bwd(float *dinp, const float *dres, float *dw, float *db, const float *dout,
@@ -48,15 +48,44 @@ void ifg_linear_fwd(float *out, const float *inp, const float *w, const float *b
 void ifg_linear_bwd(float *dinp, float *dw, float *db, const float *g, const float *inp,
 		    const float *w, const float *ones, size_t N, int din, int dout);
 
-/* ---- causal self-attention, fused q | k | v ---- */
+/* ---- linear, weights (dout, din) as nn.Linear stores them ---- */
 
-/* qkv (B, T, 3C): q | k | v, head h in columns [h hs, (h+1) hs) of each;
- * att (B, NH, T, T): softmax(q kᵀ / sqrt(hs)) with zeros above the diagonal
- * (up to the end of each 128-row block); y (B, T, C). */
-void ifg_attention_fwd(float *y, float *att, const float *qkv, int B, int T, int C, int NH);
-/* dy (B, T, C) -> dqkv (B, T, 3C) (overwritten); dS (T, T) scratch. */
+/* out (N, dout) = inp (N, din) Wᵀ + b; b may be NULL. */
+void ifg_linear_t_fwd(float *out, const float *inp, const float *w, const float *b, size_t N,
+		      int din, int dout);
+/* dinp (N, din) = g W (skipped when NULL); dW (dout, din) += gᵀ inp; db += gᵀ 1
+ * (skipped when NULL). */
+void ifg_linear_t_bwd(float *dinp, float *dw, float *db, const float *g, const float *inp,
+		      const float *w, const float *ones, size_t N, int din, int dout);
+
+/* ---- causal self-attention over a fused q | k | v array ----
+ * Where the heads are in a row of qkv: query head h at column q0 + h qstep,
+ * key and value head g at k0 + g kvstep and v0 + g kvstep, rows ld apart.
+ * Query head h reads key/value head h / (NH / NKV) (grouped-query
+ * attention; NKV = NH is multi-head).  GPT-2 and Llama: q | k | v blocks
+ * (q0 0, k0 C, v0 C + KV, steps hs); GPT-NeoX: per head [q k v] (q0 0, k0
+ * hs, v0 2 hs, steps 3 hs). */
+struct ifg_att_layout {
+	int NH, NKV, hs;
+	int ld, q0, k0, v0, qstep, kvstep;
+};
+
+/* att (B, NH, T, T): softmax(q kᵀ / sqrt(hs)) with zeros above the diagonal
+ * (up to the end of each 128-row block); y (B, T, NH hs), head h in columns
+ * [h hs, (h+1) hs). */
+void ifg_attention_fwd(float *y, float *att, const float *qkv, int B, int T,
+		       const struct ifg_att_layout *lo);
+/* dy (B, T, NH hs) -> the q, k and v columns of dqkv (B, T, ld), overwritten
+ * (a key/value head sums over its query heads); dS (T, T) scratch. */
 void ifg_attention_bwd(float *dqkv, float *dS, const float *dy, const float *att,
-		       const float *qkv, int B, int T, int C, int NH);
+		       const float *qkv, int B, int T, const struct ifg_att_layout *lo);
+/* Cached attention of len new rows at positions p0 .. p0+len-1: q (len, ld)
+ * their q | k | v rows (queries at q0 + h qstep); K, Vc (p0 + len, ldkv) the
+ * cached keys and values of all positions so far, key/value head g in
+ * columns [g hs, (g+1) hs); S (len, p0 + len) scratch; y (len, NH hs).
+ * The same softmax as ifg_attention_fwd. */
+void ifg_attention_cached(float *y, float *S, const float *q, const float *K, const float *Vc,
+			  int ldkv, int len, int p0, const struct ifg_att_layout *lo);
 
 /* ---- cross-entropy of one row of logits z (V), target y ---- */
 
@@ -89,14 +118,15 @@ void ifg_swiglu_bwd(float *dgate, float *dup, const float *gate, const float *up
 		    const float *dh, size_t n);
 
 /* ---- rotary position embedding, Hugging Face's rotate_half convention ----
- * In place on N rows of x (row r at x + r ld, nh heads of hs columns): in
- * each head, the first rot dimensions (rot even, <= hs) are rotated in the
+ * In place on N rows of x (row r at x + r ld, nh heads starting step
+ * columns apart): in each head, the first rot dimensions (rot even) are
+ * rotated in the
  * pairs (i, i + rot/2) by the angle pos[r] base^(-2i/rot) (computed in float
  * as Hugging Face does):
  *   (a, b) -> (a cos - b sin, b cos + a sin).
  * dir +1 applies it (forward), -1 its transpose (the backward: a rotation's
  * inverse). */
-void ifg_rotary(float *x, size_t ld, size_t N, const int *pos, int nh, int hs, int rot,
+void ifg_rotary(float *x, size_t ld, size_t N, const int *pos, int nh, int step, int rot,
 		double base, int dir);
 
 #endif

@@ -1,6 +1,9 @@
-/* modelid.c: the model identity as a stream header's MODEL map (modelid.h). */
+/* modelid.c: the model identity as a stream header's MODEL map (modelid.h).
+ * "arch" is written only for a family other than GPT-2, so GPT-2 streams
+ * stay as they were; absent reads as "gpt2". */
 #include "modelid.h"
 
+#include <stdbool.h>
 #include <string.h>
 
 #include "rec.h"
@@ -11,7 +14,14 @@ void ifg_model_id_pack(msgpack_packer *pk, const struct ifg_model_id *id)
 	static const char *const keys[] = { "sha256", "n_layer", "n_head", "n_embd", "n_ctx",
 					    "vocab_size" };
 	int vals[] = { 0, id->n_layer, id->n_head, id->n_embd, id->n_ctx, id->vocab_size };
-	msgpack_pack_map(pk, 6);
+	bool gpt2 = !id->arch[0] || strcmp(id->arch, "gpt2") == 0;
+	msgpack_pack_map(pk, gpt2 ? 6 : 7);
+	if (!gpt2) {
+		msgpack_pack_str(pk, 4);
+		msgpack_pack_str_body(pk, "arch", 4);
+		msgpack_pack_str(pk, strlen(id->arch));
+		msgpack_pack_str_body(pk, id->arch, strlen(id->arch));
+	}
 	for (int i = 0; i < 6; i++) {
 		msgpack_pack_str(pk, strlen(keys[i]));
 		msgpack_pack_str_body(pk, keys[i], strlen(keys[i]));
@@ -36,6 +46,14 @@ int ifg_model_id_check(const msgpack_object *map, const struct ifg_model_id *id)
 		return ifg_seterr("made with another model (sha256 %.*s..., this model %.12s...)",
 				  s->via.str.size < 12 ? (int)s->via.str.size : 12, s->via.str.ptr,
 				  id->sha256);
+	const msgpack_object *a = ifg_get(map, "arch");
+	const char *arch = id->arch[0] ? id->arch : "gpt2";
+	if (a ? a->type != MSGPACK_OBJECT_STR || a->via.str.size != strlen(arch) ||
+			memcmp(a->via.str.ptr, arch, a->via.str.size)
+	      : strcmp(arch, "gpt2"))
+		return ifg_seterr("model identity: made with a %.*s model (this model: %s)",
+				  a && a->type == MSGPACK_OBJECT_STR ? (int)a->via.str.size : 4,
+				  a && a->type == MSGPACK_OBJECT_STR ? a->via.str.ptr : "gpt2", arch);
 	static const char *const keys[] = { "n_layer", "n_head", "n_embd", "n_ctx", "vocab_size" };
 	int vals[] = { id->n_layer, id->n_head, id->n_embd, id->n_ctx, id->vocab_size };
 	for (int i = 0; i < 5; i++) {

@@ -82,7 +82,7 @@ int ifg_parse_double(const char *s, double lo, double hi, double *out)
 	return 0;
 }
 
-static _Noreturn void oom(void)
+_Noreturn void ifg_oom(void)
 {
 	extern const char *ifg_progname;
 	fprintf(stderr, "%s: out of memory\n", ifg_progname ? ifg_progname : "ifg");
@@ -92,7 +92,7 @@ static _Noreturn void oom(void)
 static size_t mulsize(size_t n, size_t size)
 {
 	if (size && n > SIZE_MAX / size)
-		oom();
+		ifg_oom();
 	return n * size;
 }
 
@@ -100,7 +100,7 @@ void *ifg_xmalloc(size_t n, size_t size)
 {
 	void *p = malloc(mulsize(n, size) ? mulsize(n, size) : 1);
 	if (!p)
-		oom();
+		ifg_oom();
 	return p;
 }
 
@@ -108,7 +108,7 @@ void *ifg_xcalloc(size_t n, size_t size)
 {
 	void *p = calloc(n ? n : 1, size ? size : 1);
 	if (!p)
-		oom();
+		ifg_oom();
 	return p;
 }
 
@@ -117,7 +117,7 @@ void *ifg_xrealloc(void *p, size_t n, size_t size)
 	size_t b = mulsize(n, size);
 	p = realloc(p, b ? b : 1);
 	if (!p)
-		oom();
+		ifg_oom();
 	return p;
 }
 
@@ -135,7 +135,7 @@ void *ifg_xaligned(size_t n, size_t size)
 	b = (b + 63) & ~(size_t)63;
 	void *p = aligned_alloc(64, b ? b : 64);
 	if (!p)
-		oom();
+		ifg_oom();
 	return p;
 }
 

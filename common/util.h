@@ -29,6 +29,8 @@ void *ifg_xmalloc(size_t n, size_t size);
 void *ifg_xcalloc(size_t n, size_t size);
 void *ifg_xrealloc(void *p, size_t n, size_t size);
 char *ifg_xstrdup(const char *s);
+/* What those do on exhaustion, for an allocation made elsewhere (jansson's). */
+_Noreturn void ifg_oom(void);
 /* 64-byte aligned allocation for tensors (free with free()). */
 void *ifg_xaligned(size_t n, size_t size);
 

@@ -114,10 +114,6 @@ START_TEST(test_linear_api)
 	ifg_gpt_zero_grad(m);
 	weighted_loss(m, &b);
 	ck_assert_int_eq(ifg_gpt_backward(m, b.w, divisor), 0);
-	/* grads viewed through the parameter layout */
-	struct ifg_gpt_params gp;
-	ifg_gpt_point(m, ifg_gpt_grad_mem(m), &gp);
-	const struct ifg_gpt_params *pp = ifg_gpt_params(m);
 	ck_assert_int_eq(ifg_gpt_nlins(m), 4 * tiny.n_layer);
 	for (int k = 0; k < ifg_gpt_nlins(m); k++) {
 		const struct ifg_gpt_lin *d = ifg_gpt_lin(m, k);
@@ -134,13 +130,13 @@ START_TEST(test_linear_api)
 			for (int o = 0; o < L.d_out; o++) {
 				double s = 0;
 				for (int r = 0; r < TB * TT; r++)
-					s += (double)L.a[r * L.d_in + i] * L.s[r * L.d_out + o];
+					s += (double)L.a[r * L.lda + i] * L.s[r * L.lds + o];
 				ck_assert_close(s, gw[i * L.d_out + o], 1e-5);
 			}
 		for (int o = 0; o < L.d_out; o++) {
 			double s = 0;
 			for (int r = 0; r < TB * TT; r++)
-				s += L.s[r * L.d_out + o];
+				s += L.s[r * L.lds + o];
 			ck_assert_close(s, gb[o], 1e-5);
 		}
 		/* GPT-2's names, block-major, kinds in module order */
@@ -176,11 +172,14 @@ START_TEST(test_linear_api)
 		static const int din[] = { 1, 1, 1, 4 }, dout[] = { 3, 1, 4, 1 };
 		ck_assert_int_eq(L.d_in, din[k % 4] * tiny.n_embd);
 		ck_assert_int_eq(L.d_out, dout[k % 4] * tiny.n_embd);
-		const float *vw[] = { pp->qkvw, pp->attprojw, pp->fcw, pp->fcprojw };
-		const float *vg[] = { gp.qkvw, gp.attprojw, gp.fcw, gp.fcprojw };
+		ck_assert(!L.w_out_in);
+		/* one slab per role: block l's weight follows block 0's at l * size */
+		char w0[64];
+		snprintf(w0, sizeof w0, "h.0.%s.weight", kinds[k % 4]);
+		const struct ifg_gpt_tensor *t0 = ifg_gpt_tensor_find(m, w0);
+		ck_assert_ptr_nonnull(t0);
 		size_t per = (size_t)L.d_in * L.d_out;
-		ck_assert_ptr_eq(L.w, vw[k % 4] + (size_t)(k / 4) * per);
-		ck_assert_ptr_eq(gw, vg[k % 4] + (size_t)(k / 4) * per);
+		ck_assert_ptr_eq(L.w, ifg_gpt_param_mem(m) + t0->offset + (size_t)(k / 4) * per);
 	}
 	struct ifg_gpt_linear L;
 	ck_assert_int_eq(ifg_gpt_linear(m, ifg_gpt_nlins(m), &L), -1);
@@ -279,11 +278,16 @@ START_TEST(test_long_context_fd)
 	ifg_gpt_zero_grad(m);
 	ck_assert_int_eq(ifg_gpt_forward(m, tok, tgt, 1, T, NULL), 0);
 	ck_assert_int_eq(ifg_gpt_backward(m, NULL, T), 0);
-	const struct ifg_gpt_params *g = ifg_gpt_grads(m);
 	/* the query/key weights and early positions' embeddings see every block */
-	const struct ifg_gpt_params *pp = ifg_gpt_params(m);
-	float *targets[] = { pp->qkvw + 1, pp->qkvw + 3 * 4 + 5, pp->wpe + 3, pp->wpe + 200 * 4 + 1 };
-	const float *grads[] = { g->qkvw + 1, g->qkvw + 3 * 4 + 5, g->wpe + 3, g->wpe + 200 * 4 + 1 };
+	size_t qkvw = ifg_gpt_tensor_find(m, "h.0.attn.c_attn.weight")->offset;
+	size_t wpe = ifg_gpt_tensor_find(m, "wpe.weight")->offset;
+	size_t at[] = { qkvw + 1, qkvw + 3 * 4 + 5, wpe + 3, wpe + 200 * 4 + 1 };
+	float *targets[4];
+	const float *grads[4];
+	for (int i = 0; i < 4; i++) {
+		targets[i] = ifg_gpt_param_mem(m) + at[i];
+		grads[i] = ifg_gpt_grad_mem(m) + at[i];
+	}
 	for (int i = 0; i < 4; i++) {
 		float save = *targets[i], h = 1e-2f;
 		double lp, lm;

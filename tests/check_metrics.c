@@ -187,7 +187,7 @@ END_TEST
 
 static struct ifg_gpt *tiny_model(int n_ctx)
 {
-	struct ifg_gpt_config c = { 2, 2, 16, n_ctx, 37 };
+	struct ifg_gpt_config c = { .n_layer = 2, .n_head = 2, .n_embd = 16, .n_ctx = n_ctx, .vocab_size = 37 };
 	struct ifg_gpt *m = ifg_gpt_new(&c);
 	ck_assert_ptr_nonnull(m);
 	ifg_gpt_init_weights(m, 3);
@@ -270,7 +270,7 @@ END_TEST
  * log V exactly and the argmax is id 0 (the first of the ties). */
 START_TEST(test_ppl_uniform)
 {
-	struct ifg_gpt_config c = { 1, 1, 4, 4, 37 };
+	struct ifg_gpt_config c = { .n_layer = 1, .n_head = 1, .n_embd = 4, .n_ctx = 4, .vocab_size = 37 };
 	struct ifg_gpt *m = ifg_gpt_new(&c);
 	ck_assert_ptr_nonnull(m);
 	struct ifg_ppl_eval *e = ifg_ppl_eval_new(m, 2);
