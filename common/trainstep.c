@@ -24,6 +24,7 @@ void ifg_trainstep_init(struct ifg_trainstep *s, struct ifg_gpt *m, const struct
 	s->tok = ifg_xmalloc(BT, sizeof *s->tok);
 	s->tgt = ifg_xmalloc(BT, sizeof *s->tgt);
 	s->wts = ifg_xmalloc(BT, sizeof *s->wts);
+	s->idx = ifg_xmalloc((size_t)hp->batch, sizeof *s->idx);
 }
 
 void ifg_trainstep_release(struct ifg_trainstep *s)
@@ -32,7 +33,15 @@ void ifg_trainstep_release(struct ifg_trainstep *s)
 	free(s->tok);
 	free(s->tgt);
 	free(s->wts);
+	free(s->idx);
 	memset(s, 0, sizeof *s);
+}
+
+const size_t *ifg_trainstep_take(struct ifg_trainstep *s, struct ifg_order *ord, long step)
+{
+	for (long k = 0; k < s->hp.batch; k++)
+		s->idx[k] = ifg_order_at(ord, (uint64_t)step * s->hp.batch + k);
+	return s->idx;
 }
 
 /* Pairs idx[0..batch): forward and backward of micro pairs at a time, the

@@ -42,6 +42,7 @@ struct ifg_trainstep {
 	size_t P;			/* parameters */
 	float *mv;		/* (2 P): AdamW first moments | second moments,
 				   in the order of ifg_gpt_param_mem */
+	size_t *idx;		/* (batch): the records of the step (ifg_trainstep_take) */
 	int T;			/* the longest sequence */
 	uint32_t *tok;		/* (micro, T): the last forward's tokens */
 	int32_t *tgt;		/* (micro, T): its targets */
@@ -67,6 +68,11 @@ struct ifg_step_stats {
 void ifg_trainstep_init(struct ifg_trainstep *s, struct ifg_gpt *m, const struct ifg_train_hp *hp,
 			const struct ifg_tokdata *d, struct ifg_dpo *dpo, int T);
 void ifg_trainstep_release(struct ifg_trainstep *s);
+
+/* The records of optimizer step `step` (0-based): positions step * batch
+ * .. + batch - 1 of the epochs' stream ord (tokdata.h), into s->idx, which
+ * it returns. */
+const size_t *ifg_trainstep_take(struct ifg_trainstep *s, struct ifg_order *ord, long step);
 
 /* The gradient of the step on records idx[0..batch) (token records or
  * pairs, by index), left in ifg_gpt_grad_mem: zeroes it, then forwards and

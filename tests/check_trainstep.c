@@ -330,7 +330,7 @@ START_TEST(test_deterministic)
 END_TEST
 
 /* A loss that is not finite stops the step before anything changes; a
- * token outside the model stops the forward. */
+ * token outside the model stops the forward.  The records a step takes. */
 START_TEST(test_errors)
 {
 	struct one o;
@@ -351,6 +351,14 @@ START_TEST(test_errors)
 	o.d.tok[o.d.off[order[0]]] = (uint32_t)tiny.vocab_size;
 	ck_assert_int_eq(ifg_trainstep_grads(&o.s, order, &st), -1);
 	ck_assert_msg(strncmp(ifg_err(), "forward: ", 9) == 0, "%s", ifg_err());
+	/* a step's records: positions step * batch .. of the epochs' stream */
+	struct ifg_order ord;
+	ifg_order_init(&ord, NREC, 1, false);
+	const size_t *idx = ifg_trainstep_take(&o.s, &ord, 5);	/* positions 10, 11 */
+	ck_assert_ptr_eq(idx, o.s.idx);
+	ck_assert_uint_eq(idx[0], 4);
+	ck_assert_uint_eq(idx[1], 5);
+	ifg_order_free(&ord);
 	free(before);
 	one_free(&o);
 }

@@ -525,7 +525,6 @@ int main(int argc, char **argv)
 	char *state_path = open_output(&o, &ts, settings, &step);
 	struct ifg_out *log = open_log(&o, step);
 
-	size_t *idx = ifg_xmalloc(o.hp.batch, sizeof *idx);
 	struct ifg_order ord;
 	ifg_order_init(&ord, d.n, o.seed, o.shuffle);
 	if (o.dpo)
@@ -543,9 +542,7 @@ int main(int argc, char **argv)
 	uint64_t tokens_done = 0;
 	struct ifg_step_stats st = { 0 };
 	while (step < o.steps) {
-		for (long k = 0; k < o.hp.batch; k++)
-			idx[k] = ifg_order_at(&ord, (uint64_t)step * o.hp.batch + k);
-		if (ifg_trainstep_grads(&ts, idx, &st) < 0)
+		if (ifg_trainstep_grads(&ts, ifg_trainstep_take(&ts, &ord, step), &st) < 0)
 			ifg_die("%s", ifg_err());
 		if (o.dump) {
 			dump_grads(o.dump, &ts, &st);
@@ -585,7 +582,6 @@ int main(int argc, char **argv)
 done:	/* --dump-grads ends here too, after its first step */
 	ifg_order_free(&ord);
 	ifg_trainstep_release(&ts);
-	free(idx);
 	free(settings);
 	free(state_path);
 	if (o.dpo) {
