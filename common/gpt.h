@@ -70,8 +70,9 @@ struct ifg_gpt_config {
 	bool untied;		/* output layer apart from the embedding (NeoX, Llama optional) */
 };
 
-/* Sets the family's defaults in the fields left 0 (GPT-NeoX models made
- * this way also get parallel_residual and untied, as Pythia's). */
+/* Sets the family's defaults in the fields left 0 (the two flags have
+ * none: Pythia's parallel residual and untied output are the caller's to
+ * set). */
 void ifg_gpt_config_fill(struct ifg_gpt_config *c);
 /* 0, or -1 with a message if a field is out of range or not what the
  * family allows (n_embd not a multiple of n_head, sizes that would
@@ -86,7 +87,7 @@ int ifg_arch_parse(const char *name);
  * "h.3.mlp.c_fc.weight", "gpt_neox.layers.0.attention.dense.weight"), at
  * offset floats into a parameter-shaped block. */
 struct ifg_gpt_tensor {
-	char name[48];
+	char name[96];
 	int ndim;
 	int64_t shape[2];
 	size_t offset, n;
@@ -108,7 +109,7 @@ struct ifg_gpt_tensor {
  * mlp.dense_4h_to_h; Llama self_attn.q_proj, k_proj, v_proj, o_proj,
  * mlp.gate_proj, up_proj, down_proj. */
 struct ifg_gpt_lin {
-	char name[64];		/* Hugging Face module name, "h.3.mlp.c_fc" */
+	char name[96];		/* Hugging Face module name, "h.3.mlp.c_fc" */
 	const char *kind;	/* the name without its block, "mlp.c_fc" */
 	int block;
 	int kind_index;		/* position of kind in the block's list */

@@ -36,7 +36,8 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: ifg-train [-qv] -o dir [--init ckpt [--any-tokenizer]] [--resume]\n"
-		"                 [--layers N] [--heads N] [--embd N] [--ctx N] [--vocab N]\n"
+		"                 [--arch A] [--layers N] [--heads N] [--kv-heads N] [--embd N]\n"
+		"                 [--ff N] [--ctx N] [--vocab N] [--tied | --untied]\n"
 		"                 [-b batch] [-m micro-batch]\n"
 		"                 [-n steps | -e epochs | --tokens N] [--lr X] [--min-lr X]\n"
 		"                 [--schedule S] [--warmup N | --warmup-ratio X]\n"
@@ -46,15 +47,21 @@ static void usage(FILE *f)
 		"                 [--save-every N] [--log file] [--dump-grads file] [file ...]\n"
 		"       ifg-train --dpo [-qv] -o dir --init ckpt [--ref ckpt] [--beta X]\n"
 		"                 [options as above] [file ...]\n"
-		"Train a GPT-2 on token records; masked tokens are penalised (IF-Guide).\n"
+		"Train a language model (GPT-2, GPT-NeoX/Pythia or Llama) on token records;\n"
+		"masked tokens are penalised (IF-Guide).\n"
 		"With --dpo, fine-tune on preference pairs (Direct Preference Optimization).\n"
 		"  -o, --output DIR      checkpoint directory (created)\n"
 		"      --init CKPT       fine-tune from this checkpoint (else from scratch)\n"
 		"      --any-tokenizer   --init, --ref: train even when the checkpoint was\n"
 		"                        trained with another tokenizer than the data's\n"
 		"      --resume          continue DIR/train-state.safetensors if present\n"
+		"      --arch A          new model's family: gpt2 (default), gpt_neox, llama\n"
 		"      --layers, --heads, --embd, --ctx, --vocab N   new model (4, 4, 256,\n"
 		"                        longest record, tokenizer's vocabulary)\n"
+		"      --kv-heads N      llama: key/value heads, dividing --heads (= heads)\n"
+		"      --ff N            MLP width (4 embd; llama 8/3 embd rounded up to 64)\n"
+		"      --tied, --untied  output layer shared with the embedding or not\n"
+		"                        (gpt2 tied only; gpt_neox untied, llama tied)\n"
 		"  -b, --batch N         records per optimizer step (8)\n"
 		"  -m, --micro-batch N   records per forward pass; divides batch (<= 8)\n"
 		"  -n, --steps N         optimizer steps (default: from --epochs)\n"
@@ -87,6 +94,8 @@ static void usage(FILE *f)
 struct opts {
 	const char *out, *init, *valid, *log, *dump, *ref;
 	int resume, shuffle, dpo, any_tok;
+	int tied;		/* --tied 1, --untied 0, neither -1 */
+	int arch_set;
 	double beta;
 	struct ifg_gpt_config cfg;
 	long batch, micro, steps, warmup, eval_every, save_every, threads;
@@ -128,6 +137,9 @@ static char *settings_string(const struct opts *o, const char *data_sha, const c
 	const struct ifg_gpt_config *c = &o->cfg;
 	fprintf(f, "n_layer=%d;n_head=%d;n_embd=%d;n_ctx=%d;vocab_size=%d;", c->n_layer, c->n_head,
 		c->n_embd, c->n_ctx, c->vocab_size);
+	if (c->arch != IFG_ARCH_GPT2) /* (GPT-2's string predates the families) */
+		fprintf(f, "arch=%s;n_kv_head=%d;d_ff=%d;untied=%d;parallel=%d;", ifg_arch_name(c->arch),
+			c->n_kv_head, c->d_ff, c->untied, c->parallel_residual);
 	fprintf(f, "init=%s;seed=%llu;shuffle=%d;batch=%ld;micro=%ld;steps=%ld;", init_sha, o->seed,
 		o->shuffle, o->batch, o->micro, o->steps);
 	fprintf(f, "lr=%.17g;min_lr=%.17g;schedule=%s;warmup=%ld;", o->sched.lr, o->sched.min_lr,
@@ -300,12 +312,13 @@ static void format_time(char *buf, size_t n, double s)
 
 enum { O_INIT = 256, O_RESUME, O_LAYERS, O_HEADS, O_EMBD, O_CTX, O_VOCAB, O_LR, O_MINLR,
        O_SCHED, O_WARMUP, O_WRATIO, O_WD, O_B1, O_B2, O_EPS, O_CLIP, O_NOSHUF, O_VALID,
-       O_EVERY, O_SAVE, O_LOG, O_DUMP, O_DPO, O_REF, O_BETA, O_TOKENS, O_ANYTOK };
+       O_EVERY, O_SAVE, O_LOG, O_DUMP, O_DPO, O_REF, O_BETA, O_TOKENS, O_ANYTOK,
+       O_ARCH, O_KVHEADS, O_FF, O_TIED, O_UNTIED };
 
 int main(int argc, char **argv)
 {
 	ifg_cli_init("ifg-train");
-	struct opts o = { .shuffle = 1, .batch = 8, .steps = -1, .warmup = -1, .epochs = -1,
+	struct opts o = { .shuffle = 1, .tied = -1, .batch = 8, .steps = -1, .warmup = -1, .epochs = -1,
 			  .warmup_ratio = 0.01, .lambda = 1.0, .clip = 1.0, .seed = 1004, .beta = 0.1,
 			  .adam = { 0.9f, 0.95f, 1e-8f, 4e-4f },
 			  .sched = { IFG_SCHED_COSINE, 6e-4, 0, 0, 0 } };
@@ -329,6 +342,9 @@ int main(int argc, char **argv)
 		{ "dump-grads", 1, 0, O_DUMP },	{ "dpo", 0, 0, O_DPO },
 		{ "ref", 1, 0, O_REF },		{ "beta", 1, 0, O_BETA },
 		{ "tokens", 1, 0, O_TOKENS },	{ "any-tokenizer", 0, 0, O_ANYTOK },
+		{ "arch", 1, 0, O_ARCH },	{ "kv-heads", 1, 0, O_KVHEADS },
+		{ "ff", 1, 0, O_FF },		{ "tied", 0, 0, O_TIED },
+		{ "untied", 0, 0, O_UNTIED },
 		{ "quiet", 0, 0, 'q' },
 		{ "verbose", 0, 0, 'v' },	{ "help", 0, 0, 'h' },
 		{ "version", 0, 0, 'V' },	{ 0, 0, 0, 0 }
@@ -340,6 +356,18 @@ int main(int argc, char **argv)
 		case O_INIT: o.init = optarg; break;
 		case O_RESUME: o.resume = 1; break;
 		case O_ANYTOK: o.any_tok = 1; break;
+		case O_ARCH: {
+			int a = ifg_arch_parse(optarg);
+			if (a < 0)
+				ifg_usage_error("--arch: '%s' is not gpt2, gpt_neox or llama", optarg);
+			o.cfg.arch = (enum ifg_arch)a;
+			o.arch_set = 1;
+			break;
+		}
+		case O_KVHEADS: o.cfg.n_kv_head = (int)ifg_opt_long("--kv-heads", optarg, 1, 1024); break;
+		case O_FF: o.cfg.d_ff = (int)ifg_opt_long("--ff", optarg, 1, 1 << 20); break;
+		case O_TIED: o.tied = 1; break;
+		case O_UNTIED: o.tied = 0; break;
 		case O_LAYERS: o.cfg.n_layer = (int)ifg_opt_long("--layers", optarg, 1, 1024); break;
 		case O_HEADS: o.cfg.n_head = (int)ifg_opt_long("--heads", optarg, 1, 1024); break;
 		case O_EMBD: o.cfg.n_embd = (int)ifg_opt_long("--embd", optarg, 1, 65536); break;
@@ -384,7 +412,8 @@ int main(int argc, char **argv)
 		ifg_usage_error("an output directory is required (-o DIR)");
 	if ((o.steps >= 0) + (o.epochs > 0) + (o.tokens > 0) > 1)
 		ifg_usage_error("--steps, --epochs and --tokens exclude each other");
-	if (o.init && (o.cfg.n_layer || o.cfg.n_head || o.cfg.n_embd || o.cfg.n_ctx || o.cfg.vocab_size))
+	if (o.init && (o.cfg.n_layer || o.cfg.n_head || o.cfg.n_embd || o.cfg.n_ctx || o.cfg.vocab_size ||
+		       o.arch_set || o.cfg.n_kv_head || o.cfg.d_ff || o.tied >= 0))
 		ifg_usage_error("--init takes the model's shape from the checkpoint");
 	if (!o.micro) { /* the largest divisor of batch up to 8 */
 		for (o.micro = o.batch < 8 ? o.batch : 8; o.batch % o.micro; o.micro--)
@@ -454,9 +483,14 @@ int main(int argc, char **argv)
 			g->n_ctx = (int)(v.max_len > d.max_len ? v.max_len : d.max_len);
 		if (!g->vocab_size)
 			g->vocab_size = d.vocab_size > 0 ? (int)d.vocab_size : (int)d.max_id + 1;
+		/* Pythia's parallel residual and untied output; Llama tied, as
+		 * Llama-3.2-1B */
+		g->parallel_residual = g->arch == IFG_ARCH_NEOX;
+		g->untied = o.tied >= 0 ? !o.tied : g->arch == IFG_ARCH_NEOX;
 		if (!(m = ifg_gpt_new(g)))
 			ifg_die_err("model");
 		ifg_gpt_init_weights(m, o.seed);
+		o.cfg = *ifg_gpt_cfg(m); /* with the family's defaults filled in */
 	}
 	const struct ifg_gpt_config *cfg = ifg_gpt_cfg(m);
 	if (!o.dpo && ifg_tokdata_fits(&d, cfg->n_ctx, cfg->vocab_size) < 0)

@@ -1,6 +1,6 @@
 #!/bin/sh
 # Training throughput of ifg-train against the PyTorch reference
-# (tests/ref/gpt2_ref.py bench, torch.set_num_threads(2)) on the same model
+# (tests/ref/model_ref.py bench, torch.set_num_threads(2)) on the same model
 # and batch, and ifg's fraction of the measured sgemm peak (2 threads).
 # usage: train.sh BINDIR   (tests/bench/run.sh passes it)
 bindir=${1:?usage: train.sh BINDIR}
@@ -46,7 +46,7 @@ PY
 		echo "bench: $name skipped: no python3-torch"
 		return 0
 	fi
-	ref=$(/usr/bin/python3 "$top/tests/ref/gpt2_ref.py" bench --layers $L --embd $C --heads $H \
+	ref=$(/usr/bin/python3 "$top/tests/ref/model_ref.py" bench --layers $L --embd $C --heads $H \
 		--ctx $T --vocab $V --batch $B --steps $S | sed -n 's/tok_s //p')
 	[ -n "$ref" ] || { echo "bench: $name skipped: the PyTorch reference failed"; return 1; }
 	echo "bench: $name ifg=$ifg ref=$ref refname=pytorch unit=tok/s ratio=$(awk -v a=$ifg -v b=$ref 'BEGIN { printf "%.2f", a / b }')"
