@@ -68,7 +68,19 @@ struct ifg_gpt_config {
 	enum ifg_act act;	/* 0: the family's */
 	bool parallel_residual;	/* GPT-NeoX's use_parallel_residual */
 	bool untied;		/* output layer apart from the embedding (NeoX, Llama optional) */
+	/* Llama 3's rope_scaling ("rope_type": "llama3"; factor 0: none):
+	 * frequencies whose wavelength exceeds orig_ctx / low are divided by
+	 * factor, those under orig_ctx / high kept, the band between blended */
+	struct ifg_rope_scaling {
+		double factor, low, high;
+		int orig_ctx;
+	} rope_scaling;
 };
+
+/* The rotary inverse frequencies of c, inv[i] for the pair (i, i + rot/2),
+ * i < rot/2: base^(-2i/rot) in float as Hugging Face computes them, with
+ * Llama 3's scaling applied when c has one. */
+void ifg_gpt_rope_freqs(const struct ifg_gpt_config *c, int rot, float *inv);
 
 /* Sets the family's defaults in the fields left 0 (the two flags have
  * none: Pythia's parallel residual and untied output are the caller's to

@@ -3,7 +3,8 @@
 # as Hugging Face publishes them: Pythia-14M's config.json as released (its
 # sizes, float16 weights and the attention and rotary buffers of a saved
 # GPTNeoXForCausalLM) and a Llama with Llama-3.2-1B's config fields at a small
-# size (grouped-query attention, head_dim, tied, bfloat16), plus a sequential
+# size (grouped-query attention, head_dim, Llama 3's rope_scaling, tied,
+# bfloat16), plus a sequential
 # tied GPT-NeoX and an untied Llama without grouped-query attention.  For each:
 # the logits to 1e-5 and every gradient to 1e-4 (ifg-train --dump-grads,
 # with and without an IF-Guide mask), the per-token inputs and output
@@ -33,7 +34,8 @@ n.update(use_parallel_residual=False, tie_word_embeddings=True, rotary_pct=1.0,
          hidden_size=64, num_hidden_layers=2, max_position_embeddings=64)
 json.dump(n, open("neox-seq.json", "w"), indent=2)
 l = json.load(open(base + "llama-3.2-shaped.json"))
-l.update(num_key_value_heads=4, tie_word_embeddings=False, head_dim=None, rope_theta=10000.0)
+l.update(num_key_value_heads=4, tie_word_embeddings=False, head_dim=None, rope_theta=10000.0,
+         rope_scaling=None)
 del l["head_dim"]
 json.dump(l, open("llama-mha.json", "w"), indent=2)
 PY

@@ -160,10 +160,25 @@ def rotate_half(x):
     return torch.cat((-x[..., h:], x[..., :h]), dim=-1)
 
 
-def rope(x, base, rot):
+def rope_freqs(base, rot, scaling=None):
+    """inverse frequencies; scaling: Llama 3's rope_scaling (rope_type llama3)"""
+    inv = 1.0 / (base ** (torch.arange(0, rot, 2, dtype=torch.float64) / rot))
+    if not scaling:
+        return inv
+    assert scaling.get("rope_type", scaling.get("type")) == "llama3", scaling
+    fac, lo, hi = scaling["factor"], scaling["low_freq_factor"], scaling["high_freq_factor"]
+    old = scaling["original_max_position_embeddings"]
+    wave = 2 * math.pi / inv
+    out = torch.where(wave > old / lo, inv / fac, inv)
+    smooth = (old / wave - lo) / (hi - lo)
+    mid = (wave >= old / hi) & (wave <= old / lo)
+    return torch.where(mid, (1 - smooth) * inv / fac + smooth * inv, out)
+
+
+def rope(x, base, rot, scaling=None):
     """HF's rotary on the first rot dimensions of x (B, H, T, hs)"""
     T = x.shape[2]
-    inv = 1.0 / (base ** (torch.arange(0, rot, 2, dtype=torch.float64) / rot))
+    inv = rope_freqs(base, rot, scaling)
     ang = torch.outer(torch.arange(T, dtype=torch.float64), inv)
     emb = torch.cat((ang, ang), dim=-1).to(x.dtype)
     xr, xp = x[..., :rot], x[..., rot:]
@@ -245,8 +260,9 @@ def llama_forward(p, cfg, idx, tap=None):
         q = lin(pre + "self_attn.q_proj", h, g("self_attn.q_proj"), None)
         k = lin(pre + "self_attn.k_proj", h, g("self_attn.k_proj"), None)
         v = lin(pre + "self_attn.v_proj", h, g("self_attn.v_proj"), None)
-        q = rope(q.view(B, T, NH, hs).transpose(1, 2), base, hs)
-        k = rope(k.view(B, T, NKV, hs).transpose(1, 2), base, hs)
+        rs = cfg.get("rope_scaling")
+        q = rope(q.view(B, T, NH, hs).transpose(1, 2), base, hs, rs)
+        k = rope(k.view(B, T, NKV, hs).transpose(1, 2), base, hs, rs)
         v = v.view(B, T, NKV, hs).transpose(1, 2)
         k = k.repeat_interleave(NH // NKV, dim=1)  # repeat_kv
         v = v.repeat_interleave(NH // NKV, dim=1)
