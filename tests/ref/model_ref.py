@@ -419,7 +419,7 @@ def bench_config(a):
     if a.arch == "gpt_neox":
         c.update(intermediate_size=4 * a.embd, rotary_pct=0.25, use_parallel_residual=True)
     else:
-        c.update(intermediate_size=(8 * a.embd // 3 + 63) // 64 * 64, tie_word_embeddings=False)
+        c.update(intermediate_size=(8 * a.embd // 3 + 63) // 64 * 64, tie_word_embeddings=True)
     return c
 
 
