@@ -38,6 +38,10 @@ struct ifg_gpt *ifg_gpt_new(const struct ifg_gpt_config *cfg)
 	m->params_mem = ifg_xaligned(m->nparams, sizeof(float));
 	memset(m->params_mem, 0, m->nparams * sizeof(float));
 	m->lins = ifg_gpt_lin_table(&c, &m->nlins);
+	if (m->d.rot) {
+		m->inv_freq = ifg_xmalloc(m->d.rot / 2, sizeof *m->inv_freq);
+		ifg_gpt_rope_freqs(&c, m->d.rot, m->inv_freq);
+	}
 	return m;
 }
 
@@ -68,6 +72,7 @@ void ifg_gpt_free(struct ifg_gpt *m)
 	free(m->grads_mem);
 	free(m->tensors);
 	free(m->lins);
+	free(m->inv_freq);
 	free(m);
 }
 
@@ -259,8 +264,8 @@ static void rotate_qk(const struct ifg_gpt *m, float *qkv, size_t N, const int *
 	if (!d->rot)
 		return;
 	const struct ifg_att_layout *lo = &d->att;
-	ifg_rotary(qkv + lo->q0, lo->ld, N, pos, d->NH, lo->qstep, d->rot, m->cfg.rope_base, dir);
-	ifg_rotary(qkv + lo->k0, lo->ld, N, pos, d->NKV, lo->kvstep, d->rot, m->cfg.rope_base, dir);
+	ifg_rotary(qkv + lo->q0, lo->ld, N, pos, d->NH, lo->qstep, d->rot, m->inv_freq, dir);
+	ifg_rotary(qkv + lo->k0, lo->ld, N, pos, d->NKV, lo->kvstep, d->rot, m->inv_freq, dir);
 }
 
 /* The MLP's activation: fcha (N, F) from fch (N, FH). */

@@ -68,10 +68,23 @@ struct ifg_gpt_config {
 	enum ifg_act act;	/* 0: the family's */
 	bool parallel_residual;	/* GPT-NeoX's use_parallel_residual */
 	bool untied;		/* output layer apart from the embedding (NeoX, Llama optional) */
+	/* Llama 3's rope_scaling ("rope_type": "llama3"; factor 0: none):
+	 * frequencies whose wavelength exceeds orig_ctx / low are divided by
+	 * factor, those under orig_ctx / high kept, the band between blended */
+	struct ifg_rope_scaling {
+		double factor, low, high;
+		int orig_ctx;
+	} rope_scaling;
 };
 
-/* Sets the family's defaults in the fields left 0 (GPT-NeoX models made
- * this way also get parallel_residual and untied, as Pythia's). */
+/* The rotary inverse frequencies of c, inv[i] for the pair (i, i + rot/2),
+ * i < rot/2: base^(-2i/rot) in float as Hugging Face computes them, with
+ * Llama 3's scaling applied when c has one. */
+void ifg_gpt_rope_freqs(const struct ifg_gpt_config *c, int rot, float *inv);
+
+/* Sets the family's defaults in the fields left 0 (the two flags have
+ * none: Pythia's parallel residual and untied output are the caller's to
+ * set). */
 void ifg_gpt_config_fill(struct ifg_gpt_config *c);
 /* 0, or -1 with a message if a field is out of range or not what the
  * family allows (n_embd not a multiple of n_head, sizes that would
@@ -86,7 +99,7 @@ int ifg_arch_parse(const char *name);
  * "h.3.mlp.c_fc.weight", "gpt_neox.layers.0.attention.dense.weight"), at
  * offset floats into a parameter-shaped block. */
 struct ifg_gpt_tensor {
-	char name[48];
+	char name[96];
 	int ndim;
 	int64_t shape[2];
 	size_t offset, n;
@@ -108,7 +121,7 @@ struct ifg_gpt_tensor {
  * mlp.dense_4h_to_h; Llama self_attn.q_proj, k_proj, v_proj, o_proj,
  * mlp.gate_proj, up_proj, down_proj. */
 struct ifg_gpt_lin {
-	char name[64];		/* Hugging Face module name, "h.3.mlp.c_fc" */
+	char name[96];		/* Hugging Face module name, "h.3.mlp.c_fc" */
 	const char *kind;	/* the name without its block, "mlp.c_fc" */
 	int block;
 	int kind_index;		/* position of kind in the block's list */

@@ -65,6 +65,26 @@ void ifg_gpt_config_fill(struct ifg_gpt_config *c)
 						    : IFG_ACT_SILU;
 }
 
+void ifg_gpt_rope_freqs(const struct ifg_gpt_config *c, int rot, float *inv)
+{
+	ifg_rotary_freqs(inv, rot, c->rope_base ? c->rope_base : 10000);
+	const struct ifg_rope_scaling *s = &c->rope_scaling;
+	if (!s->factor)
+		return;
+	/* Llama 3.1's rule, in float as Hugging Face computes it */
+	float lo_wave = (float)(s->orig_ctx / s->low), hi_wave = (float)(s->orig_ctx / s->high);
+	for (int i = 0; i < rot / 2; i++) {
+		float f = inv[i], wave = 2.0f * (float)M_PI / f;
+		if (wave > lo_wave) {
+			inv[i] = f / (float)s->factor;
+		} else if (!(wave < hi_wave)) {
+			float sm = ((float)s->orig_ctx / wave - (float)s->low) /
+				   (float)(s->high - s->low);
+			inv[i] = (1 - sm) * f / (float)s->factor + sm * f;
+		}
+	}
+}
+
 int ifg_gpt_config_check(const struct ifg_gpt_config *c)
 {
 	if (c->arch < 0 || c->arch >= IFG_ARCH_N)
@@ -109,6 +129,11 @@ int ifg_gpt_config_check(const struct ifg_gpt_config *c)
 		return ifg_seterr("rotary needs an even head size, not %d", hs);
 	if (c->arch != IFG_ARCH_GPT2 && c->rope_base != 0 && !(c->rope_base > 1))
 		return ifg_seterr("rotary base %g must be > 1", c->rope_base);
+	const struct ifg_rope_scaling *rs = &c->rope_scaling;
+	if (rs->factor && (c->arch != IFG_ARCH_LLAMA || !(rs->factor >= 1) || !(rs->low > 0) ||
+			   !(rs->high > rs->low) || rs->orig_ctx < 1))
+		return ifg_seterr("rope_scaling: a Llama's, with factor >= 1, 0 < low_freq_factor < "
+				  "high_freq_factor and original_max_position_embeddings >= 1");
 	if (!act_ok(c->arch, c->act))
 		return ifg_seterr("this activation is not %s's", arch_names[c->arch]);
 	if (c->arch == IFG_ARCH_GPT2 && (c->untied || c->parallel_residual))
@@ -425,9 +450,11 @@ bool ifg_gpt_ignorable(const struct ifg_gpt_config *c, const char *name)
  *     (else dflt, or an error when REQ), written from it;
  *   V_ACT: the activation's name; V_TIED: tie_word_embeddings (= !untied);
  *   V_INNER: GPT-2's n_inner (null, or d_ff);
+ *   V_ROPE: Llama's rope_scaling (null, or Llama 3's "llama3" object);
  *   K_STR, K_ARCH, K_REAL, K_BOOL, K_NULL: a constant, written as is and, when
  *     CHECK, refused when present with another value. */
-enum ftype { V_INT, V_REAL, V_BOOL, V_ACT, V_TIED, V_INNER, K_STR, K_ARCH, K_REAL, K_BOOL, K_NULL };
+enum ftype { V_INT, V_REAL, V_BOOL, V_ACT, V_TIED, V_INNER, V_ROPE, K_STR, K_ARCH, K_REAL, K_BOOL,
+	     K_NULL };
 enum { REQ = 1, CHECK = 2, WRITE_ONLY = 4, READ_ONLY = 8 };
 
 struct cfg_field {
@@ -504,7 +531,7 @@ static const struct cfg_field llama_cfg[] = {
 	{ "tie_word_embeddings", V_TIED, 0, NULL, 0 },
 	{ "attention_bias", K_BOOL, 0, NULL, 0, CHECK },
 	{ "mlp_bias", K_BOOL, 0, NULL, 0, CHECK },
-	{ "rope_scaling", K_NULL, 0, NULL, 0, CHECK },
+	{ "rope_scaling", V_ROPE },
 	{ "pretraining_tp", K_REAL, 0, NULL, 1, CHECK },
 	{ "initializer_range", K_REAL, 0, NULL, 0.02 },
 	{ "attention_dropout", K_REAL, 0, NULL, 0 },
@@ -589,6 +616,35 @@ static int read_field(json_t *j, const struct cfg_field *f, const char *path,
 					  arch_names[c->arch]);
 		return 0;
 	}
+	case V_ROPE: {
+		if (!v || json_is_null(v))
+			return 0;
+		json_t *t = json_is_object(v) ? json_object_get(v, "rope_type") : NULL;
+		if (!t)
+			t = json_is_object(v) ? json_object_get(v, "type") : NULL;
+		if (!json_is_string(t) || strcmp(json_string_value(t), "llama3"))
+			return ifg_seterr("'%s': rope_scaling of type %s: ifg supports null and "
+					  "\"llama3\"", path, json_is_string(t) ? json_string_value(t)
+									 : "(none)");
+		struct ifg_rope_scaling *s = &c->rope_scaling;
+		static const char *const keys[] = { "factor", "low_freq_factor", "high_freq_factor",
+						    "original_max_position_embeddings" };
+		double *dst[] = { &s->factor, &s->low, &s->high, NULL };
+		for (int k = 0; k < 4; k++) {
+			json_t *x = json_object_get(v, keys[k]);
+			if (!json_is_number(x) || (k == 3 && !json_is_integer(x)))
+				return ifg_seterr("'%s': rope_scaling: \"%s\" missing or not a %s", path,
+						  keys[k], k == 3 ? "integer" : "number");
+			if (k < 3)
+				*dst[k] = json_number_value(x);
+			else if (json_integer_value(x) < 1 || json_integer_value(x) > INT32_MAX)
+				return ifg_seterr("'%s': rope_scaling: \"%s\" out of range", path,
+						  keys[k]);
+			else
+				s->orig_ctx = (int)json_integer_value(x);
+		}
+		return 0;
+	}
 	case K_NULL:
 		if (v && !json_is_null(v) && (f->flags & CHECK))
 			return ifg_seterr("'%s': \"%s\" is set; ifg supports only null", path,
@@ -665,6 +721,14 @@ json_t *ifg_gpt_config_to_json(const struct ifg_gpt_config *c)
 		case V_BOOL: v = json_boolean(*(const bool *)field); break;
 		case V_TIED: v = json_boolean(!c->untied); break;
 		case V_INNER: v = json_null(); break;
+		case V_ROPE:
+			v = !c->rope_scaling.factor
+				    ? json_null()
+				    : json_pack("{s:f,s:f,s:f,s:i,s:s}", "factor", c->rope_scaling.factor,
+						"low_freq_factor", c->rope_scaling.low, "high_freq_factor",
+						c->rope_scaling.high, "original_max_position_embeddings",
+						c->rope_scaling.orig_ctx, "rope_type", "llama3");
+			break;
 		case V_ACT: v = json_string(act_name(c)); break;
 		case K_STR: v = json_string(f[i].str); break;
 		case K_ARCH: v = json_pack("[s]", f[i].str); break;

@@ -116,6 +116,7 @@ struct ifg_gpt {
 	int ntensors;
 	struct ifg_gpt_lin *lins;
 	int nlins;
+	float *inv_freq;	/* (rot / 2) rotary frequencies; NULL without rotary */
 	/* activations, for up to Bmax x Tmax */
 	int Bmax, Tmax;
 	unsigned flags;

@@ -517,14 +517,19 @@ void ifg_swiglu_bwd(float *dgate, float *dup, const float *gate, const float *up
 /* The angles in float as Hugging Face computes them (inv_freq =
  * 1 / base^(2i/rot), angle = pos inv_freq, both rounded to float), so that
  * long positions round as they do there. */
+void ifg_rotary_freqs(float *inv, int rot, double base)
+{
+	for (int i = 0; i < rot / 2; i++)
+		inv[i] = 1.0f / powf((float)base, (float)(2 * i) / (float)rot);
+}
+
 void ifg_rotary(float *x, size_t ld, size_t N, const int *pos, int nh, int step, int rot,
-		double base, int dir)
+		const float *inv, int dir)
 {
 	int half = rot / 2;
 	for (int i = 0; i < half; i++) {
-		float inv = 1.0f / powf((float)base, (float)(2 * i) / (float)rot);
 		for (size_t r = 0; r < N; r++) {
-			float ang = (float)pos[r] * inv;
+			float ang = (float)pos[r] * inv[i];
 			float c = cosf(ang), s = dir > 0 ? sinf(ang) : -sinf(ang);
 			for (int h = 0; h < nh; h++) {
 				float *v = x + r * ld + (size_t)h * step;

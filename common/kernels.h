@@ -120,13 +120,14 @@ void ifg_swiglu_bwd(float *dgate, float *dup, const float *gate, const float *up
 /* ---- rotary position embedding, Hugging Face's rotate_half convention ----
  * In place on N rows of x (row r at x + r ld, nh heads starting step
  * columns apart): in each head, the first rot dimensions (rot even) are
- * rotated in the
- * pairs (i, i + rot/2) by the angle pos[r] base^(-2i/rot) (computed in float
- * as Hugging Face does):
+ * rotated in the pairs (i, i + rot/2) by the angle pos[r] inv[i] (float, as
+ * Hugging Face computes it):
  *   (a, b) -> (a cos - b sin, b cos + a sin).
  * dir +1 applies it (forward), -1 its transpose (the backward: a rotation's
  * inverse). */
 void ifg_rotary(float *x, size_t ld, size_t N, const int *pos, int nh, int step, int rot,
-		double base, int dir);
+		const float *inv, int dir);
+/* inv[i] = base^(-2i/rot), i < rot/2, in float. */
+void ifg_rotary_freqs(float *inv, int rot, double base);
 
 #endif

@@ -25,6 +25,9 @@ char *ifg_trainstate_settings(const struct ifg_train_fingerprint *fp)
 	const struct ifg_train_hp *h = fp->hp;
 	fprintf(f, "n_layer=%d;n_head=%d;n_embd=%d;n_ctx=%d;vocab_size=%d;", c->n_layer, c->n_head,
 		c->n_embd, c->n_ctx, c->vocab_size);
+	if (c->arch != IFG_ARCH_GPT2) /* (GPT-2's string predates the families) */
+		fprintf(f, "arch=%s;n_kv_head=%d;d_ff=%d;untied=%d;parallel=%d;", ifg_arch_name(c->arch),
+			c->n_kv_head, c->d_ff, c->untied, c->parallel_residual);
 	fprintf(f, "init=%s;seed=%llu;shuffle=%d;batch=%ld;micro=%ld;steps=%ld;", fp->init, fp->seed,
 		(int)fp->shuffle, h->batch, h->micro, h->sched.total);
 	fprintf(f, "lr=%.17g;min_lr=%.17g;schedule=%s;warmup=%ld;", h->sched.lr, h->sched.min_lr,

@@ -7,7 +7,7 @@
  *   adam_m   AdamW's first moments      adam_v   its second moments
  * and two metadata entries: "step" (decimal) and "settings", the
  * fingerprint: "key=value;..." of everything the steps depend on (the
- * model's shape, the identities of the initial model, the data and a DPO
+ * model's shape and family, the identities of the initial model, the data and a DPO
  * reference, the seed, the batch, the schedule, the optimizer, the thread
  * count).  A run resumes from a state only when its fingerprint is the
  * same to the byte, so that the resumed run ends bit-identical to one never

@@ -46,11 +46,15 @@ PATH=${IFG_BIN:-$top/bin}:$PATH
 export PATH
 data=${IFG_DATA:-$top/data}
 full=0 jobs=2 res= only=
+p_arch=gpt2 t_arch=gpt2
 
 usage() {
 	cat <<EOF
-usage: demo.sh [--full] [-j N] [--only stages] [-o dir]
+usage: demo.sh [--full] [-j N] [--only stages] [-o dir] [--proxy-arch A] [--target-arch A]
   --full         the larger experiment (about 100 minutes on 2 cores; default: about 12)
+  --proxy-arch A, --target-arch A
+                 the proxy's and the target models' family: gpt2 (default),
+                 gpt_neox (Pythia's layout) or llama
   -j N           jobs at once (2); every job is single-threaded
   --only LIST    run only these stages (comma-separated names, as the log shows
                  them), the others being done or done elsewhere
@@ -64,6 +68,8 @@ while [ $# -gt 0 ]; do
 	-j*) jobs=${1#-j}; shift ;;
 	--only) only=$2; shift 2 ;;
 	-o) res=$2; shift 2 ;;
+	--proxy-arch) p_arch=$2; shift 2 ;;
+	--target-arch) t_arch=$2; shift 2 ;;
 	-h|--help) usage; exit 0 ;;
 	*) usage >&2; exit 2 ;;
 	esac
@@ -169,7 +175,7 @@ together() {
 	return $rc
 }
 
-log "demo: $([ $full -eq 1 ] && echo full || echo default) settings, $jobs jobs, results in $res"
+log "demo: $([ $full -eq 1 ] && echo full || echo default) settings, proxy $p_arch, target $t_arch, $jobs jobs, results in $res"
 # The data, checked against pipelines/data.sha256 (quick when in place).
 # Exit 3: a registry could not be reached; what is missing stops the data
 # stage with its name (Debian's texts are optional to it).
@@ -212,12 +218,12 @@ log "data: $records records of $block tokens; $steps steps of $batch records a m
 train() {	# NAME
 	n=$1
 	case $1 in
-	proxy) set -- --layers $p_layers --heads $p_heads --embd $p_embd "$w/train.ifg" ;;
-	uncensored) set -- --layers $t_layers --heads $t_heads --embd $t_embd "$w/train.ifg" ;;
-	words) set -- --layers $t_layers --heads $t_heads --embd $t_embd -l 0 "$w/words-mask.ifg" ;;
-	docfilter) set -- --layers $t_layers --heads $t_heads --embd $t_embd "$w/docs-kept.ifg" ;;
-	ifg-drop) set -- --layers $t_layers --heads $t_heads --embd $t_embd -l 0 "$w/influence/mask.ifg" ;;
-	ifguide) set -- --layers $t_layers --heads $t_heads --embd $t_embd -l 1 "$w/influence/mask.ifg" ;;
+	proxy) set -- --arch $p_arch --layers $p_layers --heads $p_heads --embd $p_embd "$w/train.ifg" ;;
+	uncensored) set -- --arch $t_arch --layers $t_layers --heads $t_heads --embd $t_embd "$w/train.ifg" ;;
+	words) set -- --arch $t_arch --layers $t_layers --heads $t_heads --embd $t_embd -l 0 "$w/words-mask.ifg" ;;
+	docfilter) set -- --arch $t_arch --layers $t_layers --heads $t_heads --embd $t_embd "$w/docs-kept.ifg" ;;
+	ifg-drop) set -- --arch $t_arch --layers $t_layers --heads $t_heads --embd $t_embd -l 0 "$w/influence/mask.ifg" ;;
+	ifguide) set -- --arch $t_arch --layers $t_layers --heads $t_heads --embd $t_embd -l 1 "$w/influence/mask.ifg" ;;
 	ifguide-ft) # fine-tuning: a quarter of the steps, a lower peak rate
 		ifg-train -o "$w/ifguide-ft" --init "$w/uncensored" -s $seed -b $batch -n $ft_steps \
 			--lr $ft_lr --warmup-ratio 0.05 -j 1 --valid "$w/valid-clean.ifg" -l 1 \

@@ -194,12 +194,16 @@ START_TEST(test_rotary_convention)
 {
 	float x[4] = { 1, 0, 0, 0 }, y[4] = { 0, 1, 0, 0 };
 	int pos = 1;
-	ifg_rotary(x, 4, 1, &pos, 1, 4, 4, 10000.0, 1);
+	float inv[2];
+	ifg_rotary_freqs(inv, 4, 10000.0);
+	ck_assert_close(inv[0], 1.0, 1e-7);
+	ck_assert_close(inv[1], 0.01, 1e-7);
+	ifg_rotary(x, 4, 1, &pos, 1, 4, 4, inv, 1);
 	ck_assert_close(x[0], cos(1.0), 1e-6);
 	ck_assert_close(x[1], 0, 1e-7);
 	ck_assert_close(x[2], sin(1.0), 1e-6);
 	ck_assert_close(x[3], 0, 1e-7);
-	ifg_rotary(y, 4, 1, &pos, 1, 4, 4, 10000.0, 1);
+	ifg_rotary(y, 4, 1, &pos, 1, 4, 4, inv, 1);
 	ck_assert_close(y[1], cos(0.01), 1e-6);
 	ck_assert_close(y[3], sin(0.01), 1e-6);
 }
@@ -216,7 +220,9 @@ START_TEST(test_rotary_rows)
 	fill(x, R * LD, 10, 1.0f);
 	fill(y, R * LD, 11, 1.0f);
 	memcpy(x0, x, sizeof x);
-	ifg_rotary(x, LD, R, pos, NH, HS, ROT, 10000.0, 1);
+	float inv[ROT / 2];
+	ifg_rotary_freqs(inv, ROT, 10000.0);
+	ifg_rotary(x, LD, R, pos, NH, HS, ROT, inv, 1);
 	double want[R * LD], dot_rx_y = 0, dot_x_rty = 0;
 	for (int i = 0; i < R * LD; i++)
 		want[i] = x0[i];
@@ -239,11 +245,11 @@ START_TEST(test_rotary_rows)
 	}
 	for (int i = 0; i < R * LD; i++)
 		dot_rx_y += (double)x[i] * y[i];
-	ifg_rotary(y, LD, R, pos, NH, HS, ROT, 10000.0, -1);
+	ifg_rotary(y, LD, R, pos, NH, HS, ROT, inv, -1);
 	for (int i = 0; i < R * LD; i++)
 		dot_x_rty += (double)x0[i] * y[i];
 	ck_assert_close(dot_rx_y, dot_x_rty, 1e-5);
-	ifg_rotary(x, LD, R, pos, NH, HS, ROT, 10000.0, -1);
+	ifg_rotary(x, LD, R, pos, NH, HS, ROT, inv, -1);
 	double back[R * LD];
 	for (int i = 0; i < R * LD; i++)
 		back[i] = x0[i];

@@ -1,6 +1,7 @@
 /* check_sample.c: the token sampler against a brute-force reference (top-k,
  * top-p, ties, temperature, the draw's distribution), and the cached
- * inference forward and generation (gpt_infer.h) against ifg_gpt_forward. */
+ * inference forward and generation (gpt_infer.h) against ifg_gpt_forward,
+ * for each family variant of testgpt.h. */
 #include <stdint.h>
 
 #include "gpt.h"
@@ -178,7 +179,12 @@ END_TEST
 static const struct ifg_gpt_config cfg = { .n_layer = 2, .n_head = 2, .n_embd = 16, .n_ctx = 24,
 					   .vocab_size = 37 };
 
-static struct ifg_gpt *model(uint64_t seed) { return ifg_test_gpt(&cfg, seed, 0.3); }
+/* cfg as family variant i (testgpt.h; the loop tests' _i) */
+static struct ifg_gpt *model(uint64_t seed, int i)
+{
+	struct ifg_gpt_config c = ifg_test_family(i, cfg);
+	return ifg_test_gpt(&c, seed, 0.3);
+}
 
 /* Logits of every position of seq (T) by the training forward: (T, V). */
 static float *full_logits(struct ifg_gpt *m, const uint32_t *seq, int T)
@@ -197,7 +203,7 @@ static void close_rows(const float *a, const float *b)
 
 START_TEST(test_cache_logits)
 {
-	struct ifg_gpt *m = model(3);
+	struct ifg_gpt *m = model(3, _i);
 	struct ifg_rng r;
 	ifg_rng_init(&r, 5);
 	enum { NS = 3, T = 24 };
@@ -259,7 +265,7 @@ END_TEST
 /* Generation: cache == no cache, any batch size, same seed = same tokens. */
 START_TEST(test_generate)
 {
-	struct ifg_gpt *m = model(11);
+	struct ifg_gpt *m = model(11, _i);
 	enum { NG = 7, NEW = 12 };
 	static const uint32_t pa[] = { 3, 1, 4, 1, 5 }, pb[] = { 9 }, pc[] = { 2, 6, 5, 3, 5, 8, 9 };
 	const uint32_t *pr[NG] = { pa, pa, pb, pc, pa, pb, pc };
@@ -327,8 +333,8 @@ Suite *make_suite(void)
 	tcase_add_test(tc, test_draw_distribution);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("infer");
-	tcase_add_test(tc, test_cache_logits);
-	tcase_add_test(tc, test_generate);
+	tcase_add_loop_test(tc, test_cache_logits, 0, IFG_TEST_NFAM);
+	tcase_add_loop_test(tc, test_generate, 0, IFG_TEST_NFAM);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -88,6 +88,37 @@ START_TEST(test_settings_each)
 		ck_assert_msg(strcmp(s, base) != 0, "setting %d does not show", k);
 		free(s);
 	}
+	/* another family, and each of a family's own settings */
+	struct ifg_gpt_config fam[5];
+	for (int k = 0; k < 5; k++) {
+		fam[k] = cfg;
+		fam[k].arch = IFG_ARCH_NEOX;
+	}
+	fam[1].arch = IFG_ARCH_LLAMA;
+	fam[2].untied = true;
+	fam[3].parallel_residual = true;
+	fam[4].d_ff = 64;
+	char *fs[5];
+	for (int k = 0; k < 5; k++) {
+		fp.cfg = &fam[k];
+		fs[k] = ifg_trainstate_settings(&fp);
+		ck_assert_str_ne(fs[k], base);
+		ck_assert_ptr_nonnull(strstr(fs[k], k == 1 ? ";arch=llama;" : ";arch=gpt_neox;"));
+		for (int j = 0; j < k; j++)
+			ck_assert_str_ne(fs[k], fs[j]);
+	}
+	for (int k = 0; k < 5; k++)
+		free(fs[k]);
+	struct ifg_gpt_config kv = fam[1];
+	kv.n_kv_head = 1;
+	fp.cfg = &kv;
+	char *s1 = ifg_trainstate_settings(&fp);
+	fp.cfg = &fam[1];
+	char *s0 = ifg_trainstate_settings(&fp);
+	ck_assert_str_ne(s1, s0);
+	free(s1);
+	free(s0);
+	fp.cfg = &cfg;
 	/* the data, and with DPO its beta and reference */
 	fp.data = "abd";
 	char *s = ifg_trainstate_settings(&fp);

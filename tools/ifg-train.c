@@ -38,7 +38,8 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: ifg-train [-qv] -o dir [--init ckpt [--any-tokenizer]] [--resume]\n"
-		"                 [--layers N] [--heads N] [--embd N] [--ctx N] [--vocab N]\n"
+		"                 [--arch A] [--layers N] [--heads N] [--kv-heads N] [--embd N]\n"
+		"                 [--ff N] [--ctx N] [--vocab N] [--tied | --untied]\n"
 		"                 [-b batch] [-m micro-batch]\n"
 		"                 [-n steps | -e epochs | --tokens N] [--lr X] [--min-lr X]\n"
 		"                 [--schedule S] [--warmup N | --warmup-ratio X]\n"
@@ -48,15 +49,21 @@ static void usage(FILE *f)
 		"                 [--save-every N] [--log file] [--dump-grads file] [file ...]\n"
 		"       ifg-train --dpo [-qv] -o dir --init ckpt [--ref ckpt] [--beta X]\n"
 		"                 [options as above] [file ...]\n"
-		"Train a GPT-2 on token records; masked tokens are penalised (IF-Guide).\n"
+		"Train a language model (GPT-2, GPT-NeoX/Pythia or Llama) on token records;\n"
+		"masked tokens are penalised (IF-Guide).\n"
 		"With --dpo, fine-tune on preference pairs (Direct Preference Optimization).\n"
 		"  -o, --output DIR      checkpoint directory (created)\n"
 		"      --init CKPT       fine-tune from this checkpoint (else from scratch)\n"
 		"      --any-tokenizer   --init, --ref: train even when the checkpoint was\n"
 		"                        trained with another tokenizer than the data's\n"
 		"      --resume          continue DIR/train-state.safetensors if present\n"
+		"      --arch A          new model's family: gpt2 (default), gpt_neox, llama\n"
 		"      --layers, --heads, --embd, --ctx, --vocab N   new model (4, 4, 256,\n"
 		"                        longest record, tokenizer's vocabulary)\n"
+		"      --kv-heads N      llama: key/value heads, dividing --heads (= heads)\n"
+		"      --ff N            MLP width (4 embd; llama 8/3 embd rounded up to 64)\n"
+		"      --tied, --untied  output layer shared with the embedding or not\n"
+		"                        (gpt2 tied only; gpt_neox untied, llama tied)\n"
 		"  -b, --batch N         records per optimizer step (8)\n"
 		"  -m, --micro-batch N   records per forward pass; divides batch (<= 8)\n"
 		"  -n, --steps N         optimizer steps (default: from --epochs)\n"
@@ -89,6 +96,8 @@ static void usage(FILE *f)
 struct opts {
 	const char *out, *init, *valid, *log, *dump, *ref;
 	int resume, shuffle, dpo, any_tok;
+	int tied;		/* --tied 1, --untied 0, neither -1 */
+	int arch_set;
 	double beta;
 	struct ifg_gpt_config cfg;
 	struct ifg_train_hp hp;
@@ -99,12 +108,13 @@ struct opts {
 
 enum { O_INIT = 256, O_RESUME, O_LAYERS, O_HEADS, O_EMBD, O_CTX, O_VOCAB, O_LR, O_MINLR,
        O_SCHED, O_WARMUP, O_WRATIO, O_WD, O_B1, O_B2, O_EPS, O_CLIP, O_NOSHUF, O_VALID,
-       O_EVERY, O_SAVE, O_LOG, O_DUMP, O_DPO, O_REF, O_BETA, O_TOKENS, O_ANYTOK };
+       O_EVERY, O_SAVE, O_LOG, O_DUMP, O_DPO, O_REF, O_BETA, O_TOKENS, O_ANYTOK,
+       O_ARCH, O_KVHEADS, O_FF, O_TIED, O_UNTIED };
 
 /* The options into *o; returns the index of the first file argument. */
 static int parse_options(struct opts *o, int argc, char **argv)
 {
-	*o = (struct opts){ .shuffle = 1, .steps = -1, .warmup = -1, .epochs = -1,
+	*o = (struct opts){ .shuffle = 1, .tied = -1, .steps = -1, .warmup = -1, .epochs = -1,
 			    .warmup_ratio = 0.01, .seed = 1004, .beta = 0.1,
 			    .hp = { .batch = 8, .lambda = 1.0, .clip = 1.0,
 				    .adam = { 0.9f, 0.95f, 1e-8f, 4e-4f },
@@ -129,6 +139,9 @@ static int parse_options(struct opts *o, int argc, char **argv)
 		{ "dump-grads", 1, 0, O_DUMP },	{ "dpo", 0, 0, O_DPO },
 		{ "ref", 1, 0, O_REF },		{ "beta", 1, 0, O_BETA },
 		{ "tokens", 1, 0, O_TOKENS },	{ "any-tokenizer", 0, 0, O_ANYTOK },
+		{ "arch", 1, 0, O_ARCH },	{ "kv-heads", 1, 0, O_KVHEADS },
+		{ "ff", 1, 0, O_FF },		{ "tied", 0, 0, O_TIED },
+		{ "untied", 0, 0, O_UNTIED },
 		{ "quiet", 0, 0, 'q' },
 		{ "verbose", 0, 0, 'v' },	{ "help", 0, 0, 'h' },
 		{ "version", 0, 0, 'V' },	{ 0, 0, 0, 0 }
@@ -140,6 +153,18 @@ static int parse_options(struct opts *o, int argc, char **argv)
 		case O_INIT: o->init = optarg; break;
 		case O_RESUME: o->resume = 1; break;
 		case O_ANYTOK: o->any_tok = 1; break;
+		case O_ARCH: {
+			int a = ifg_arch_parse(optarg);
+			if (a < 0)
+				ifg_usage_error("--arch: '%s' is not gpt2, gpt_neox or llama", optarg);
+			o->cfg.arch = (enum ifg_arch)a;
+			o->arch_set = 1;
+			break;
+		}
+		case O_KVHEADS: o->cfg.n_kv_head = (int)ifg_opt_long("--kv-heads", optarg, 1, 1024); break;
+		case O_FF: o->cfg.d_ff = (int)ifg_opt_long("--ff", optarg, 1, 1 << 20); break;
+		case O_TIED: o->tied = 1; break;
+		case O_UNTIED: o->tied = 0; break;
 		case O_LAYERS: o->cfg.n_layer = (int)ifg_opt_long("--layers", optarg, 1, 1024); break;
 		case O_HEADS: o->cfg.n_head = (int)ifg_opt_long("--heads", optarg, 1, 1024); break;
 		case O_EMBD: o->cfg.n_embd = (int)ifg_opt_long("--embd", optarg, 1, 65536); break;
@@ -187,7 +212,8 @@ static int parse_options(struct opts *o, int argc, char **argv)
 	if ((o->steps >= 0) + (o->epochs > 0) + (o->tokens > 0) > 1)
 		ifg_usage_error("--steps, --epochs and --tokens exclude each other");
 	const struct ifg_gpt_config *g = &o->cfg;
-	if (o->init && (g->n_layer || g->n_head || g->n_embd || g->n_ctx || g->vocab_size))
+	if (o->init && (g->n_layer || g->n_head || g->n_embd || g->n_ctx || g->vocab_size ||
+			o->arch_set || g->n_kv_head || g->d_ff || o->tied >= 0))
 		ifg_usage_error("--init takes the model's shape from the checkpoint");
 	struct ifg_train_hp *h = &o->hp;
 	if (!h->micro) { /* the largest divisor of batch up to 8 */
@@ -264,9 +290,14 @@ static struct ifg_gpt *make_model(struct opts *o, const struct ifg_tokdata *d,
 			g->n_ctx = (int)(v->max_len > d->max_len ? v->max_len : d->max_len);
 		if (!g->vocab_size)
 			g->vocab_size = d->vocab_size > 0 ? (int)d->vocab_size : (int)d->max_id + 1;
+		/* Pythia's parallel residual and untied output; Llama tied, as
+		 * Llama-3.2-1B */
+		g->parallel_residual = g->arch == IFG_ARCH_NEOX;
+		g->untied = o->tied >= 0 ? !o->tied : g->arch == IFG_ARCH_NEOX;
 		if (!(m = ifg_gpt_new(g)))
 			ifg_die_err("model");
 		ifg_gpt_init_weights(m, o->seed);
+		o->cfg = *ifg_gpt_cfg(m); /* with the family's defaults filled in */
 	}
 	const struct ifg_gpt_config *cfg = ifg_gpt_cfg(m);
 	if (!o->dpo && ifg_tokdata_fits(d, cfg->n_ctx, cfg->vocab_size) < 0)

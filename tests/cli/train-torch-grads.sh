@@ -1,5 +1,5 @@
 # ifg-train's logits, loss and every gradient against the PyTorch reference
-# (tests/ref/gpt2_ref.py, float64), on a checkpoint ifg-train wrote, with and
+# (tests/ref/model_ref.py, float64), on a checkpoint ifg-train wrote, with and
 # without an IF-Guide mask, with records of different lengths (padding).
 [ "${IFG_SAN:-0}" = 1 ] && { echo "PyTorch runs in the normal build only" >&2; exit 77; }
 /usr/bin/python3 -c 'import torch, msgpack' 2>/dev/null ||
@@ -23,5 +23,5 @@ ifg-train -q -o ckpt --layers 2 --heads 2 --embd 16 --ctx 32 -b 4 -n 20 --lr 1e-
 for case in "plain.ifg 1" "masked.ifg 1" "masked.ifg 0.5" "masked.ifg 0"; do
 	set -- $case
 	ifg-train --init ckpt -b 6 -l "$2" -s 3 -j 1 --dump-grads dump.st "$1"
-	/usr/bin/python3 "$ref/gpt2_ref.py" grads ckpt "$1" dump.st --batch 6 --seed 3 --lambda "$2"
+	/usr/bin/python3 "$ref/model_ref.py" grads ckpt "$1" dump.st --batch 6 --seed 3 --lambda "$2"
 done

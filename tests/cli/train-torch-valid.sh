@@ -15,7 +15,7 @@ set -- -b 8 -n 150 --lr 3e-3 --warmup 10 -s 5
 ifg-train -q -o init --layers 2 --heads 4 --embd 64 --ctx 128 -n 0 train.ifg
 ifg-train -q -o model --init init -j 2 --valid valid.ifg --log log.jsonl "$@" train.ifg
 ifg=$(sed -n 's/.*"valid_loss":\([0-9.]*\).*/\1/p' log.jsonl | tail -n 1)
-ref=$(/usr/bin/python3 "$IFG_TOP/tests/ref/gpt2_ref.py" train init train.ifg valid.ifg \
+ref=$(/usr/bin/python3 "$IFG_TOP/tests/ref/model_ref.py" train init train.ifg valid.ifg \
 	--batch 8 --steps 150 --lr 3e-3 --warmup 10 --seed 5 | sed -n 's/valid_loss //p')
 echo "valid loss: ifg $ifg, pytorch $ref" >&2
 awk -v a="$ifg" -v b="$ref" 'BEGIN {

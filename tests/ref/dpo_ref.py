@@ -11,7 +11,7 @@ reference for `ifg-train --dpo`.  Run with /usr/bin/python3 (python3-torch).
       the last micro-batch's logits and NLL, the gradients); exit 1 if a
       relative error is >= 1e-4.
 
-The model is gpt2_ref.py's; the loss is written from the paper's formula, not
+The model is model_ref.py's; the loss is written from the paper's formula, not
 from ifg's weighted-NLL form, so that the two derivations check each other.
 """
 import argparse
@@ -24,7 +24,7 @@ import torch
 import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import gpt2_ref  # noqa: E402
+import model_ref  # noqa: E402
 import ifgrec  # noqa: E402
 
 
@@ -49,7 +49,7 @@ def seq_logp(p, cfg, seqs):
         s = np.concatenate([a, b])
         tok[i, :len(s)] = torch.tensor(s)
         tgt[i, len(a) - 1:len(s) - 1] = torch.tensor(b)
-    logits = gpt2_ref.forward(p, cfg, tok)
+    logits = model_ref.forward(p, cfg, tok)
     V = logits.shape[-1]
     nll = F.cross_entropy(logits.reshape(-1, V), tgt.clamp(min=0).reshape(-1),
                           reduction="none").reshape(tgt.shape)
@@ -58,10 +58,10 @@ def seq_logp(p, cfg, seqs):
 
 
 def cmd_grads(a):
-    pol, cfg = gpt2_ref.load_ckpt(a.ckpt, torch.float64)
-    ref, rcfg = gpt2_ref.load_ckpt(a.ref, torch.float64)
+    pol, cfg = model_ref.load_ckpt(a.ckpt, torch.float64)
+    ref, rcfg = model_ref.load_ckpt(a.ref, torch.float64)
     pairs = read_pairs(a.pairs)
-    at = gpt2_ref.order(len(pairs), a.seed, not a.no_shuffle)
+    at = model_ref.order(len(pairs), a.seed, not a.no_shuffle)
     ids = [at(k) for k in range(a.batch)]
     micro = a.micro or a.batch
     total = 0
@@ -97,7 +97,7 @@ def cmd_grads(a):
         print(f"MISMATCH reward_margin: error {margin_err:.3g} of max(|margin|, beta mean|logp|)")
         bad += 1
     for name, mine, want in rows:
-        e = gpt2_ref.relerr(mine, want)
+        e = model_ref.relerr(mine, want)
         if e > worst:
             worst, wname = e, name
         if e >= 1e-4:

@@ -69,7 +69,7 @@ def byte_blocks(data, block):
 
 
 def load_safetensors(path):
-    """{name: float32 ndarray}, metadata"""
+    """{name: float32 ndarray} (F32, or F16, BF16, BOOL converted), metadata"""
     with open(path, "rb") as f:
         buf = f.read()
     n = struct.unpack("<Q", buf[:8])[0]
@@ -78,9 +78,15 @@ def load_safetensors(path):
     base = 8 + n
     out = {}
     for k, v in hdr.items():
-        assert v["dtype"] == "F32", (k, v["dtype"])
         b, e = v["data_offsets"]
-        out[k] = np.frombuffer(buf[base + b:base + e], dtype="<f4").reshape(v["shape"])
+        raw = buf[base + b:base + e]
+        if v["dtype"] == "BF16":
+            a = (np.frombuffer(raw, dtype="<u2").astype(np.uint32) << 16).view(np.float32)
+        else:
+            a = np.frombuffer(raw, dtype={"F32": "<f4", "F16": "<f2", "BOOL": "u1"}[v["dtype"]])
+            if v["dtype"] != "F32":
+                a = a.astype(np.float32)
+        out[k] = a.reshape(v["shape"])
     return out, meta
 
 
