@@ -71,7 +71,11 @@ START_TEST(test_finite_differences)
 	float *p = ifg_gpt_param_mem(m);
 
 	/* every parameter: central difference with h = 1e-2 (f32 forward, the
-	 * loss summed in double); error budget ~ h^4 f^(5) + eps_f32 |f| / h */
+	 * loss summed in double); error budget ~ h^4 f^(5) + 1.5 eps_f32 |f| / h,
+	 * the second about 3e-5 here whatever the gradient's size (and another
+	 * in a build without FMA), hence the absolute floor of 5e-3 x 2e-2 =
+	 * 1e-4; the PyTorch reference (families-torch) checks small gradients
+	 * tighter */
 	double worst = 0;
 	const char *worst_name = "";
 	int checked = 0;
@@ -95,7 +99,7 @@ START_TEST(test_finite_differences)
 			 * one's h^2 f''' error percent-sized at any h the f32
 			 * forward allows */
 			double fd = (8.0 * (f[2] - f[1]) - (f[3] - f[0])) / (12.0 * (double)h);
-			double err = fabs(fd - grad[k]) / (fmax(fabs(fd), fabs(grad[k])) + 0.01 * gmax + 1e-4);
+			double err = fabs(fd - grad[k]) / (fmax(fabs(fd), fabs(grad[k])) + 0.01 * gmax + 5e-3);
 			if (err > worst) {
 				worst = err;
 				worst_name = t->name;
