@@ -1,4 +1,4 @@
-/* ifg-sample: continue prompts with a GPT-2 checkpoint.
+/* ifg-sample: continue prompts with a GPT-2, Pythia or Llama checkpoint.
  *
  * Reads prompts, as JSONL (text in --text, id in --id, carried fields -c)
  * or as a tokens record stream (recognised by its first byte after any zstd
@@ -40,7 +40,8 @@ static void usage(FILE *f)
 		"                  [--id field] [-c field ...] [--rad-model classifier [--rad-beta B]\n"
 		"                  [--rad-k K] [--rad-prompt]] [--any-tokenizer] [--no-cache]\n"
 		"                  [-j threads] [-o file] [file ...]\n"
-		"Continue prompts (JSONL or tokens records) with a GPT-2 checkpoint; JSONL out.\n"
+		"Continue prompts (JSONL or tokens records) with a GPT-2, Pythia or Llama\n"
+		"checkpoint; JSONL out.\n"
 		"  -m, --model PATH      checkpoint directory or .safetensors file\n"
 		"  -t, --tokenizer PATH  tokenizer.json, or a GPT-2 vocabulary directory\n"
 		"      --any-tokenizer   sample even when the model was trained with another\n"
