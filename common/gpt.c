@@ -152,14 +152,17 @@ int ifg_gpt_reserve(struct ifg_gpt *m, int B, int T, unsigned flags)
 		return ifg_seterr("batch %d x %d: must be positive", B, T);
 	if (T > d->P)
 		return ifg_seterr("sequence length %d exceeds the model's context %d", T, d->P);
-	if (m->acts_mem && B <= m->Bmax && T <= m->Tmax && (flags & ~m->flags) == 0)
+	if (m->acts_mem && B <= m->Bmax && T <= m->Tmax &&
+	    (flags & ~m->flags & ~(unsigned)IFG_GPT_NO_PARAM_GRADS) == 0 &&
+	    (m->grads_mem || !(flags & IFG_GPT_TRAIN) || (flags & IFG_GPT_NO_PARAM_GRADS)))
 		return 0;
 	if (m->acts_mem) { /* grow to cover the old capacity too */
 		if (B < m->Bmax)
 			B = m->Bmax;
 		if (T < m->Tmax)
 			T = m->Tmax;
-		flags |= m->flags;
+		unsigned nopg = flags & m->flags & IFG_GPT_NO_PARAM_GRADS; /* only if both */
+		flags = ((flags | m->flags) & ~(unsigned)IFG_GPT_NO_PARAM_GRADS) | nopg;
 	}
 	free_acts(m);
 	size_t N = (size_t)B * T, L = d->L, C = d->C, NH = d->NH, V = d->V, Q = d->Q, F = d->F,
@@ -202,7 +205,7 @@ int ifg_gpt_reserve(struct ifg_gpt *m, int B, int T, unsigned flags)
 		g->lstride_c = KL > 1 ? N * C : 0;
 		g->lstride_q = KL > 1 ? N * Q : 0;
 		g->lstride_fh = KL > 1 ? N * FH : 0;
-		if (!m->grads_mem) {
+		if (!m->grads_mem && !(flags & IFG_GPT_NO_PARAM_GRADS)) {
 			m->grads_mem = ifg_xaligned(m->nparams, sizeof(float));
 			memset(m->grads_mem, 0, m->nparams * sizeof(float));
 		}
@@ -217,7 +220,9 @@ int ifg_gpt_reserve(struct ifg_gpt *m, int B, int T, unsigned flags)
 
 #define LAYER(ptr, l, per) ((ptr) + (size_t)(l) * (per))
 #define PW(m, r, l) ifg_gpt_role(m, (m)->params_mem, r, l)
-#define GW(m, r, l) ifg_gpt_role(m, (m)->grads_mem, r, l)
+/* NULL without parameter gradients (IFG_GPT_NO_PARAM_GRADS): the kernels
+ * then skip them */
+#define GW(m, r, l) ((m)->grads_mem ? ifg_gpt_role(m, (m)->grads_mem, r, l) : NULL)
 
 void ifg_gpt_norm_fwd(const struct ifg_gpt *m, float *out, float *mean, float *rstd,
 		      const float *inp, const float *w, const float *b, size_t N)
@@ -526,8 +531,9 @@ int ifg_gpt_backward(struct ifg_gpt *m, const float *weights, double divisor)
 	/* dlnf (N, C) = dlogits (N, V) head (V, C);  dhead (V, C) += dlogitsᵀ lnf */
 	cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)N, C, V, 1.0f, dl, V,
 		    ifg_gpt_head(m, m->params_mem), C, 0.0f, ga->dln, C);
-	cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, V, C, (int)N, 1.0f, dl, V, a->lnf, C,
-		    1.0f, ifg_gpt_head(m, m->grads_mem), C);
+	if (m->grads_mem)
+		cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, V, C, (int)N, 1.0f, dl, V, a->lnf,
+			    C, 1.0f, ifg_gpt_head(m, m->grads_mem), C);
 	norm_bwd(m, LAYER(ga->g_mlp, L - 1, ga->lstride_c), NULL, GW(m, R_LNFW, 0),
 		 GW(m, R_LNFB, 0), ga->dln, LAYER(a->res3, L - 1, NC), PW(m, R_LNFW, 0),
 		 a->lnf_mean, a->lnf_rstd, N);
@@ -536,7 +542,7 @@ int ifg_gpt_backward(struct ifg_gpt *m, const float *weights, double divisor)
 		block_bwd(m, l, N, l == 0 ? ga->dx0 : LAYER(ga->g_mlp, l - 1, ga->lstride_c));
 	/* embeddings: dwte[tok] += dx0, dwpe[t] += dx0 (in row order: deterministic) */
 	float *gte = GW(m, R_WTE, 0), *gpe = GW(m, R_WPE, 0);
-	for (int b = 0; b < B; b++)
+	for (int b = 0; b < B && gte; b++)
 		for (int t = 0; t < T; t++) {
 			size_t r = (size_t)b * T + t;
 			const float *dr = ga->dx0 + r * C;

@@ -154,8 +154,13 @@ struct ifg_model_id {
 
 enum {
 	IFG_GPT_TRAIN = 1,	/* allocate gradients and activation gradients */
-	IFG_GPT_KEEP_LINEAR = 2 /* keep every layer's output gradients (else only
-				   block 0's stay valid: the buffers are shared) */
+	IFG_GPT_KEEP_LINEAR = 2, /* keep every layer's output gradients (else only
+				    block 0's stay valid: the buffers are shared) */
+	IFG_GPT_NO_PARAM_GRADS = 4 /* with TRAIN: activation gradients only, no
+				      parameter gradients (what gradient
+				      extraction needs: the backward skips
+				      every dW, a third of its products, and
+				      the output layer's; no gradient memory) */
 };
 
 struct ifg_gpt;
@@ -179,7 +184,9 @@ const struct ifg_gpt_tensor *ifg_gpt_tensor(const struct ifg_gpt *m, int i);
 const struct ifg_gpt_tensor *ifg_gpt_tensor_find(const struct ifg_gpt *m, const char *name);
 
 /* Allocates activations for up to B sequences of up to T <= n_ctx
- * positions (flags: IFG_GPT_TRAIN, IFG_GPT_KEEP_LINEAR).  May be called
+ * positions (flags: IFG_GPT_TRAIN, IFG_GPT_KEEP_LINEAR, IFG_GPT_NO_PARAM_GRADS;
+ * parameter gradients, once allocated by a reservation without the last,
+ * stay and are computed).  May be called
  * again to grow.  -1 with a message if T > n_ctx. */
 int ifg_gpt_reserve(struct ifg_gpt *m, int B, int T, unsigned flags);
 

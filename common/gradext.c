@@ -109,7 +109,8 @@ int ifg_gradext_record(struct ifg_gradext *g, const uint32_t *tok, int T, int co
 	if (T < 1 || T > c->n_ctx)
 		return ifg_seterr("a record of %d tokens (the model takes 1 to %d)", T, c->n_ctx);
 	if (T > g->cap) {
-		if (ifg_gpt_reserve(g->m, 1, T, IFG_GPT_TRAIN | IFG_GPT_KEEP_LINEAR) < 0)
+		if (ifg_gpt_reserve(g->m, 1, T,
+				    IFG_GPT_TRAIN | IFG_GPT_KEEP_LINEAR | IFG_GPT_NO_PARAM_GRADS) < 0)
 			return -1;
 		free(g->tok);
 		free(g->tgt);

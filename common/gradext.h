@@ -36,7 +36,8 @@ void ifg_gradext_release(struct ifg_gradext *g);
  * positions p >= max(cont, 1) (position p - 1 predicts token p), with the true
  * labels, or with labels drawn from the model's softmax when rng is not NULL
  * (one categorical draw per label position).  Leaves a and s, and the
- * model's parameter gradients (zeroed first) of this record. */
+ * model's parameter gradients (zeroed first) of this record when it has any
+ * (the model is reserved with IFG_GPT_NO_PARAM_GRADS: extraction needs none). */
 int ifg_gradext_record(struct ifg_gradext *g, const uint32_t *tok, int T, int cont,
 		       struct ifg_rng *rng, double *loss);
 

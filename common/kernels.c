@@ -236,8 +236,10 @@ void ifg_layernorm_bwd(float *dinp, const float *dres, float *dw, float *db, con
 		const float *rr = dres ? dres + r * C : NULL;
 		for (int i = 0; i < C; i++) {
 			float xh = (x[i] - mu) * rs, dn = dy[i] * w[i];
-			db[i] += dy[i];
-			dw[i] += dy[i] * xh;
+			if (dw) {
+				db[i] += dy[i];
+				dw[i] += dy[i] * xh;
+			}
 			float g = rs * (dn - dsum - xh * dxsum);
 			dx[i] = rr ? rr[i] + g : g;
 		}
@@ -263,6 +265,8 @@ void ifg_linear_bwd(float *dinp, float *dw, float *db, const float *g, const flo
 	if (dinp)
 		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)N, din, dout, 1.0f, g, dout,
 			    w, dout, 0.0f, dinp, din);
+	if (!dw)
+		return;
 	cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, din, dout, (int)N, 1.0f, inp, din, g,
 		    dout, 1.0f, dw, dout);
 	cblas_sgemv(CblasRowMajor, CblasTrans, (int)N, dout, 1.0f, g, dout, ones, 1, 1.0f, db, 1);
@@ -289,6 +293,8 @@ void ifg_linear_t_bwd(float *dinp, float *dw, float *db, const float *g, const f
 	if (dinp)
 		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)N, din, dout, 1.0f, g, dout,
 			    w, din, 0.0f, dinp, din);
+	if (!dw)
+		return;
 	cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, dout, din, (int)N, 1.0f, g, dout, inp,
 		    din, 1.0f, dw, din);
 	if (db)
@@ -484,7 +490,8 @@ void ifg_rmsnorm_bwd(float *dinp, const float *dres, float *dw, const float *dou
 		const float *rr = dres ? dres + r * C : NULL;
 		for (int i = 0; i < C; i++) {
 			float xh = x[i] * rs;
-			dw[i] += dy[i] * xh;
+			if (dw)
+				dw[i] += dy[i] * xh;
 			float g = rs * (dy[i] * w[i] - xh * dot);
 			dx[i] = rr ? rr[i] + g : g;
 		}

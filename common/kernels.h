@@ -31,8 +31,8 @@ void ifg_gelu_tanh_bwd(float *dx, const float *x, const float *dy, size_t n);
  * (N) are kept for the backward when not NULL. */
 void ifg_layernorm_fwd(float *out, float *mean, float *rstd, const float *inp, const float *w,
 		       const float *b, size_t N, int C, float eps);
-/* dinp (N, C) = dres (N, C) + LayerNorm backward of dout; dw, db (C) +=.
- * dres may be NULL (no residual gradient to add). */
+/* dinp (N, C) = dres (N, C) + LayerNorm backward of dout; dw, db (C) +=
+ * (skipped when dw is NULL).  dres may be NULL (no residual gradient to add). */
 void ifg_layernorm_bwd(float *dinp, const float *dres, float *dw, float *db, const float *dout,
 		       const float *inp, const float *w, const float *mean, const float *rstd,
 		       size_t N, int C);
@@ -44,7 +44,7 @@ void ifg_linear_fwd(float *out, const float *inp, const float *w, const float *b
 		    int din, int dout);
 /* Backward for upstream gradient g (N, dout); ones: N ones.
  *   dinp (N, din) = g Wᵀ           (overwritten; skipped when dinp is NULL)
- *   dW (din, dout) += inpᵀ g ;  db (dout) += gᵀ 1 */
+ *   dW (din, dout) += inpᵀ g ;  db (dout) += gᵀ 1   (both skipped when dw is NULL) */
 void ifg_linear_bwd(float *dinp, float *dw, float *db, const float *g, const float *inp,
 		    const float *w, const float *ones, size_t N, int din, int dout);
 
@@ -54,7 +54,7 @@ void ifg_linear_bwd(float *dinp, float *dw, float *db, const float *g, const flo
 void ifg_linear_t_fwd(float *out, const float *inp, const float *w, const float *b, size_t N,
 		      int din, int dout);
 /* dinp (N, din) = g W (skipped when NULL); dW (dout, din) += gᵀ inp; db += gᵀ 1
- * (skipped when NULL). */
+ * (skipped when NULL; both skipped when dw is NULL). */
 void ifg_linear_t_bwd(float *dinp, float *dw, float *db, const float *g, const float *inp,
 		      const float *w, const float *ones, size_t N, int din, int dout);
 
@@ -106,7 +106,8 @@ void ifg_gelu_exact_bwd(float *dx, const float *x, const float *dy, size_t n);
 /* out (N, C); rstd (N) kept for the backward when not NULL. */
 void ifg_rmsnorm_fwd(float *out, float *rstd, const float *inp, const float *w, size_t N, int C,
 		     float eps);
-/* dinp (N, C) = dres + RMSNorm backward of dout (dres may be NULL); dw (C) +=. */
+/* dinp (N, C) = dres + RMSNorm backward of dout (dres may be NULL); dw (C) +=
+ * (skipped when NULL). */
 void ifg_rmsnorm_bwd(float *dinp, const float *dres, float *dw, const float *dout,
 		     const float *inp, const float *w, const float *rstd, size_t N, int C);
 

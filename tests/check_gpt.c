@@ -237,6 +237,39 @@ START_TEST(test_linear_api)
 }
 END_TEST
 
+/* Without parameter gradients (IFG_GPT_NO_PARAM_GRADS) the backward leaves
+ * the same output gradients of every tracked layer, bit for bit, and no
+ * gradient memory. */
+START_TEST(test_no_param_grads)
+{
+	struct ifg_gpt *m = tiny_model(3, _i), *bare = tiny_model(3, _i);
+	struct batch b;
+	make_batch(&b, 4);
+	ck_assert_int_eq(ifg_gpt_reserve(m, TB, TT, IFG_GPT_TRAIN | IFG_GPT_KEEP_LINEAR), 0);
+	ck_assert_int_eq(ifg_gpt_reserve(bare, TB, TT, IFG_GPT_TRAIN | IFG_GPT_KEEP_LINEAR |
+							      IFG_GPT_NO_PARAM_GRADS), 0);
+	ck_assert_ptr_null(ifg_gpt_grad_mem(bare));
+	ifg_gpt_zero_grad(m);
+	ifg_gpt_zero_grad(bare);
+	weighted_loss(m, &b);
+	weighted_loss(bare, &b);
+	ck_assert_int_eq(ifg_gpt_backward(m, b.w, divisor), 0);
+	ck_assert_int_eq(ifg_gpt_backward(bare, b.w, divisor), 0);
+	for (int k = 0; k < ifg_gpt_nlins(m); k++) {
+		struct ifg_gpt_linear L, Lb;
+		ck_assert_int_eq(ifg_gpt_linear(m, k, &L), 0);
+		ck_assert_int_eq(ifg_gpt_linear(bare, k, &Lb), 0);
+		for (int r = 0; r < TB * TT; r++)
+			ck_assert(memcmp(L.s + r * L.lds, Lb.s + r * Lb.lds, L.d_out * sizeof(float)) == 0);
+	}
+	/* a later reservation without the flag brings the gradients back */
+	ck_assert_int_eq(ifg_gpt_reserve(bare, TB, TT, IFG_GPT_TRAIN), 0);
+	ck_assert_ptr_nonnull(ifg_gpt_grad_mem(bare));
+	ifg_gpt_free(m);
+	ifg_gpt_free(bare);
+}
+END_TEST
+
 /* Rows of a batch are independent: a batch of two equals two batches of
  * one, and gradients accumulate over calls. */
 START_TEST(test_batch_independence)
@@ -442,6 +475,7 @@ Suite *make_suite(void)
 	tcase_set_timeout(tc, 120);
 	tcase_add_loop_test(tc, test_finite_differences, 0, IFG_TEST_NFAM);
 	tcase_add_loop_test(tc, test_linear_api, 0, IFG_TEST_NFAM);
+	tcase_add_loop_test(tc, test_no_param_grads, 0, IFG_TEST_NFAM);
 	tcase_add_loop_test(tc, test_batch_independence, 0, IFG_TEST_NFAM);
 	tcase_add_loop_test(tc, test_causal, 0, IFG_TEST_NFAM);
 	tcase_add_loop_test(tc, test_long_context_fd, 0, IFG_TEST_NFAM);

@@ -9,7 +9,10 @@
 
 /* Each record's full weight gradient from the model's backward equals
  * Σ_t s_t ā_tᵀ from the extracted inputs and output gradients: weight
- * (Conv1D (d_in, d_out)) and bias (the ā column of ones). */
+ * (Conv1D (d_in, d_out)) and bias (the ā column of ones).  Extraction
+ * alone computes no parameter gradients (IFG_GPT_NO_PARAM_GRADS): the model
+ * here is reserved with them first, to compare with, and a twin without
+ * them must give the same a and s bit for bit. */
 static void check_extraction(const char *select, int cont, bool sample, int expect_layers)
 {
 	struct ifg_gpt_config cfg = { .n_layer = 2, .n_head = 2, .n_embd = 8, .n_ctx = 16,
@@ -17,19 +20,33 @@ static void check_extraction(const char *select, int cont, bool sample, int expe
 	struct ifg_gpt *m = ifg_gpt_new(&cfg);
 	ck_assert_ptr_nonnull(m);
 	ifg_gpt_init_weights(m, 7);
-	struct ifg_gradext g;
+	ck_assert_int_eq(ifg_gpt_reserve(m, 1, 11, IFG_GPT_TRAIN), 0);
+	struct ifg_gpt *bare = ifg_gpt_new(&cfg);
+	ifg_gpt_init_weights(bare, 7);
+	struct ifg_gradext g, gb;
 	ck_assert_msg(ifg_gradext_init(&g, m, select) == 0, "%s", ifg_err());
+	ck_assert_msg(ifg_gradext_init(&gb, bare, select) == 0, "%s", ifg_err());
 	ck_assert_int_eq(g.n_layers, expect_layers);
 	uint32_t tok[11];
 	for (int t = 0; t < 11; t++)
 		tok[t] = (uint32_t)(t * 5 + 3) % 13;
-	struct ifg_rng rng;
+	struct ifg_rng rng, rngb;
 	ifg_rng_init2(&rng, 99, 0);
+	ifg_rng_init2(&rngb, 99, 0);
 	double loss;
 	for (int T = 11; T >= 6; T -= 5) {	/* a longer record, then a shorter one */
 		ck_assert_msg(ifg_gradext_record(&g, tok, T, cont, sample ? &rng : NULL, &loss) == 0,
 			      "%s", ifg_err());
 		ck_assert(loss > 0);
+		double lossb;
+		ck_assert_int_eq(ifg_gradext_record(&gb, tok, T, cont, sample ? &rngb : NULL, &lossb), 0);
+		ck_assert(lossb == loss);
+		ck_assert_ptr_null(ifg_gpt_grad_mem(bare));
+		for (int i = 0; i < g.n_layers; i++) {
+			size_t na = (size_t)T * (g.layers[i].d_in + 1), ns = (size_t)T * g.layers[i].d_out;
+			ck_assert(memcmp(g.a[i], gb.a[i], na * sizeof(float)) == 0);
+			ck_assert(memcmp(g.s[i], gb.s[i], ns * sizeof(float)) == 0);
+		}
 		for (int i = 0; i < g.n_layers; i++) {
 			int din = g.layers[i].d_in, dout = g.layers[i].d_out;
 			/* the layer's weight and bias gradients: at the offsets of
@@ -58,7 +75,9 @@ static void check_extraction(const char *select, int cont, bool sample, int expe
 		}
 	}
 	ifg_gradext_release(&g);
+	ifg_gradext_release(&gb);
 	ifg_gpt_free(m);
+	ifg_gpt_free(bare);
 }
 
 START_TEST(test_extraction_true_labels) { check_extraction("all", 0, false, 8); }
