@@ -11,12 +11,14 @@
 #include "kinds.h"
 #include "util.h"
 
-void ifg_layer_init(struct ifg_layer_factors *l, const char *name, int d_in, int d_out)
+void ifg_layer_init(struct ifg_layer_factors *l, const char *name, int d_in, int d_out,
+		    bool bias)
 {
 	memset(l, 0, sizeof *l);
 	l->name = ifg_xstrdup(name);
 	l->d_in = d_in;
 	l->d_out = d_out;
+	l->bias = bias;
 }
 
 void ifg_layer_release(struct ifg_layer_factors *l)
@@ -35,13 +37,13 @@ void ifg_layer_release(struct ifg_layer_factors *l)
 }
 
 void ifg_factors_init(struct ifg_factors *f, int n_layers, const char *const *names,
-		      const int *d_in, const int *d_out)
+		      const int *d_in, const int *d_out, const bool *bias)
 {
 	memset(f, 0, sizeof *f);
 	f->n_layers = n_layers;
 	f->layer = ifg_xcalloc(n_layers > 0 ? n_layers : 1, sizeof *f->layer);
 	for (int i = 0; i < n_layers; i++)
-		ifg_layer_init(&f->layer[i], names[i], d_in[i], d_out[i]);
+		ifg_layer_init(&f->layer[i], names[i], d_in[i], d_out[i], bias ? bias[i] : true);
 }
 
 void ifg_factors_release(struct ifg_factors *f)
@@ -60,7 +62,7 @@ static double *zeros(size_t n)
 static double *scratch(struct ifg_layer_factors *l)
 {
 	if (!l->work)
-		l->work = ifg_xaligned(3 * (size_t)l->d_out * (l->d_in + 1), sizeof(double));
+		l->work = ifg_xaligned(3 * (size_t)l->d_out * ifg_layer_na(l), sizeof(double));
 	return l->work;
 }
 
@@ -106,7 +108,7 @@ void ifg_weight_grad_f32(int o, int na, int64_t T, const float *s, const float *
 void ifg_cov_add(struct ifg_layer_factors *l, const double *a, const double *s, int64_t T,
 		 double *blas_seconds)
 {
-	int na = l->d_in + 1, o = l->d_out;
+	int na = ifg_layer_na(l), o = l->d_out;
 	if (!l->A_sum)
 		l->A_sum = zeros((size_t)na * na);
 	if (!l->S_sum)
@@ -136,7 +138,7 @@ static void mirror_upper(double *m, int n)
 void ifg_cov_symmetrize(struct ifg_layer_factors *l)
 {
 	if (l->A_sum)
-		mirror_upper(l->A_sum, l->d_in + 1);
+		mirror_upper(l->A_sum, ifg_layer_na(l));
 	if (l->S_sum)
 		mirror_upper(l->S_sum, l->d_out);
 }
@@ -173,11 +175,13 @@ static int same_part(const char *layer, const char *part, const double *x, const
 
 int ifg_layer_merge(struct ifg_layer_factors *dst, const struct ifg_layer_factors *src)
 {
-	size_t na = dst->d_in + 1, o = dst->d_out;
-	if (dst->d_in != src->d_in || dst->d_out != src->d_out || strcmp(dst->name, src->name))
-		return ifg_seterr("layer '%s' (d_in %d, d_out %d) cannot merge with layer '%s' "
-				  "(d_in %d, d_out %d)", dst->name, dst->d_in, dst->d_out,
-				  src->name, src->d_in, src->d_out);
+	size_t na = ifg_layer_na(dst), o = dst->d_out;
+	if (dst->d_in != src->d_in || dst->d_out != src->d_out || dst->bias != src->bias ||
+	    strcmp(dst->name, src->name))
+		return ifg_seterr("layer '%s' (d_in %d, d_out %d%s) cannot merge with layer '%s' "
+				  "(d_in %d, d_out %d%s)", dst->name, dst->d_in, dst->d_out,
+				  dst->bias ? "" : ", no bias", src->name, src->d_in, src->d_out,
+				  src->bias ? "" : ", no bias");
 	int64_t ac = dst->A_count, sc = dst->S_count, lc;
 	if ((src->A_sum && (__builtin_add_overflow(ac, src->A_count, &ac) ||
 			    __builtin_add_overflow(sc, src->S_count, &sc))) ||
@@ -237,7 +241,7 @@ static int eigh(const char *layer, const char *what, int n, const double *sum, i
 
 int ifg_eigen(struct ifg_layer_factors *l, double *blas_seconds)
 {
-	if (eigh(l->name, "activation (A)", l->d_in + 1, l->A_sum, l->A_count, &l->QA,
+	if (eigh(l->name, "activation (A)", ifg_layer_na(l), l->A_sum, l->A_count, &l->QA,
 		 &l->eigvals_A, blas_seconds) < 0)
 		return -1;
 	return eigh(l->name, "gradient (S)", l->d_out, l->S_sum, l->S_count, &l->QS,
@@ -250,13 +254,13 @@ static void copy_g(const struct ifg_layer_factors *l, const double *g, double *o
 		   double *work)
 {
 	(void)work;
-	memcpy(out, g, (size_t)l->d_out * (l->d_in + 1) * sizeof *out);
+	memcpy(out, g, (size_t)l->d_out * ifg_layer_na(l) * sizeof *out);
 }
 
 static void rotate_q(const struct ifg_layer_factors *l, const double *g, double *out,
 		     double *work)
 {
-	int na = l->d_in + 1, o = l->d_out;
+	int na = ifg_layer_na(l), o = l->d_out;
 	/* work = Q_Sᵀ g : (o, na) = (o, o)ᵀ (o, na) */
 	cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, o, na, o, 1.0, l->QS, o, g, na, 0.0,
 		    work, na);
@@ -268,7 +272,7 @@ static void rotate_q(const struct ifg_layer_factors *l, const double *g, double 
 static void unrotate_q(const struct ifg_layer_factors *l, const double *g, double *out,
 		       double *work)
 {
-	int na = l->d_in + 1, o = l->d_out;
+	int na = ifg_layer_na(l), o = l->d_out;
 	/* work = Q_S g : (o, na) = (o, o) (o, na) */
 	cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, o, na, o, 1.0, l->QS, o, g, na,
 		    0.0, work, na);
@@ -279,7 +283,7 @@ static void unrotate_q(const struct ifg_layer_factors *l, const double *g, doubl
 
 static void curv_ones(const struct ifg_layer_factors *l, double *c)
 {
-	size_t n = (size_t)l->d_out * (l->d_in + 1);
+	size_t n = (size_t)l->d_out * ifg_layer_na(l);
 	for (size_t i = 0; i < n; i++)
 		c[i] = 1.0;
 }
@@ -287,7 +291,7 @@ static void curv_ones(const struct ifg_layer_factors *l, double *c)
 /* C = Λ_sum / N_Λ (ekfac, and diagonal where the basis is the identity) */
 static void curv_lambda(const struct ifg_layer_factors *l, double *c)
 {
-	size_t n = (size_t)l->d_out * (l->d_in + 1);
+	size_t n = (size_t)l->d_out * ifg_layer_na(l);
 	double inv = 1.0 / (double)l->Lambda_count;
 	for (size_t i = 0; i < n; i++)
 		c[i] = l->Lambda_sum[i] * inv;
@@ -296,7 +300,7 @@ static void curv_lambda(const struct ifg_layer_factors *l, double *c)
 /* C[i, j] = λ_S[i] λ_A[j], the K-FAC eigenvalues of S ⊗ A */
 static void curv_kfac(const struct ifg_layer_factors *l, double *c)
 {
-	int na = l->d_in + 1, o = l->d_out;
+	int na = ifg_layer_na(l), o = l->d_out;
 	for (int i = 0; i < o; i++)
 		for (int j = 0; j < na; j++)
 			c[(size_t)i * na + j] = l->eigvals_S[i] * l->eigvals_A[j];
@@ -336,7 +340,7 @@ int ifg_strategy_usable(const struct ifg_strategy *s, const struct ifg_layer_fac
 int ifg_lambda_add(struct ifg_layer_factors *l, const struct ifg_strategy *s, const double *a,
 		   const double *sg, int64_t T, double *blas_seconds)
 {
-	int na = l->d_in + 1, o = l->d_out;
+	int na = ifg_layer_na(l), o = l->d_out;
 	size_t n = (size_t)o * na;
 	if (!s->needs_lambda)
 		return ifg_seterr("strategy %s has no lambda pass", s->name);
@@ -386,7 +390,7 @@ int ifg_precondition(const struct ifg_layer_factors *l, const struct ifg_strateg
 		     const struct ifg_damping *d, const double *g, double *out,
 		     double *delta_used)
 {
-	int na = l->d_in + 1, o = l->d_out;
+	int na = ifg_layer_na(l), o = l->d_out;
 	size_t n = (size_t)o * na;
 	if (ifg_strategy_usable(s, l) < 0)
 		return -1;

@@ -1,7 +1,8 @@
 /* ekfac.h: EK-FAC factors of the tracked linear layers (doc/method.md §3-4).
  *
  * Per tracked layer y = W a + b with W (d_out, d_in), write na = d_in + 1
- * (ā = [a; 1], the bias folded in as the last column) and o = d_out.
+ * (ā = [a; 1], the bias folded in as the last column) and o = d_out; for a
+ * layer without a bias (y = W a) na = d_in and ā = a.
  * Every matrix is row-major double.
  *
  *   covariance   A_sum = Σ_t ā_t ā_tᵀ (na, na), S_sum = Σ_t s_t s_tᵀ (o, o),
@@ -28,7 +29,8 @@
 /* One tracked layer.  Parts a stage has not produced are NULL. */
 struct ifg_layer_factors {
 	char *name;
-	int d_in, d_out;	/* na = d_in + 1, o = d_out */
+	int d_in, d_out;	/* na = d_in + bias, o = d_out */
+	bool bias;		/* the layer has a bias: ā's last column is 1 */
 	double *A_sum;		/* (na, na) */
 	double *S_sum;		/* (o, o) */
 	int64_t A_count, S_count;
@@ -48,11 +50,18 @@ struct ifg_factors {
 	double blas_seconds;	/* time spent inside BLAS/LAPACK calls */
 };
 
-/* Layers with names and shapes, every part NULL. */
+/* Layers with names and shapes, every part NULL; bias NULL: every layer
+ * has a bias. */
 void ifg_factors_init(struct ifg_factors *f, int n_layers, const char *const *names,
-		      const int *d_in, const int *d_out);
+		      const int *d_in, const int *d_out, const bool *bias);
 void ifg_factors_release(struct ifg_factors *f);
-void ifg_layer_init(struct ifg_layer_factors *l, const char *name, int d_in, int d_out);
+void ifg_layer_init(struct ifg_layer_factors *l, const char *name, int d_in, int d_out,
+		    bool bias);
+/* na = d_in + bias: the width of ā. */
+static inline int ifg_layer_na(const struct ifg_layer_factors *l)
+{
+	return l->d_in + l->bias;
+}
 void ifg_layer_release(struct ifg_layer_factors *l);
 
 /* ---- the record's weight gradient ---- */

@@ -60,6 +60,7 @@ int ifg_gradext_init(struct ifg_gradext *g, struct ifg_gpt *m, const char *selec
 		g->layers[j].name = ifg_xstrdup(l->name);
 		g->layers[j].d_in = l->d_in;
 		g->layers[j].d_out = l->d_out;
+		g->layers[j].bias = l->bias;
 		g->lin[j++] = i;
 	}
 	free(sel);
@@ -118,7 +119,8 @@ int ifg_gradext_record(struct ifg_gradext *g, const uint32_t *tok, int T, int co
 		for (int i = 0; i < g->n_layers; i++) {
 			free(g->a[i]);
 			free(g->s[i]);
-			g->a[i] = ifg_xaligned((size_t)T * (g->layers[i].d_in + 1), sizeof(float));
+			g->a[i] = ifg_xaligned((size_t)T * (g->layers[i].d_in + g->layers[i].bias),
+					       sizeof(float));
 			g->s[i] = ifg_xaligned((size_t)T * g->layers[i].d_out, sizeof(float));
 		}
 		g->cap = T;
@@ -145,11 +147,15 @@ int ifg_gradext_record(struct ifg_gradext *g, const uint32_t *tok, int T, int co
 			return -1;
 		if (lin.d_in != din || lin.d_out != dout || !lin.s)
 			return ifg_seterr("layer '%s': the model gave no gradients", g->layers[i].name);
-		/* a: (T, d_in) rows plus the constant-1 bias column */
-		for (int t = 0; t < T; t++) {
-			float *row = g->a[i] + (size_t)t * (din + 1);
-			memcpy(row, lin.a + (size_t)t * din, (size_t)din * sizeof *row);
-			row[din] = 1.0f;
+		/* a: (T, d_in) rows plus, for a layer with a bias, the constant-1 column */
+		if (!g->layers[i].bias) {
+			memcpy(g->a[i], lin.a, (size_t)T * din * sizeof(float));
+		} else {
+			for (int t = 0; t < T; t++) {
+				float *row = g->a[i] + (size_t)t * (din + 1);
+				memcpy(row, lin.a + (size_t)t * din, (size_t)din * sizeof *row);
+				row[din] = 1.0f;
+			}
 		}
 		memcpy(g->s[i], lin.s, (size_t)T * dout * sizeof(float));
 	}

@@ -2,10 +2,10 @@
  * factors kinds (kinds.h, ekfac.h), and the checks that streams handed to
  * one program come from the same model.
  *
- *   grads    header: model, tokenizer, layers [{name, d_in, d_out}], labels,
- *                    seed, dtype;  record: ... + grads [{a (T, d_in+1),
+ *   grads    header: model, tokenizer, layers [{name, d_in, d_out[, bias]}],
+ *                    labels, seed, dtype;  record: ... + grads [{a (T, na),
  *                    s (T, d_out)} per layer]
- *   gradsum  header: as grads + count;  record: count, G [f64 (d_out, d_in+1)]
+ *   gradsum  header: as grads + count;  record: count, G [f64 (d_out, na)]
  *   cov      header: model, tokenizer, layers, labels, seed, records;
  *            record per layer: layer, name, A_sum, A_count, S_sum, S_count
  *   eigen    header: as cov;  record per layer: layer, name, A_count,
@@ -13,7 +13,10 @@
  *   factors  header: as cov + strategy;  record per layer: layer, name,
  *            [QA, eigvals_A, QS, eigvals_S], [Lambda_sum, Lambda_count]
  *
- * Record layers come in header order; "layer" is the index. */
+ * Record layers come in header order; "layer" is the index.  na = d_in + 1
+ * for a layer with a bias (the constant-1 column last in a), d_in for one
+ * without; a layer's header entry says "bias": false only for the latter
+ * (absent: true). */
 #ifndef IFG_GRADREC_H
 #define IFG_GRADREC_H
 
@@ -24,9 +27,12 @@
 #include "ekfac.h"
 #include "rec.h"
 
+#define IFG_K_BIAS "bias"
+
 struct ifg_layer_shape {
 	char *name;
 	int d_in, d_out;	/* d_in without the bias column */
+	bool bias;		/* a bias column: na = d_in + bias */
 };
 
 /* What a consumer checks in a header.  Owns a copy of the header map. */
@@ -63,13 +69,13 @@ int ifg_gradhdr_same_model(const struct ifg_gradhdr *a, const char *what_a,
  * layers, labels, seed (those present).  Count, then pack. */
 uint32_t ifg_gradhdr_npairs(const struct ifg_gradhdr *h);
 void ifg_gradhdr_pack_pairs(msgpack_packer *pk, const struct ifg_gradhdr *h);
-/* "layers": [{name, d_in, d_out}] */
+/* "layers": [{name, d_in, d_out}], "bias": false added for a layer without */
 void ifg_pack_kv_layers(msgpack_packer *pk, int n, const struct ifg_layer_shape *layers);
 
 /* ---- grads ---- */
 
 struct ifg_layer_grad {
-	struct ifg_array a;	/* (T, d_in + 1) */
+	struct ifg_array a;	/* (T, na) */
 	struct ifg_array s;	/* (T, d_out) */
 };
 
@@ -78,7 +84,7 @@ struct ifg_layer_grad {
  * the length of its tokens field when there is one). */
 int ifg_grads_parse(const struct ifg_reader *r, const struct ifg_gradhdr *h,
 		    const msgpack_object *rec, struct ifg_layer_grad *g, uint64_t *T);
-/* Packs "grads": per layer {a: (T, d_in+1), s: (T, d_out)}, stored as dtype
+/* Packs "grads": per layer {a: (T, na), s: (T, d_out)}, stored as dtype
  * (f32 or bf16). */
 void ifg_pack_kv_grads(msgpack_packer *pk, int n, const struct ifg_layer_shape *layers,
 		       uint64_t T, const float *const *a, const float *const *s,
@@ -86,11 +92,11 @@ void ifg_pack_kv_grads(msgpack_packer *pk, int n, const struct ifg_layer_shape *
 
 /* ---- gradsum ---- */
 
-/* Packs the gradsum record {count, G: [f64 (d_out, d_in+1) per layer]}. */
+/* Packs the gradsum record {count, G: [f64 (d_out, na) per layer]}. */
 void ifg_pack_gradsum(msgpack_packer *pk, int n, const struct ifg_layer_shape *layers,
 		      int64_t count, const double *const *G);
 /* Reads a whole gradsum stream: header into h, *G gets h->n_layers arrays
- * (each (d_out, d_in+1), free each and the array), *count its count. */
+ * (each (d_out, na), free each and the array), *count its count. */
 int ifg_gradsum_read(const char *path, struct ifg_gradhdr *h, double ***G, int64_t *count);
 
 /* ---- cov, eigen, factors ---- */

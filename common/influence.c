@@ -26,15 +26,15 @@ int ifg_scorer_init(struct ifg_scorer *sc, const struct ifg_factors *f,
 	sc->n_layers = n;
 	sc->strategy = st;
 	sc->damping = *d;
-	sc->d_in = ifg_xcalloc(n, sizeof *sc->d_in);
+	sc->na = ifg_xcalloc(n, sizeof *sc->na);
 	sc->d_out = ifg_xcalloc(n, sizeof *sc->d_out);
 	sc->P = ifg_xcalloc(n, sizeof *sc->P);
 	sc->P32 = ifg_xcalloc(n, sizeof *sc->P32);
 	sc->delta = ifg_xcalloc(n, sizeof *sc->delta);
 	for (int l = 0; l < n; l++) {
 		const struct ifg_layer_factors *L = &f->layer[l];
-		size_t m = (size_t)L->d_out * (L->d_in + 1);
-		sc->d_in[l] = L->d_in;
+		size_t m = (size_t)L->d_out * ifg_layer_na(L);
+		sc->na[l] = ifg_layer_na(L);
 		sc->d_out[l] = L->d_out;
 		sc->P[l] = ifg_xaligned(m, sizeof(double));
 		sc->P32[l] = ifg_xaligned(m, sizeof(float));
@@ -58,7 +58,7 @@ void ifg_scorer_release(struct ifg_scorer *sc)
 	}
 	free(sc->P);
 	free(sc->P32);
-	free(sc->d_in);
+	free(sc->na);
 	free(sc->d_out);
 	free(sc->delta);
 	free(sc->U);
@@ -70,7 +70,7 @@ void ifg_scorer_release(struct ifg_scorer *sc)
 void ifg_score_tokens(struct ifg_scorer *sc, int layer, const float *a, const float *s,
 		      int64_t T, double *out)
 {
-	int na = sc->d_in[layer] + 1, o = sc->d_out[layer];
+	int na = sc->na[layer], o = sc->d_out[layer];
 	if (T <= 0)
 		return;
 	size_t need = (size_t)T * o;
@@ -97,7 +97,7 @@ void ifg_score_tokens(struct ifg_scorer *sc, int layer, const float *a, const fl
 double ifg_score_document(struct ifg_scorer *sc, int layer, const float *a, const float *s,
 			  int64_t T)
 {
-	int na = sc->d_in[layer] + 1, o = sc->d_out[layer];
+	int na = sc->na[layer], o = sc->d_out[layer];
 	size_t m = (size_t)o * na;
 	if (m > sc->gcap) {
 		free(sc->G);

@@ -1,7 +1,7 @@
 /* influence.h: the differential query gradient, its preconditioning and the
  * per-token influence scores (doc/method.md §5).
  *
- * Per layer, with na = d_in + 1 and o = d_out:
+ * Per layer, with na = d_in + 1 (d_in for a layer without a bias) and o = d_out:
  *   Δg = G_tox / K_tox − G_safe / K_safe            (o, na), mean query gradients
  *   P  = H̃⁻¹ Δg                                     (o, na), once (ekfac.h)
  *   S_ℓ[t] = s_tᵀ P ā_t,  computed as U = Ā Pᵀ (T, o), S_ℓ[t] = ⟨U[t], s_t⟩
@@ -26,7 +26,7 @@ void ifg_query_diff(uint64_t n, const double *G_tox, int64_t K_tox, const double
 
 struct ifg_scorer {
 	int n_layers;
-	int *d_in, *d_out;
+	int *na, *d_out;	/* per layer: the width of ā (d_in + bias), d_out */
 	double **P;		/* per layer (o, na): the preconditioned query gradient */
 	float **P32;		/* the same in f32 for the per-token products */
 	double *delta;		/* damping used per layer */

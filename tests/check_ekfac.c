@@ -7,8 +7,11 @@
 #include "testutil.h"
 #include "util.h"
 
-/* A tiny layer: d_in 3 (na 4), d_out 5; records of a few tokens. */
+/* A tiny layer: d_in 3 (na 4), d_out 5; records of a few tokens.  The loop
+ * tests run a second time (_i = 1) on a layer without a bias: d_in 4, na 4,
+ * every column of ā an input. */
 enum { DIN = 3, NA = DIN + 1, DO = 5, NREC = 12, TMAX = 7 };
+static bool no_bias;
 
 static uint64_t rng_state;
 static double urand(void)	/* uniform in [-1, 1) */
@@ -19,7 +22,8 @@ static double urand(void)	/* uniform in [-1, 1) */
 	return (double)(rng_state >> 11) / 9007199254740992.0 * 2.0 - 1.0;
 }
 
-/* Random records: a[n] (T[n], NA) with the bias column 1, s[n] (T[n], DO). */
+/* Random records: a[n] (T[n], NA) with the bias column 1 (an input when
+ * no_bias), s[n] (T[n], DO). */
 static double a_rec[NREC][TMAX * NA], s_rec[NREC][TMAX * DO];
 static int T_rec[NREC];
 
@@ -31,7 +35,7 @@ static void make_records(uint64_t seed)
 		for (int t = 0; t < T_rec[n]; t++) {
 			for (int j = 0; j < DIN; j++)
 				a_rec[n][t * NA + j] = urand() + 0.3 * j;
-			a_rec[n][t * NA + DIN] = 1.0;
+			a_rec[n][t * NA + DIN] = no_bias ? urand() - 0.5 : 1.0;
 			for (int i = 0; i < DO; i++)
 				s_rec[n][t * DO + i] = urand() * (1 + i);
 		}
@@ -40,7 +44,11 @@ static void make_records(uint64_t seed)
 
 static void new_layer(struct ifg_layer_factors *l)
 {
-	ifg_layer_init(l, "h.0.mlp.c_fc", DIN, DO);
+	if (no_bias)
+		ifg_layer_init(l, "h.0.mlp.c_fc", NA, DO, false);
+	else
+		ifg_layer_init(l, "h.0.mlp.c_fc", DIN, DO, true);
+	ck_assert_int_eq(ifg_layer_na(l), NA);
 }
 
 static double relerr(const double *x, const double *y, size_t n)
@@ -80,6 +88,7 @@ static void fit(struct ifg_layer_factors *l, const struct ifg_strategy *st, int 
  * over records), and T = 0 leaving beta G; the f32 form on f32 copies. */
 START_TEST(test_weight_grad)
 {
+	no_bias = false;
 	make_records(11);
 	double G[DO * NA], want[DO * NA] = { 0 }, one[DO * NA], *buf = NULL;
 	size_t cap = 0;
@@ -117,6 +126,7 @@ END_TEST
 
 START_TEST(test_covariance_dense)
 {
+	no_bias = _i;
 	make_records(11);
 	struct ifg_layer_factors l;
 	new_layer(&l);
@@ -141,13 +151,15 @@ START_TEST(test_covariance_dense)
 	ck_assert_double_le(relerr(l.A_sum, A, NA * NA), 1e-14);
 	ck_assert_double_le(relerr(l.S_sum, S, DO * DO), 1e-14);
 	/* the bias coordinate of A counts tokens */
-	ck_assert_double_eq(l.A_sum[NA * NA - 1], (double)tokens);
+	if (!no_bias)
+		ck_assert_double_eq(l.A_sum[NA * NA - 1], (double)tokens);
 	ifg_layer_release(&l);
 }
 END_TEST
 
 START_TEST(test_eigen_reconstructs)
 {
+	no_bias = _i;
 	make_records(12);
 	struct ifg_layer_factors l;
 	new_layer(&l);
@@ -181,6 +193,7 @@ END_TEST
 
 START_TEST(test_eigen_needs_tokens)
 {
+	no_bias = false;
 	struct ifg_layer_factors l;
 	new_layer(&l);
 	ck_assert_int_eq(ifg_eigen(&l, NULL), -1);
@@ -192,6 +205,7 @@ END_TEST
 /* Λ equals the mean of the squared rotated per-record gradients, dense. */
 START_TEST(test_lambda_dense)
 {
+	no_bias = _i;
 	make_records(13);
 	const struct ifg_strategy *ek = ifg_strategy_find("ekfac");
 	struct ifg_layer_factors l;
@@ -222,6 +236,7 @@ END_TEST
 /* Four shards merged equal one pass (covariance and lambda, shared eigen). */
 START_TEST(test_merge_shards)
 {
+	no_bias = _i;
 	make_records(14);
 	const struct ifg_strategy *ek = ifg_strategy_find("ekfac");
 	struct ifg_layer_factors whole, part[4];
@@ -258,6 +273,7 @@ END_TEST
 
 START_TEST(test_merge_refuses)
 {
+	no_bias = false;
 	make_records(15);
 	const struct ifg_strategy *ek = ifg_strategy_find("ekfac");
 	struct ifg_layer_factors x, y, z;
@@ -267,9 +283,14 @@ START_TEST(test_merge_refuses)
 	fit(&y, ek, 6, NREC);	/* another eigenbasis */
 	ck_assert_int_eq(ifg_layer_merge(&x, &y), -1);
 	ck_assert_ptr_nonnull(strstr(ifg_err(), "different eigenbases"));
-	ifg_layer_init(&z, "h.0.mlp.c_fc", DIN + 1, DO);
+	ifg_layer_init(&z, "h.0.mlp.c_fc", DIN + 1, DO, true);
 	ck_assert_int_eq(ifg_layer_merge(&x, &z), -1);
 	ck_assert_ptr_nonnull(strstr(ifg_err(), "d_in 4"));
+	ifg_layer_release(&z);
+	/* the same widths with and without a bias are different layers */
+	ifg_layer_init(&z, "h.0.mlp.c_fc", DIN, DO, false);
+	ck_assert_int_eq(ifg_layer_merge(&x, &z), -1);
+	ck_assert_ptr_nonnull(strstr(ifg_err(), "no bias"));
 	ifg_layer_release(&x);
 	ifg_layer_release(&y);
 	ifg_layer_release(&z);
@@ -327,6 +348,7 @@ static void check_ekfac_inverse(const struct ifg_damping *d)
 
 START_TEST(test_ekfac_inverse_fixed)
 {
+	no_bias = _i;
 	struct ifg_damping d = { IFG_DAMP_FIXED, 1e-3 };
 	check_ekfac_inverse(&d);
 }
@@ -334,6 +356,7 @@ END_TEST
 
 START_TEST(test_ekfac_inverse_heuristic)
 {
+	no_bias = _i;
 	struct ifg_damping d = { IFG_DAMP_HEURISTIC, IFG_DAMPING_HEURISTIC_SCALE };
 	check_ekfac_inverse(&d);
 }
@@ -342,6 +365,7 @@ END_TEST
 /* kfac: H̃ = S ⊗ A + δ I, built without eigenvectors. */
 START_TEST(test_kfac_inverse)
 {
+	no_bias = _i;
 	enum { N = DO * NA };
 	make_records(17);
 	struct ifg_layer_factors l;
@@ -372,6 +396,7 @@ END_TEST
 /* diagonal: g / (mean(G ⊙ G) + δ); identity: g unchanged. */
 START_TEST(test_diagonal_identity)
 {
+	no_bias = _i;
 	enum { N = DO * NA };
 	make_records(18);
 	struct ifg_layer_factors l;
@@ -416,6 +441,7 @@ static void precond(const struct ifg_layer_factors *l, const struct ifg_strategy
  * without a part exactly when the strategy needs it. */
 START_TEST(test_strategy_table)
 {
+	no_bias = false;
 	enum { N = DO * NA };
 	ck_assert_ptr_null(ifg_strategy_find("ekfak"));
 	ck_assert_ptr_nonnull(strstr(ifg_err(), "ekfak"));
@@ -491,16 +517,16 @@ Suite *make_suite(void)
 	Suite *s = suite_create("ekfac");
 	TCase *tc = tcase_create("core");
 	tcase_add_test(tc, test_weight_grad);
-	tcase_add_test(tc, test_covariance_dense);
-	tcase_add_test(tc, test_eigen_reconstructs);
+	tcase_add_loop_test(tc, test_covariance_dense, 0, 2);
+	tcase_add_loop_test(tc, test_eigen_reconstructs, 0, 2);
 	tcase_add_test(tc, test_eigen_needs_tokens);
-	tcase_add_test(tc, test_lambda_dense);
-	tcase_add_test(tc, test_merge_shards);
+	tcase_add_loop_test(tc, test_lambda_dense, 0, 2);
+	tcase_add_loop_test(tc, test_merge_shards, 0, 2);
 	tcase_add_test(tc, test_merge_refuses);
-	tcase_add_test(tc, test_ekfac_inverse_fixed);
-	tcase_add_test(tc, test_ekfac_inverse_heuristic);
-	tcase_add_test(tc, test_kfac_inverse);
-	tcase_add_test(tc, test_diagonal_identity);
+	tcase_add_loop_test(tc, test_ekfac_inverse_fixed, 0, 2);
+	tcase_add_loop_test(tc, test_ekfac_inverse_heuristic, 0, 2);
+	tcase_add_loop_test(tc, test_kfac_inverse, 0, 2);
+	tcase_add_loop_test(tc, test_diagonal_identity, 0, 2);
 	tcase_add_test(tc, test_strategy_table);
 	suite_add_tcase(s, tc);
 	return s;

@@ -82,7 +82,7 @@ static double pass_mib(const struct ifg_factors *f, bool lambda, int64_t T)
 {
 	double sums = 0, rec = 0, widest = 0;
 	for (int l = 0; l < f->n_layers; l++) {
-		double na = f->layer[l].d_in + 1, o = f->layer[l].d_out;
+		double na = ifg_layer_na(&f->layer[l]), o = f->layer[l].d_out;
 		sums += na * na + o * o + (lambda ? na + o + 4 * o * na : 0);
 		rec += na + o;
 		widest = widest > na + o ? widest : na + o;
@@ -119,7 +119,7 @@ static void pass(char **files, int n, bool lambda, const struct ifg_strategy *st
 			if (!lambda)
 				ifg_cov_add(L, NULL, NULL, 0, NULL);
 			else if (!L->Lambda_sum)
-				L->Lambda_sum = ifg_xcalloc((size_t)L->d_out * (L->d_in + 1),
+				L->Lambda_sum = ifg_xcalloc((size_t)L->d_out * ifg_layer_na(L),
 							    sizeof(double));
 		}
 		struct ifg_layer_grad *g = ifg_xcalloc(h->n_layers, sizeof *g);
@@ -224,7 +224,8 @@ static void stage_eigen(const char *path, const struct opts *o)
 	double t0 = ifg_now(), blas = 0;
 	for (int l = 0; l < h.n_layers; l++) {
 		struct ifg_layer_factors L;
-		ifg_layer_init(&L, h.layers[l].name, h.layers[l].d_in, h.layers[l].d_out);
+		ifg_layer_init(&L, h.layers[l].name, h.layers[l].d_in, h.layers[l].d_out,
+			       h.layers[l].bias);
 		int rc = ifg_reader_next(r, &rec);
 		if (rc == 0)
 			ifg_reader_err(r, "the stream ends after %d of %d layers", l, h.n_layers);
@@ -315,11 +316,11 @@ static void stage_merge(char **files, int n, const struct opts *o)
 	for (int l = 0; l < h[0].n_layers; l++) {
 		const struct ifg_layer_shape *s = &h[0].layers[l];
 		struct ifg_layer_factors acc, part;
-		ifg_layer_init(&acc, s->name, s->d_in, s->d_out);
+		ifg_layer_init(&acc, s->name, s->d_in, s->d_out, s->bias);
 		for (int i = 0; i < n; i++) {
 			struct ifg_layer_factors *L = i == 0 ? &acc : &part;
 			if (i > 0)
-				ifg_layer_init(&part, s->name, s->d_in, s->d_out);
+				ifg_layer_init(&part, s->name, s->d_in, s->d_out, s->bias);
 			int rc = ifg_reader_next(r[i], &rec);
 			if (rc == 0)
 				ifg_reader_err(r[i], "the stream ends after %d of %d layers", l,

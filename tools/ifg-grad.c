@@ -3,7 +3,8 @@
  * Reads a checkpoint and tokens streams; for every record runs one forward
  * and backward of its summed loss (true labels, or labels sampled from the
  * model with --sample) and writes the record with "grads": per tracked layer
- * the inputs a (T, d_in + 1, bias column 1) and output gradients
+ * the inputs a (T, na: d_in, then the bias column 1 when the layer has a
+ * bias) and output gradients
  * s (T, d_out), whose products Σ_t s_t a_tᵀ are the record's weight
  * gradients.  With --sum it writes instead one gradsum record: per layer
  * G = Σ_records Σ_t s_t a_tᵀ (f64) and the record count. */
@@ -78,11 +79,11 @@ static void write_header(struct ifg_writer *w, const char *kind, const struct if
 		ifg_die_err("write to '%s' failed", ifg_writer_name(w));
 }
 
-/* G[l] += Σ_t s_t ā_tᵀ : (d_out, d_in+1), in double from the f32 blocks. */
+/* G[l] += Σ_t s_t ā_tᵀ : (d_out, na), in double from the f32 blocks. */
 static void accumulate(const struct ifg_gradext *g, double **G, double **buf, size_t *cap)
 {
 	for (int l = 0; l < g->n_layers; l++)
-		ifg_weight_grad_f32(g->layers[l].d_out, g->layers[l].d_in + 1, g->T, g->s[l],
+		ifg_weight_grad_f32(g->layers[l].d_out, g->layers[l].d_in + g->layers[l].bias, g->T, g->s[l],
 				    g->a[l], 1.0, G[l], buf, cap, NULL);
 }
 
@@ -165,7 +166,8 @@ int main(int argc, char **argv)
 	if (o.sum) {
 		G = ifg_xcalloc(g.n_layers, sizeof *G);
 		for (int l = 0; l < g.n_layers; l++)
-			G[l] = ifg_xcalloc((size_t)g.layers[l].d_out * (g.layers[l].d_in + 1),
+			G[l] = ifg_xcalloc((size_t)g.layers[l].d_out *
+						   (g.layers[l].d_in + g.layers[l].bias),
 					   sizeof(double));
 	}
 	static const char *const drop[] = { IFG_K_GRADS, NULL };

@@ -226,7 +226,7 @@ int main(int argc, char **argv)
 	double **dg = ifg_xcalloc(f.n_layers, sizeof *dg);
 	for (int l = 0; l < f.n_layers; l++) {
 		const struct ifg_layer_shape *s = &hq.layers[l];
-		size_t m = (size_t)s->d_out * (s->d_in + 1);
+		size_t m = (size_t)s->d_out * (s->d_in + s->bias);
 		dg[l] = ifg_xmalloc(m, sizeof(double));
 		ifg_query_diff(m, Gq[l], Kq, Gn ? Gn[l] : NULL, Kn, dg[l]);
 	}
