@@ -33,6 +33,9 @@ void ifg_layer_release(struct ifg_layer_factors *l)
 	free(l->Lambda_sum);
 	free(l->work);
 	free(l->twork);
+	free(l->QA32);
+	free(l->QS32);
+	free(l->work32);
 	memset(l, 0, sizeof *l);
 }
 
@@ -64,6 +67,34 @@ static double *scratch(struct ifg_layer_factors *l)
 	if (!l->work)
 		l->work = ifg_xaligned(3 * (size_t)l->d_out * ifg_layer_na(l), sizeof(double));
 	return l->work;
+}
+
+/* f32 scratch of at least n floats. */
+static float *scratch32(struct ifg_layer_factors *l, size_t n)
+{
+	if (n > l->w32cap) {
+		free(l->work32);
+		l->work32 = ifg_xaligned(l->w32cap = n, sizeof(float));
+	}
+	return l->work32;
+}
+
+/* ---- precision ---- */
+
+const char *ifg_precision_name(enum ifg_precision p)
+{
+	return p == IFG_PREC_F32 ? "f32" : "f64";
+}
+
+int ifg_precision_parse(const char *name, enum ifg_precision *p)
+{
+	if (!strcmp(name, "f32"))
+		*p = IFG_PREC_F32;
+	else if (!strcmp(name, "f64"))
+		*p = IFG_PREC_F64;
+	else
+		return ifg_seterr("precision '%s' (f32 or f64)", name);
+	return 0;
 }
 
 /* ---- the record's weight gradient ---- */
@@ -124,6 +155,48 @@ void ifg_cov_add(struct ifg_layer_factors *l, const double *a, const double *s, 
 	}
 	if (blas_seconds)
 		*blas_seconds += ifg_now() - t0;
+	l->A_count += T;
+	l->S_count += T;
+}
+
+/* sum += c over the upper triangle, (n, n) row-major: the f32 sum of one
+ * record into the double sum of all. */
+static void add_upper_f32(double *restrict sum, const float *restrict c, int n)
+{
+	for (int i = 0; i < n; i++) {
+		double *d = sum + (size_t)i * n;
+		const float *x = c + (size_t)i * n;
+		for (int j = i; j < n; j++)
+			d[j] += x[j];
+	}
+}
+
+void ifg_cov_add_f32(struct ifg_layer_factors *l, const float *a, const float *s, int64_t T,
+		     double *blas_seconds)
+{
+	int na = ifg_layer_na(l), o = l->d_out;
+	if (!l->A_sum)
+		l->A_sum = zeros((size_t)na * na);
+	if (!l->S_sum)
+		l->S_sum = zeros((size_t)o * o);
+	if (T > 0) {
+		size_t big = (size_t)na * na > (size_t)o * o ? (size_t)na * na : (size_t)o * o;
+		float *c = scratch32(l, big);	/* (na, na), then (o, o) */
+		double t0 = ifg_now();
+		/* c = āᵀ ā : (na, na) = (T, na)ᵀ (T, na), upper triangle, f32 */
+		cblas_ssyrk(CblasRowMajor, CblasUpper, CblasTrans, na, (int)T, 1.0f, a, na, 0.0f,
+			    c, na);
+		if (blas_seconds)
+			*blas_seconds += ifg_now() - t0;
+		add_upper_f32(l->A_sum, c, na);
+		t0 = ifg_now();
+		/* c = sᵀ s : (o, o) = (T, o)ᵀ (T, o), upper triangle, f32 */
+		cblas_ssyrk(CblasRowMajor, CblasUpper, CblasTrans, o, (int)T, 1.0f, s, o, 0.0f, c,
+			    o);
+		if (blas_seconds)
+			*blas_seconds += ifg_now() - t0;
+		add_upper_f32(l->S_sum, c, o);
+	}
 	l->A_count += T;
 	l->S_count += T;
 }
@@ -241,6 +314,9 @@ static int eigh(const char *layer, const char *what, int n, const double *sum, i
 
 int ifg_eigen(struct ifg_layer_factors *l, double *blas_seconds)
 {
+	free(l->QA32);
+	free(l->QS32);
+	l->QA32 = l->QS32 = NULL;	/* copies of the bases this replaces */
 	if (eigh(l->name, "activation (A)", ifg_layer_na(l), l->A_sum, l->A_count, &l->QA,
 		 &l->eigvals_A, blas_seconds) < 0)
 		return -1;
@@ -381,6 +457,76 @@ int ifg_lambda_add(struct ifg_layer_factors *l, const struct ifg_strategy *s, co
 	for (size_t i = 0; i < n; i++)
 		l->Lambda_sum[i] += rot[i] * rot[i];
 	l->Lambda_count += 1;
+	return 0;
+}
+
+/* f32 copy of a double array. */
+static float *to_f32(const double *x, size_t n)
+{
+	float *y = ifg_xaligned(n, sizeof *y);
+	for (size_t i = 0; i < n; i++)
+		y[i] = (float)x[i];
+	return y;
+}
+
+int ifg_lambda_add_f32(struct ifg_layer_factors *l, const struct ifg_strategy *s, const float *a,
+		       const float *sg, int64_t T, double *blas_seconds)
+{
+	int na = ifg_layer_na(l), o = l->d_out;
+	size_t n = (size_t)o * na;
+	if (!s->needs_lambda)
+		return ifg_seterr("strategy %s has no lambda pass", s->name);
+	bool rot = s->rotate == rotate_q;
+	if (rot && (!l->QA || !l->QS))
+		return ifg_seterr("layer '%s': the lambda pass of %s needs eigenbases", l->name,
+				  s->name);
+	if (!l->Lambda_sum)
+		l->Lambda_sum = zeros(n);
+	l->Lambda_count += 1;
+	if (T <= 0)
+		return 0;
+	if (rot && !l->QA32) {
+		l->QA32 = to_f32(l->QA, (size_t)na * na);
+		l->QS32 = to_f32(l->QS, (size_t)o * o);
+	}
+	/* the cheaper order, as in ifg_lambda_add */
+	double tok = (double)T * ((double)o * o + (double)na * na + (double)o * na);
+	double gfirst = (double)o * na * ((double)T + o + na);
+	bool tokens_first = rot && tok < gfirst;
+	size_t need = tokens_first ? n + (size_t)T * (o + na) : 2 * n;
+	float *r = scratch32(l, need), *w = r + n;	/* r (o, na): the rotated gradient */
+	double t0 = ifg_now();
+	if (tokens_first) {
+		float *sq = w, *aq = w + (size_t)T * o;
+		/* sq = s Q_S : (T, o) = (T, o) (o, o); aq = ā Q_A : (T, na) = (T, na) (na, na) */
+		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)T, o, o, 1.0f, sg, o,
+			    l->QS32, o, 0.0f, sq, o);
+		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)T, na, na, 1.0f, a, na,
+			    l->QA32, na, 0.0f, aq, na);
+		/* r = sqᵀ aq : (o, na) = (T, o)ᵀ (T, na) */
+		cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, o, na, (int)T, 1.0f, sq, o, aq,
+			    na, 0.0f, r, na);
+	} else if (rot) {
+		/* w = G = sᵀ ā : (o, na); r = Q_Sᵀ w : (o, na); w = r Q_A : (o, na) */
+		cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, o, na, (int)T, 1.0f, sg, o, a,
+			    na, 0.0f, w, na);
+		cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, o, na, o, 1.0f, l->QS32, o, w,
+			    na, 0.0f, r, na);
+		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, o, na, na, 1.0f, r, na,
+			    l->QA32, na, 0.0f, w, na);
+		r = w;
+	} else {
+		/* r = G = sᵀ ā : (o, na) = (T, o)ᵀ (T, na), the identity basis */
+		cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, o, na, (int)T, 1.0f, sg, o, a,
+			    na, 0.0f, r, na);
+	}
+	if (blas_seconds)
+		*blas_seconds += ifg_now() - t0;
+	double *restrict lam = l->Lambda_sum;
+	for (size_t i = 0; i < n; i++) {
+		double x = r[i];
+		lam[i] += x * x;
+	}
 	return 0;
 }
 

@@ -67,6 +67,9 @@ static void gradhdr_init(struct ifg_gradhdr *h)
 	msgpack_unpacked_init(&h->unp_);
 }
 
+static int parse_copy(const struct ifg_reader *r, const char *kind, const msgpack_object *hdr,
+		      struct ifg_gradhdr *h);
+
 int ifg_gradhdr_read(struct ifg_reader *r, const char *const *kinds, struct ifg_gradhdr *h)
 {
 	gradhdr_init(h);
@@ -84,12 +87,26 @@ int ifg_gradhdr_read(struct ifg_reader *r, const char *const *kinds, struct ifg_
 	}
 	if (!ok)
 		return ifg_reader_err(r, "expected a %s stream, got '%s'", want, kind);
-	h->kind = ifg_xstrdup(kind);
+	return parse_copy(r, kind, ifg_reader_hdr(r), h);
+}
 
+int ifg_gradhdr_from_map(const struct ifg_reader *r, const char *kind, const msgpack_object *map,
+			 struct ifg_gradhdr *h)
+{
+	gradhdr_init(h);
+	h->source = ifg_xstrdup(ifg_reader_name(r));
+	return parse_copy(r, kind, map, h);
+}
+
+/* The header map hdr, copied into h and parsed. */
+static int parse_copy(const struct ifg_reader *r, const char *kind, const msgpack_object *hdr,
+		      struct ifg_gradhdr *h)
+{
+	h->kind = ifg_xstrdup(kind);
 	/* own copy of the header, valid after the reader is closed */
 	msgpack_packer pk;
 	msgpack_packer_init(&pk, &h->raw_, msgpack_sbuffer_write);
-	msgpack_pack_object(&pk, *ifg_reader_hdr(r));
+	msgpack_pack_object(&pk, *hdr);
 	size_t off = 0;
 	if (msgpack_unpack_next(&h->unp_, h->raw_.data, h->raw_.size, &off) !=
 	    MSGPACK_UNPACK_SUCCESS)
@@ -123,6 +140,12 @@ int ifg_gradhdr_read(struct ifg_reader *r, const char *const *kinds, struct ifg_
 	if (ifg_get(h->hdr, IFG_K_STRATEGY) &&
 	    copy_str(r, h->hdr, IFG_K_STRATEGY, h->strategy, sizeof h->strategy) < 0)
 		return -1;
+	if (ifg_get(h->hdr, IFG_K_PRECISION)) {
+		if (copy_str(r, h->hdr, IFG_K_PRECISION, h->precision, sizeof h->precision) < 0)
+			return -1;
+		if (strcmp(h->precision, "f32") && strcmp(h->precision, "f64"))
+			return ifg_reader_err(r, "precision '%s' (f32 or f64)", h->precision);
+	}
 	return 0;
 }
 
@@ -411,14 +434,17 @@ void ifg_factors_from_header(struct ifg_factors *f, const struct ifg_gradhdr *h)
 }
 
 void ifg_factor_header(struct ifg_writer *w, const char *kind, const struct ifg_gradhdr *src,
-		       int64_t records, const char *strategy)
+		       int64_t records, const char *strategy, const char *precision)
 {
 	msgpack_packer *pk = ifg_writer_pk(w);
-	ifg_writer_begin_header(w, kind, ifg_gradhdr_npairs(src) + 1 + (strategy != NULL));
+	ifg_writer_begin_header(w, kind, ifg_gradhdr_npairs(src) + 1 + (strategy != NULL) +
+						 (precision != NULL));
 	ifg_gradhdr_pack_pairs(pk, src);
 	ifg_pack_kv_i64(pk, IFG_K_RECORDS, records);
 	if (strategy)
 		ifg_pack_kv_str(pk, IFG_K_STRATEGY, strategy);
+	if (precision)
+		ifg_pack_kv_str(pk, IFG_K_PRECISION, precision);
 }
 
 void ifg_factor_rec_pack(msgpack_packer *pk, int index, const struct ifg_layer_factors *l,

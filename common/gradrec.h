@@ -28,6 +28,7 @@
 #include "rec.h"
 
 #define IFG_K_BIAS "bias"
+#define IFG_K_PRECISION "precision"	/* cov, eigen, factors, scores: "f32" or "f64" */
 
 struct ifg_layer_shape {
 	char *name;
@@ -51,12 +52,17 @@ struct ifg_gradhdr {
 	enum ifg_dtype dtype;		/* grads: f32 or bf16 (default f32) */
 	int64_t count;			/* gradsum count, or cov/eigen/factors records; -1 */
 	char strategy[16];		/* factors: strategy ("" when absent) */
+	char precision[8];		/* cov, eigen, factors: of the products ("" absent) */
 	msgpack_sbuffer raw_;
 	msgpack_unpacked unp_;
 };
 
 /* Reads the header of r; its kind must be one of kinds (NULL-terminated). */
 int ifg_gradhdr_read(struct ifg_reader *r, const char *const *kinds, struct ifg_gradhdr *h);
+/* The same from a header map that is not r's own (one made in-process, of
+ * the given kind); r names the stream in messages. */
+int ifg_gradhdr_from_map(const struct ifg_reader *r, const char *kind, const msgpack_object *map,
+			 struct ifg_gradhdr *h);
 void ifg_gradhdr_release(struct ifg_gradhdr *h);
 /* 0 when a and b name the same model (MODEL sha256), the same tracked
  * layers (names and shapes, in order) and, when both state one, the same
@@ -105,9 +111,10 @@ enum { IFG_PART_COV = 1, IFG_PART_EIGEN = 2, IFG_PART_LAMBDA = 4 };
 
 /* Layers named and shaped as h's, every part NULL. */
 void ifg_factors_from_header(struct ifg_factors *f, const struct ifg_gradhdr *h);
-/* Header of a cov, eigen or factors stream derived from src. */
+/* Header of a cov, eigen or factors stream derived from src; precision
+ * ("f32", "f64") says how its sums were made, NULL leaves it out. */
 void ifg_factor_header(struct ifg_writer *w, const char *kind, const struct ifg_gradhdr *src,
-		       int64_t records, const char *strategy);
+		       int64_t records, const char *strategy, const char *precision);
 /* One layer record: the parts in mask that l holds (counts with them). */
 void ifg_factor_rec_pack(msgpack_packer *pk, int index, const struct ifg_layer_factors *l,
 			 unsigned parts);

@@ -512,6 +512,71 @@ START_TEST(test_strategy_table)
 }
 END_TEST
 
+/* The f32 forms against the f64 ones on the same (f32-rounded) records:
+ * covariance sums, and Λ of ekfac (in the f64 eigenbasis) and of diagonal,
+ * within 1e-5 of the largest entry (float32 over a record's tokens, double
+ * across records).  _i = 1: a layer without a bias. */
+START_TEST(test_f32_forms)
+{
+	no_bias = _i;
+	make_records(19);
+	static float a32[NREC][TMAX * NA], s32[NREC][TMAX * DO];
+	for (int n = 0; n < NREC; n++) {
+		for (int i = 0; i < TMAX * NA; i++)
+			a_rec[n][i] = a32[n][i] = (float)a_rec[n][i];
+		for (int i = 0; i < TMAX * DO; i++)
+			s_rec[n][i] = s32[n][i] = (float)s_rec[n][i];
+	}
+	struct ifg_layer_factors d, f;
+	new_layer(&d);
+	new_layer(&f);
+	for (int n = 0; n < NREC; n++) {
+		ifg_cov_add(&d, a_rec[n], s_rec[n], T_rec[n], NULL);
+		ifg_cov_add_f32(&f, a32[n], s32[n], T_rec[n], NULL);
+	}
+	ifg_cov_symmetrize(&d);
+	ifg_cov_symmetrize(&f);
+	ck_assert_int_eq(f.A_count, d.A_count);
+	ck_assert_double_le(relerr(f.A_sum, d.A_sum, NA * NA), 1e-6);
+	ck_assert_double_le(relerr(f.S_sum, d.S_sum, DO * DO), 1e-6);
+	ck_assert_int_eq(ifg_eigen(&d, NULL), 0);
+	f.QA = ifg_xmalloc(NA * NA, sizeof(double));
+	f.QS = ifg_xmalloc(DO * DO, sizeof(double));
+	memcpy(f.QA, d.QA, NA * NA * sizeof(double));
+	memcpy(f.QS, d.QS, DO * DO * sizeof(double));
+	const struct ifg_strategy *ek = ifg_strategy_find("ekfac");
+	const struct ifg_strategy *dg = ifg_strategy_find("diagonal");
+	struct ifg_layer_factors dd, fd;
+	new_layer(&dd);
+	new_layer(&fd);
+	for (int n = 0; n < NREC; n++) {
+		ck_assert_int_eq(ifg_lambda_add(&d, ek, a_rec[n], s_rec[n], T_rec[n], NULL), 0);
+		ck_assert_int_eq(ifg_lambda_add_f32(&f, ek, a32[n], s32[n], T_rec[n], NULL), 0);
+		ck_assert_int_eq(ifg_lambda_add(&dd, dg, a_rec[n], s_rec[n], T_rec[n], NULL), 0);
+		ck_assert_int_eq(ifg_lambda_add_f32(&fd, dg, a32[n], s32[n], T_rec[n], NULL), 0);
+	}
+	ck_assert_int_eq(f.Lambda_count, NREC);
+	ck_assert_double_le(relerr(f.Lambda_sum, d.Lambda_sum, DO * NA), 1e-5);
+	ck_assert_double_le(relerr(fd.Lambda_sum, dd.Lambda_sum, DO * NA), 1e-5);
+	/* a record of no tokens counts and adds nothing */
+	ck_assert_int_eq(ifg_lambda_add_f32(&f, ek, NULL, NULL, 0, NULL), 0);
+	ck_assert_int_eq(f.Lambda_count, NREC + 1);
+	/* new eigenbases drop the f32 copies */
+	ck_assert_ptr_nonnull(f.QA32);
+	ck_assert_int_eq(ifg_eigen(&f, NULL), 0);
+	ck_assert_ptr_null(f.QA32);
+	ifg_layer_release(&d);
+	ifg_layer_release(&f);
+	ifg_layer_release(&dd);
+	ifg_layer_release(&fd);
+	enum ifg_precision p;
+	ck_assert_int_eq(ifg_precision_parse("f32", &p), 0);
+	ck_assert_int_eq(p, IFG_PREC_F32);
+	ck_assert_str_eq(ifg_precision_name(IFG_PREC_F64), "f64");
+	ck_assert_int_eq(ifg_precision_parse("f16", &p), -1);
+}
+END_TEST
+
 Suite *make_suite(void)
 {
 	Suite *s = suite_create("ekfac");
@@ -528,6 +593,7 @@ Suite *make_suite(void)
 	tcase_add_loop_test(tc, test_kfac_inverse, 0, 2);
 	tcase_add_loop_test(tc, test_diagonal_identity, 0, 2);
 	tcase_add_test(tc, test_strategy_table);
+	tcase_add_loop_test(tc, test_f32_forms, 0, 2);
 	suite_add_tcase(s, tc);
 	return s;
 }

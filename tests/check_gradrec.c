@@ -228,7 +228,7 @@ START_TEST(test_factor_records)
 	}
 	f.records = 4;
 	w = ifg_writer_open(tmp("f.ifg"), IFG_COMPRESS_NO);
-	ifg_factor_header(w, IFG_KIND_FACTORS, &h, f.records, "ekfac");
+	ifg_factor_header(w, IFG_KIND_FACTORS, &h, f.records, "ekfac", "f32");
 	ck_assert_int_eq(ifg_writer_end(w), 0);
 	for (int l = 0; l < 2; l++) {
 		ifg_factor_rec_pack(ifg_writer_pk(w), l, &f.layer[l],
@@ -241,6 +241,7 @@ START_TEST(test_factor_records)
 	static const char *const kinds[] = { IFG_KIND_FACTORS, NULL };
 	ck_assert_msg(ifg_factors_read(tmp("f.ifg"), kinds, &hf, &g) == 0, "%s", ifg_err());
 	ck_assert_str_eq(hf.strategy, "ekfac");
+	ck_assert_str_eq(hf.precision, "f32");
 	ck_assert_int_eq(g.records, 4);
 	ck_assert_int_eq(ifg_gradhdr_same_model(&h, "grads", &hf, "factors"), 0);
 	for (int l = 0; l < 2; l++) {
@@ -257,7 +258,7 @@ START_TEST(test_factor_records)
 	ifg_gradhdr_release(&hf);
 	/* a stream that stops after one layer */
 	w = ifg_writer_open(tmp("short.ifg"), IFG_COMPRESS_NO);
-	ifg_factor_header(w, IFG_KIND_FACTORS, &h, 4, "ekfac");
+	ifg_factor_header(w, IFG_KIND_FACTORS, &h, 4, "ekfac", NULL);
 	ck_assert_int_eq(ifg_writer_end(w), 0);
 	ifg_factor_rec_pack(ifg_writer_pk(w), 0, &f.layer[0], IFG_PART_EIGEN);
 	ck_assert_int_eq(ifg_writer_end(w), 0);
@@ -268,7 +269,7 @@ START_TEST(test_factor_records)
 	ifg_gradhdr_release(&hf);
 	/* layers out of order */
 	w = ifg_writer_open(tmp("swap.ifg"), IFG_COMPRESS_NO);
-	ifg_factor_header(w, IFG_KIND_FACTORS, &h, 4, "ekfac");
+	ifg_factor_header(w, IFG_KIND_FACTORS, &h, 4, "ekfac", NULL);
 	ck_assert_int_eq(ifg_writer_end(w), 0);
 	ifg_factor_rec_pack(ifg_writer_pk(w), 1, &f.layer[1], IFG_PART_EIGEN);
 	ck_assert_int_eq(ifg_writer_end(w), 0);
@@ -373,7 +374,7 @@ START_TEST(test_no_bias_layer)
 	f.layer[0].A_sum = ifg_xcalloc(4 * 4, sizeof(double));
 	f.layer[0].S_sum = ifg_xcalloc(9 * 9, sizeof(double));
 	w = ifg_writer_open(tmp("cov.ifg"), IFG_COMPRESS_NO);
-	ifg_factor_header(w, IFG_KIND_COV, &h, 1, NULL);
+	ifg_factor_header(w, IFG_KIND_COV, &h, 1, NULL, NULL);
 	ck_assert_int_eq(ifg_writer_end(w), 0);
 	for (int l = 0; l < 2; l++) {
 		ifg_factor_rec_pack(ifg_writer_pk(w), l, &f.layer[l], IFG_PART_COV);
@@ -383,6 +384,7 @@ START_TEST(test_no_bias_layer)
 	static const char *const kinds[] = { IFG_KIND_COV, NULL };
 	struct ifg_gradhdr hc;
 	ck_assert_msg(ifg_factors_read(tmp("cov.ifg"), kinds, &hc, &f2) == 0, "%s", ifg_err());
+	ck_assert_str_eq(hc.precision, "");
 	ck_assert(!f2.layer[1].bias);
 	ck_assert_double_eq(f2.layer[1].A_sum[143], 5);
 	ck_assert_int_eq(ifg_gradhdr_same_model(&h, "grads", &hc, "cov"), 0);

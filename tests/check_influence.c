@@ -109,6 +109,16 @@ START_TEST(test_token_scores_naive)
 		sum += out[t];
 	}
 	ck_assert_close(ifg_score_document(&sc, 0, a, s, T), sum, 1e-5);
+	/* the f64 products: the naive sums to double rounding */
+	sc.prec = IFG_PREC_F64;
+	ifg_score_tokens(&sc, 0, a, s, T, out);
+	for (int t = 0; t < T; t++) {
+		double want = 0;
+		for (int i = 0; i < DO; i++)
+			for (int j = 0; j < NA; j++)
+				want += (double)s[t * DO + i] * P[i * NA + j] * a[t * NA + j];
+		ck_assert_close(out[t], want, 1e-12);
+	}
 	ifg_scorer_release(&sc);
 	ifg_factors_release(&f);
 }

@@ -19,6 +19,7 @@
 #include "modelid.h"
 #include "gradext.h"
 #include "gradrec.h"
+#include "gradsrc.h"
 #include "kinds.h"
 #include "modeltok.h"
 #include "rec.h"
@@ -85,25 +86,6 @@ static void accumulate(const struct ifg_gradext *g, double **G, double **buf, si
 	for (int l = 0; l < g->n_layers; l++)
 		ifg_weight_grad_f32(g->layers[l].d_out, g->layers[l].d_in + g->layers[l].bias, g->T, g->s[l],
 				    g->a[l], 1.0, G[l], buf, cap, NULL);
-}
-
-/* The sampling stream of a record is keyed by its id (an integer id is the
- * key; a string id its FNV-1a hash), so that a record draws the same labels
- * whichever shard it is in; a record without an id is keyed by its number. */
-static uint64_t sample_key(const msgpack_object *rec, uint64_t recno)
-{
-	const msgpack_object *id = ifg_get(rec, IFG_K_ID);
-	if (id && id->type == MSGPACK_OBJECT_POSITIVE_INTEGER)
-		return id->via.u64;
-	if (id && id->type == MSGPACK_OBJECT_NEGATIVE_INTEGER)
-		return (uint64_t)id->via.i64;
-	if (id && id->type == MSGPACK_OBJECT_STR) {
-		uint64_t h = 0xcbf29ce484222325ull;
-		for (uint32_t i = 0; i < id->via.str.size; i++)
-			h = (h ^ (uint8_t)id->via.str.ptr[i]) * 0x100000001b3ull;
-		return h;
-	}
-	return recno;
 }
 
 int main(int argc, char **argv)
@@ -212,7 +194,7 @@ int main(int argc, char **argv)
 			if (ta.n > tokcap)
 				tok = ifg_xrealloc(tok, tokcap = ta.n, sizeof *tok);
 			struct ifg_rng rng;
-			ifg_rng_init2(&rng, o.seed, sample_key(rec, records));
+			ifg_rng_init2(&rng, o.seed, ifg_sample_key(rec, records));
 			double loss;
 			if (ifg_array_to_u32(&ta, tok, UINT32_MAX) < 0 ||
 			    ifg_gradext_record(&g, tok, (int)ta.n, (int)cont, o.sample ? &rng : NULL,

@@ -3,12 +3,15 @@
 # kf_stages.py through kf_ifg.py) on issue 14's shapes: 4 layers x 256,
 # context 256, vocabulary 8192, 64 records of 256 tokens, 2 toxic and 2
 # non-toxic queries, true labels, damping 1e-8, 2 threads each.  Stage by
-# stage, each tool's forward+backward passes included where it runs them:
-#   covariance  ifg-grad | ifg-factor covariance   (Kronfluence: fit_covariance)
+# stage, each tool's forward+backward passes included where it runs them;
+# ifg computes the per-token gradients in-process (-m) and runs its default
+# precision (covariance f64, lambda and scores f32; ifg-factor(1)):
+#   covariance  ifg-factor covariance -m           (Kronfluence: fit_covariance)
 #   eigen       ifg-factor eigen                   (perform_eigendecomposition)
-#   lambda      ifg-grad | ifg-factor lambda       (fit_lambda)
-#   scores      ifg-grad --sum (queries), ifg-grad | ifg-influence
+#   lambda      ifg-factor lambda -m               (fit_lambda)
+#   scores      ifg-grad --sum (queries), ifg-influence -m
 #                                                  (compute_pairwise_scores x2)
+# BENCH_PIPE=1 runs the ifg-grad | ... pipelines instead of -m.
 # ifg and Kronfluence run back to back, BENCH_REPEAT times (default 3); each
 # ratio is of the medians (ratio > 1: ifg faster), with the load (uptime)
 # of every round.  GFLOP/s count the dense work of each stage (formulas
@@ -46,20 +49,36 @@ echo "kronfluence: sgemm peak ($threads threads) $peak GFLOP/s"
 
 # one round of ifg: prints "covariance S eigen S lambda S scores S"
 ifg_round() {
+	m="-j $threads -m $dir/m"
 	t0=$(date +%s.%N)
-	"$bin/ifg-grad" -q -j $threads -m "$dir/m" "$dir/train.ifg" |
-		"$bin/ifg-factor" covariance -q -o "$dir/cov.ifg" || return 1
+	if [ "${BENCH_PIPE:-0}" = 1 ]; then
+		"$bin/ifg-grad" -q -j $threads -m "$dir/m" "$dir/train.ifg" |
+			"$bin/ifg-factor" covariance -q -o "$dir/cov.ifg" || return 1
+	else
+		"$bin/ifg-factor" covariance -q $m -o "$dir/cov.ifg" "$dir/train.ifg" || return 1
+	fi
 	t1=$(date +%s.%N)
 	"$bin/ifg-factor" eigen -q -o "$dir/eigen.ifg" "$dir/cov.ifg" || return 1
 	t2=$(date +%s.%N)
-	"$bin/ifg-grad" -q -j $threads -m "$dir/m" "$dir/train.ifg" |
-		"$bin/ifg-factor" lambda -q -e "$dir/eigen.ifg" -o "$dir/factors.ifg" || return 1
+	if [ "${BENCH_PIPE:-0}" = 1 ]; then
+		"$bin/ifg-grad" -q -j $threads -m "$dir/m" "$dir/train.ifg" |
+			"$bin/ifg-factor" lambda -q -e "$dir/eigen.ifg" -o "$dir/factors.ifg" || return 1
+	else
+		"$bin/ifg-factor" lambda -q $m -e "$dir/eigen.ifg" -o "$dir/factors.ifg" \
+			"$dir/train.ifg" || return 1
+	fi
 	t3=$(date +%s.%N)
 	"$bin/ifg-grad" -q -j $threads -m "$dir/m" --sum -o "$dir/gtox.ifg" "$dir/qtox.ifg" &&
-	"$bin/ifg-grad" -q -j $threads -m "$dir/m" --sum -o "$dir/gsafe.ifg" "$dir/qsafe.ifg" &&
-	"$bin/ifg-grad" -q -j $threads -m "$dir/m" "$dir/train.ifg" |
-		OPENBLAS_NUM_THREADS=$threads "$bin/ifg-influence" --quiet -f "$dir/factors.ifg" \
-		-q "$dir/gtox.ifg" -n "$dir/gsafe.ifg" -o "$dir/scores.ifg" || return 1
+	"$bin/ifg-grad" -q -j $threads -m "$dir/m" --sum -o "$dir/gsafe.ifg" "$dir/qsafe.ifg" ||
+		return 1
+	if [ "${BENCH_PIPE:-0}" = 1 ]; then
+		"$bin/ifg-grad" -q -j $threads -m "$dir/m" "$dir/train.ifg" |
+			OPENBLAS_NUM_THREADS=$threads "$bin/ifg-influence" --quiet -f "$dir/factors.ifg" \
+			-q "$dir/gtox.ifg" -n "$dir/gsafe.ifg" -o "$dir/scores.ifg" || return 1
+	else
+		"$bin/ifg-influence" --quiet $m -f "$dir/factors.ifg" -q "$dir/gtox.ifg" \
+			-n "$dir/gsafe.ifg" -o "$dir/scores.ifg" "$dir/train.ifg" || return 1
+	fi
 	t4=$(date +%s.%N)
 	echo "$t0 $t1 $t2 $t3 $t4" | awk '{printf "covariance %.4f eigen %.4f lambda %.4f scores %.4f\n",
 		$2 - $1, $3 - $2, $4 - $3, $5 - $4}'
@@ -93,6 +112,26 @@ while [ $r -le $repeat ]; do
 done
 echo "kronfluence: agreement with Kronfluence fp32 (max|diff|/max, Pearson):" \
 	"$(/usr/bin/python3 "$here/kf_stages.py" agree "$dir/kf.json" "$dir/scores.ifg")"
+# accuracy against Kronfluence's float64 run, of ifg's default precision and
+# of its all-f64 path (BENCH_KF64=0 skips: one more Kronfluence run)
+if [ "${BENCH_KF64:-1}" = 1 ]; then
+	m="-j $threads -m $dir/m"
+	if /usr/bin/python3 "$here/kf_stages.py" run "$dir/kft64.json" --threads $threads run \
+		"$dir/m" --train "$dir/train.json" --toxic "$dir/tox.json" \
+		--nontoxic "$dir/safe.json" -o "$dir/kf64.json" --empirical-fisher --damping 1e-8 \
+		--bs 8 --fp64 2>"$dir/kf64.log" &&
+		"$bin/ifg-factor" fit -q -p f64 $m -o "$dir/f64.ifg" "$dir/train.ifg" &&
+		"$bin/ifg-influence" --quiet -p f64 $m -f "$dir/f64.ifg" -q "$dir/gtox.ifg" \
+			-n "$dir/gsafe.ifg" -o "$dir/s64.ifg" "$dir/train.ifg"; then
+		echo "kronfluence: agreement with Kronfluence fp64 (max|diff|/max, Pearson):" \
+			"ifg default $(/usr/bin/python3 "$here/kf_stages.py" agree "$dir/kf64.json" \
+			"$dir/scores.ifg"), ifg -p f64 $(/usr/bin/python3 "$here/kf_stages.py" agree \
+			"$dir/kf64.json" "$dir/s64.ifg")"
+	else
+		echo "kronfluence: no fp64 agreement: the fp64 runs failed"
+		tail -n 3 "$dir/kf64.log" | sed 's/^/kronfluence: /'
+	fi
+fi
 
 # median of field F (2, 4, 6, 8) over the rounds of a times file
 med() {
