@@ -12,6 +12,20 @@
 #   scores      ifg-grad --sum (queries), ifg-influence -m
 #                                                  (compute_pairwise_scores x2)
 # BENCH_PIPE=1 runs the ifg-grad | ... pipelines instead of -m.
+#
+# What limits each ifg stage (perf, issue 14): covariance, lambda and scores
+# each run the model's forward and backward over every record (3 x forward
+# flops, at about 0.8 of the sgemm peak; the backward also makes parameter
+# gradients the factors never use, a third of its flops, which gpt.h gives
+# no way to skip) and that is most of their time.  Beside it the covariance
+# pass is dsyrk in float64 (half the float32 rate; float32 covariance
+# products move the eigenvectors of the small eigenvalues, which damping 1e-8
+# weighs most, and put the scores 1e-4 from the float64 path), the lambda
+# pass sgemm at the peak, scoring one sgemm per layer.  The eigendecomposition
+# is LAPACK dsyevd (its tridiagonal reduction is half BLAS-2, memory-bound).
+# Gradients through a pipe or file cost ifg-grad a third more time writing
+# and each consumer its reading and conversion; -m removes both.
+# BENCH_KF64=0 skips the agreement check against Kronfluence's float64 run.
 # ifg and Kronfluence run back to back, BENCH_REPEAT times (default 3); each
 # ratio is of the medians (ratio > 1: ifg faster), with the load (uptime)
 # of every round.  GFLOP/s count the dense work of each stage (formulas
