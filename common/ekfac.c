@@ -4,6 +4,8 @@
 #include <cblas.h>
 #include <lapacke.h>
 #include <math.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -279,49 +281,139 @@ int ifg_layer_merge(struct ifg_layer_factors *dst, const struct ifg_layer_factor
 
 /* ---- eigen ---- */
 
-/* Q, w = eigh(sym(sum / count)), (n, n) and (n), ascending. */
-static int eigh(const char *layer, const char *what, int n, const double *sum, int64_t count,
-		double **Q, double **w, double *blas_seconds)
+/* One decomposition: Q, w = eigh(sym(sum / count)), (n, n) and (n),
+ * ascending; info is dsyevd's. */
+struct eig_job {
+	int layer;		/* index in the caller's list */
+	bool S;			/* the gradient (S) covariance, else the activation (A) one */
+	int n;
+	const double *sum;
+	int64_t count;
+	double *q, *ev;
+	int info;
+};
+
+static void eig_run(struct eig_job *j)
 {
-	if (!sum)
-		return ifg_seterr("layer '%s': no %s covariance to decompose", layer, what);
-	if (count <= 0)
-		return ifg_seterr("layer '%s': %s covariance summed over no tokens", layer, what);
-	double *q = ifg_xmalloc((size_t)n * n, sizeof *q);
-	double *ev = ifg_xmalloc(n, sizeof *ev);
-	double inv = 1.0 / (double)count;
+	int n = j->n;
+	const double *sum = j->sum;
+	double *q = j->q = ifg_xmalloc((size_t)n * n, sizeof *q);
+	j->ev = ifg_xmalloc(n, sizeof *j->ev);
+	double inv = 1.0 / (double)j->count;
 	for (int i = 0; i < n; i++)
-		for (int j = 0; j < n; j++)
-			q[(size_t)i * n + j] =
-				0.5 * (sum[(size_t)i * n + j] + sum[(size_t)j * n + i]) * inv;
+		for (int k = 0; k < n; k++)
+			q[(size_t)i * n + k] =
+				0.5 * (sum[(size_t)i * n + k] + sum[(size_t)k * n + i]) * inv;
+	/* row-major: on return column k of q is the eigenvector of ev[k] */
+	j->info = (int)LAPACKE_dsyevd(LAPACK_ROW_MAJOR, 'V', 'U', n, q, n, j->ev);
+}
+
+struct eig_pool {
+	struct eig_job *jobs;
+	int n;
+	atomic_int next;
+};
+
+static void *eig_worker(void *arg)
+{
+	struct eig_pool *p = arg;
+	for (int i; (i = atomic_fetch_add(&p->next, 1)) < p->n;)
+		eig_run(&p->jobs[i]);
+	return NULL;
+}
+
+/* Largest first, so that the workers finish together. */
+static int eig_cmp(const void *x, const void *y)
+{
+	const struct eig_job *a = x, *b = y;
+	if (a->n != b->n)
+		return a->n > b->n ? -1 : 1;
+	return (2 * a->layer + a->S) - (2 * b->layer + b->S);
+}
+
+int ifg_eigen_layers(struct ifg_layer_factors *const *ls, int n_layers, int threads,
+		     double *blas_seconds)
+{
+	static const char *const what[2] = { "activation (A)", "gradient (S)" };
+	for (int i = 0; i < n_layers; i++) {
+		const struct ifg_layer_factors *l = ls[i];
+		for (int S = 0; S < 2; S++) {
+			if (!(S ? l->S_sum : l->A_sum))
+				return ifg_seterr("layer '%s': no %s covariance to decompose", l->name,
+						  what[S]);
+			if ((S ? l->S_count : l->A_count) <= 0)
+				return ifg_seterr("layer '%s': %s covariance summed over no tokens",
+						  l->name, what[S]);
+		}
+	}
+	int nj = 2 * n_layers;
+	struct eig_job *jobs = ifg_xcalloc(nj > 0 ? nj : 1, sizeof *jobs);
+	for (int i = 0; i < n_layers; i++)
+		for (int S = 0; S < 2; S++)
+			jobs[2 * i + S] = (struct eig_job){
+				.layer = i, .S = S, .n = S ? ls[i]->d_out : ifg_layer_na(ls[i]),
+				.sum = S ? ls[i]->S_sum : ls[i]->A_sum,
+				.count = S ? ls[i]->S_count : ls[i]->A_count,
+			};
+	qsort(jobs, nj, sizeof *jobs, eig_cmp);
+	/* one BLAS thread per decomposition, the decompositions side by side:
+	 * dsyevd's tridiagonal reduction is half BLAS-2 and gains little from
+	 * BLAS threads, which lose much when the machine is loaded */
+	int saved = openblas_get_num_threads();
+	if (threads <= 0)
+		threads = saved;
+	int workers = threads < nj ? threads : nj;
+	struct eig_pool pool = { jobs, nj, 0 };
+	pthread_t *tid = ifg_xcalloc(workers > 1 ? workers - 1 : 1, sizeof *tid);
 	double t0 = ifg_now();
-	/* row-major: on return column j of q is the eigenvector of ev[j] */
-	lapack_int info = LAPACKE_dsyevd(LAPACK_ROW_MAJOR, 'V', 'U', n, q, n, ev);
+	openblas_set_num_threads(1);
+	int started = 0;
+	for (int w = 1; w < workers; w++)
+		if (pthread_create(&tid[started], NULL, eig_worker, &pool) == 0)
+			started++;
+	eig_worker(&pool);
+	for (int w = 0; w < started; w++)
+		pthread_join(tid[w], NULL);
+	openblas_set_num_threads(saved);
 	if (blas_seconds)
 		*blas_seconds += ifg_now() - t0;
-	if (info != 0) {
-		free(q);
-		free(ev);
-		return ifg_seterr("layer '%s': eigendecomposition of %s failed (dsyevd info %d)",
-				  layer, what, (int)info);
+	free(tid);
+	int bad = -1;
+	for (int k = 0; k < nj; k++)
+		if (jobs[k].info != 0 &&
+		    (bad < 0 || 2 * jobs[k].layer + jobs[k].S < 2 * jobs[bad].layer + jobs[bad].S))
+			bad = k;
+	if (bad >= 0) {
+		ifg_seterr("layer '%s': eigendecomposition of %s failed (dsyevd info %d)",
+			   ls[jobs[bad].layer]->name, what[jobs[bad].S], jobs[bad].info);
+		for (int k = 0; k < nj; k++) {
+			free(jobs[k].q);
+			free(jobs[k].ev);
+		}
+		free(jobs);
+		return -1;
 	}
-	free(*Q);
-	free(*w);
-	*Q = q;
-	*w = ev;
+	for (int k = 0; k < nj; k++) {
+		struct ifg_layer_factors *l = ls[jobs[k].layer];
+		double **Q = jobs[k].S ? &l->QS : &l->QA;
+		double **w = jobs[k].S ? &l->eigvals_S : &l->eigvals_A;
+		free(*Q);
+		free(*w);
+		*Q = jobs[k].q;
+		*w = jobs[k].ev;
+	}
+	for (int i = 0; i < n_layers; i++) {
+		free(ls[i]->QA32);
+		free(ls[i]->QS32);
+		ls[i]->QA32 = ls[i]->QS32 = NULL;	/* copies of the bases replaced */
+	}
+	free(jobs);
 	return 0;
 }
 
 int ifg_eigen(struct ifg_layer_factors *l, double *blas_seconds)
 {
-	free(l->QA32);
-	free(l->QS32);
-	l->QA32 = l->QS32 = NULL;	/* copies of the bases this replaces */
-	if (eigh(l->name, "activation (A)", ifg_layer_na(l), l->A_sum, l->A_count, &l->QA,
-		 &l->eigvals_A, blas_seconds) < 0)
-		return -1;
-	return eigh(l->name, "gradient (S)", l->d_out, l->S_sum, l->S_count, &l->QS,
-		    &l->eigvals_S, blas_seconds);
+	return ifg_eigen_layers(&l, 1, 0, blas_seconds);
 }
 
 /* ---- strategies ---- */

@@ -119,8 +119,15 @@ int ifg_layer_merge(struct ifg_layer_factors *dst, const struct ifg_layer_factor
 /* ---- eigen ---- */
 
 /* Q_A, λ_A of sym(A_sum / A_count) and Q_S, λ_S of sym(S_sum / S_count),
- * sym(C) = (C + Cᵀ)/2, by LAPACKE_dsyevd in double. */
+ * sym(C) = (C + Cᵀ)/2, by LAPACKE_dsyevd in double (the two side by
+ * side, one BLAS thread each). */
 int ifg_eigen(struct ifg_layer_factors *l, double *blas_seconds);
+/* The same for n layers at once: their 2 n decompositions run side by side
+ * on up to threads threads (0: OpenBLAS's thread count), each with one BLAS
+ * thread, so the results do not depend on the thread count.  On failure no
+ * layer is changed.  *blas_seconds gets the wall time. */
+int ifg_eigen_layers(struct ifg_layer_factors *const *ls, int n, int threads,
+		     double *blas_seconds);
 
 /* ---- strategies ---- */
 

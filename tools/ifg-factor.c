@@ -268,9 +268,11 @@ static void stage_covariance(char **files, int n, struct opts *o)
 	ifg_gradhdr_release(&h);
 }
 
-/* cov -> eigen, one layer at a time. */
+/* cov -> eigen, two layers at a time (their four decompositions side by
+ * side). */
 static void stage_eigen(const char *path, const struct opts *o)
 {
+	enum { GROUP = 2 };
 	struct ifg_gradhdr h;
 	struct ifg_reader *r = ifg_reader_open(path);
 	if (!r || ifg_gradhdr_read(r, k_cov, &h) < 0)
@@ -282,18 +284,27 @@ static void stage_eigen(const char *path, const struct opts *o)
 	end_rec(w);
 	const msgpack_object *rec;
 	double t0 = ifg_now(), blas = 0;
-	for (int l = 0; l < h.n_layers; l++) {
-		struct ifg_layer_factors L;
-		ifg_layer_init(&L, h.layers[l].name, h.layers[l].d_in, h.layers[l].d_out,
-			       h.layers[l].bias);
-		int rc = ifg_reader_next(r, &rec);
-		if (rc == 0)
-			ifg_reader_err(r, "the stream ends after %d of %d layers", l, h.n_layers);
-		if (rc <= 0 || ifg_factor_rec_parse(r, rec, l, &L) < 0 || ifg_eigen(&L, &blas) < 0)
+	for (int l0 = 0; l0 < h.n_layers; l0 += GROUP) {
+		struct ifg_layer_factors L[GROUP], *lp[GROUP];
+		int n = h.n_layers - l0 < GROUP ? h.n_layers - l0 : GROUP;
+		for (int k = 0; k < n; k++) {
+			const struct ifg_layer_shape *s = &h.layers[l0 + k];
+			ifg_layer_init(&L[k], s->name, s->d_in, s->d_out, s->bias);
+			lp[k] = &L[k];
+			int rc = ifg_reader_next(r, &rec);
+			if (rc == 0)
+				ifg_reader_err(r, "the stream ends after %d of %d layers", l0 + k,
+					       h.n_layers);
+			if (rc <= 0 || ifg_factor_rec_parse(r, rec, l0 + k, &L[k]) < 0)
+				ifg_die_err("eigen");
+		}
+		if (ifg_eigen_layers(lp, n, 0, &blas) < 0)
 			ifg_die_err("eigen");
-		ifg_factor_rec_pack(ifg_writer_pk(w), l, &L, IFG_PART_EIGEN);
-		end_rec(w);
-		ifg_layer_release(&L);
+		for (int k = 0; k < n; k++) {
+			ifg_factor_rec_pack(ifg_writer_pk(w), l0 + k, &L[k], IFG_PART_EIGEN);
+			end_rec(w);
+			ifg_layer_release(&L[k]);
+		}
 	}
 	if (ifg_reader_next(r, &rec) != 0)
 		ifg_die("'%s': more records than the %d layers of the header", h.source, h.n_layers);
@@ -303,18 +314,24 @@ static void stage_eigen(const char *path, const struct opts *o)
 	ifg_gradhdr_release(&h);
 }
 
-/* The factors of a finished covariance pass, decomposed in place. */
+/* The factors of a finished covariance pass, decomposed in place (every
+ * layer's decompositions side by side). */
 static void eigen_in_place(struct ifg_factors *f)
 {
+	struct ifg_layer_factors **lp = ifg_xcalloc(f->n_layers ? f->n_layers : 1, sizeof *lp);
+	for (int l = 0; l < f->n_layers; l++) {
+		ifg_cov_symmetrize(&f->layer[l]);
+		lp[l] = &f->layer[l];
+	}
+	if (ifg_eigen_layers(lp, f->n_layers, 0, &f->blas_seconds) < 0)
+		ifg_die_err("eigen");
 	for (int l = 0; l < f->n_layers; l++) {
 		struct ifg_layer_factors *L = &f->layer[l];
-		ifg_cov_symmetrize(L);
-		if (ifg_eigen(L, &f->blas_seconds) < 0)
-			ifg_die_err("eigen");
 		free(L->A_sum);
 		free(L->S_sum);
 		L->A_sum = L->S_sum = NULL;
 	}
+	free(lp);
 }
 
 static void stage_lambda(char **files, int n, struct opts *o)
