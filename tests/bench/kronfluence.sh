@@ -194,3 +194,26 @@ for s in $stages; do
 done
 echo "bench: kf-fit ifg=$fit_ifg ref=$fit_kf refname=kronfluence-1.0.1-fp32 unit=s ratio=$(echo "$fit_kf $fit_ifg" | awk '{printf "%.2f", $1 / $2}')"
 echo "bench: kf-tokens-to-scores ifg=$tot_ifg ref=$tot_kf refname=kronfluence-1.0.1-fp32 unit=s ratio=$(echo "$tot_kf $tot_ifg" | awk '{printf "%.2f", $1 / $2}')"
+# On a machine shared with other jobs the load moves between rounds more
+# than the two tools differ: the ratio within each round (ifg and
+# Kronfluence back to back under about the same load), and its median.
+paste "$dir/ifg.times" "$dir/kf.times" | awk '
+	function med(a, n,   i, j, t) {
+		for (i = 2; i <= n; i++)
+			for (j = i; j > 1 && a[j - 1] > a[j]; j--) { t = a[j]; a[j] = a[j - 1]; a[j - 1] = t }
+		return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
+	}
+	{
+		n++
+		for (i = 1; i <= 4; i++) { r[i, n] = $(8 + 2 * i) / $(2 * i); name[i] = $(2 * i - 1) }
+		fi = $2 + $4 + $6; fk = $10 + $12 + $14
+		r[5, n] = fk / fi; r[6, n] = (fk + $16) / (fi + $8)
+		name[5] = "fit"; name[6] = "tokens-to-scores"
+	}
+	END {
+		for (i = 1; i <= 6; i++) {
+			line = ""
+			for (k = 1; k <= n; k++) { v[k] = r[i, k]; line = line sprintf(" %.2f", r[i, k]) }
+			printf "kronfluence: %-16s ratio per round%s, median %.2f\n", name[i], line, med(v, n)
+		}
+	}'
