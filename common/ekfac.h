@@ -1,7 +1,8 @@
 /* ekfac.h: EK-FAC factors of the tracked linear layers (doc/method.md §3-4).
  *
  * Per tracked layer y = W a + b with W (d_out, d_in), write na = d_in + 1
- * (ā = [a; 1], the bias folded in as the last column) and o = d_out.
+ * (ā = [a; 1], the bias folded in as the last column) and o = d_out; for a
+ * layer without a bias (y = W a) na = d_in and ā = a.
  * Every matrix is row-major double.
  *
  *   covariance   A_sum = Σ_t ā_t ā_tᵀ (na, na), S_sum = Σ_t s_t s_tᵀ (o, o),
@@ -13,8 +14,10 @@
  *                curvature in that basis (ekfac: Λ_sum / N_Λ).
  *
  * Every partial result is a sum with a count, so shards merge by addition
- * (ifg_layer_merge).  Accumulation is in double (the reference accumulates
- * in bf16; see ifg-factor(1)).
+ * (ifg_layer_merge).  Accumulation across records is in double (the
+ * reference accumulates in bf16; see ifg-factor(1)); the products of one
+ * record are in double (precision f64) or float32 (f32: the _f32 forms,
+ * sgemm/ssyrk over the record's tokens, then added into the double sums).
  *
  * Pure math: no record I/O here (gradrec.h reads and writes these objects).
  * Functions return 0, or -1 with a message (ifg_seterr). */
@@ -28,7 +31,8 @@
 /* One tracked layer.  Parts a stage has not produced are NULL. */
 struct ifg_layer_factors {
 	char *name;
-	int d_in, d_out;	/* na = d_in + 1, o = d_out */
+	int d_in, d_out;	/* na = d_in + bias, o = d_out */
+	bool bias;		/* the layer has a bias: ā's last column is 1 */
 	double *A_sum;		/* (na, na) */
 	double *S_sum;		/* (o, o) */
 	int64_t A_count, S_count;
@@ -36,6 +40,9 @@ struct ifg_layer_factors {
 	double *QS, *eigvals_S;	/* (o, o), (o) */
 	double *Lambda_sum;	/* (o, na) */
 	int64_t Lambda_count;
+	float *QA32, *QS32;	/* f32 copies of QA, QS for the f32 lambda pass */
+	float *work32;		/* f32 scratch of the _f32 forms */
+	size_t w32cap;
 	double *work;		/* scratch, 3 * o * na */
 	double *twork;		/* scratch, T (o + na) for short records' lambda */
 	size_t tcap;
@@ -48,12 +55,28 @@ struct ifg_factors {
 	double blas_seconds;	/* time spent inside BLAS/LAPACK calls */
 };
 
-/* Layers with names and shapes, every part NULL. */
+/* Layers with names and shapes, every part NULL; bias NULL: every layer
+ * has a bias. */
 void ifg_factors_init(struct ifg_factors *f, int n_layers, const char *const *names,
-		      const int *d_in, const int *d_out);
+		      const int *d_in, const int *d_out, const bool *bias);
 void ifg_factors_release(struct ifg_factors *f);
-void ifg_layer_init(struct ifg_layer_factors *l, const char *name, int d_in, int d_out);
+void ifg_layer_init(struct ifg_layer_factors *l, const char *name, int d_in, int d_out,
+		    bool bias);
+/* na = d_in + bias: the width of ā. */
+static inline int ifg_layer_na(const struct ifg_layer_factors *l)
+{
+	return l->d_in + l->bias;
+}
 void ifg_layer_release(struct ifg_layer_factors *l);
+
+/* ---- precision ---- */
+
+/* Of the per-record products: f64 (double GEMMs) or f32 (float32 GEMMs of
+ * one record, accumulated across records in double). */
+enum ifg_precision { IFG_PREC_F64, IFG_PREC_F32 };
+const char *ifg_precision_name(enum ifg_precision p);
+/* "f32" or "f64"; -1 with a message for another name. */
+int ifg_precision_parse(const char *name, enum ifg_precision *p);
 
 /* ---- the record's weight gradient ---- */
 
@@ -73,6 +96,13 @@ void ifg_weight_grad_f32(int o, int na, int64_t T, const float *s, const float *
  * updated: call ifg_cov_symmetrize before reading the sums. */
 void ifg_cov_add(struct ifg_layer_factors *l, const double *a, const double *s, int64_t T,
 		 double *blas_seconds);
+/* The same with the record's products in float32 (ssyrk into a per-record
+ * f32 sum, then added into the double sums); a (T, na), s (T, o) f32.
+ * The eigenvectors of A's and S's small eigenvalues, which a small damping
+ * weighs most, move with the f32 rounding: ifg-factor's covariance pass is
+ * f64 by default (ifg-factor(1), PRECISION). */
+void ifg_cov_add_f32(struct ifg_layer_factors *l, const float *a, const float *s, int64_t T,
+		     double *blas_seconds);
 /* Copies the upper triangles of A_sum and S_sum into the lower ones. */
 void ifg_cov_symmetrize(struct ifg_layer_factors *l);
 
@@ -89,8 +119,15 @@ int ifg_layer_merge(struct ifg_layer_factors *dst, const struct ifg_layer_factor
 /* ---- eigen ---- */
 
 /* Q_A, λ_A of sym(A_sum / A_count) and Q_S, λ_S of sym(S_sum / S_count),
- * sym(C) = (C + Cᵀ)/2, by LAPACKE_dsyevd in double. */
+ * sym(C) = (C + Cᵀ)/2, by LAPACKE_dsyevd in double (the two side by
+ * side, one BLAS thread each). */
 int ifg_eigen(struct ifg_layer_factors *l, double *blas_seconds);
+/* The same for n layers at once: their 2 n decompositions run side by side
+ * on up to threads threads (0: OpenBLAS's thread count), each with one BLAS
+ * thread, so the results do not depend on the thread count.  On failure no
+ * layer is changed.  *blas_seconds gets the wall time. */
+int ifg_eigen_layers(struct ifg_layer_factors *const *ls, int n, int threads,
+		     double *blas_seconds);
 
 /* ---- strategies ---- */
 
@@ -121,6 +158,12 @@ int ifg_strategy_usable(const struct ifg_strategy *s, const struct ifg_layer_fac
  * a (T, na), s (T, o).  s must need the Λ pass. */
 int ifg_lambda_add(struct ifg_layer_factors *l, const struct ifg_strategy *s, const double *a,
 		   const double *sg, int64_t T, double *blas_seconds);
+
+/* The same with the record's products in float32 (G or the rotated tokens
+ * by sgemm with f32 copies of the eigenbases); the squares are added in
+ * double.  a (T, na), s (T, o) f32. */
+int ifg_lambda_add_f32(struct ifg_layer_factors *l, const struct ifg_strategy *s, const float *a,
+		       const float *sg, int64_t T, double *blas_seconds);
 
 /* ---- damping and inverse ---- */
 

@@ -60,6 +60,7 @@ int ifg_gradext_init(struct ifg_gradext *g, struct ifg_gpt *m, const char *selec
 		g->layers[j].name = ifg_xstrdup(l->name);
 		g->layers[j].d_in = l->d_in;
 		g->layers[j].d_out = l->d_out;
+		g->layers[j].bias = l->bias;
 		g->lin[j++] = i;
 	}
 	free(sel);
@@ -119,7 +120,8 @@ int ifg_gradext_record(struct ifg_gradext *g, const uint32_t *tok, int T, int co
 		for (int i = 0; i < g->n_layers; i++) {
 			free(g->a[i]);
 			free(g->s[i]);
-			g->a[i] = ifg_xaligned((size_t)T * (g->layers[i].d_in + 1), sizeof(float));
+			g->a[i] = ifg_xaligned((size_t)T * (g->layers[i].d_in + g->layers[i].bias),
+					       sizeof(float));
 			g->s[i] = ifg_xaligned((size_t)T * g->layers[i].d_out, sizeof(float));
 		}
 		g->cap = T;
@@ -146,11 +148,14 @@ int ifg_gradext_record(struct ifg_gradext *g, const uint32_t *tok, int T, int co
 			return -1;
 		if (lin.d_in != din || lin.d_out != dout || !lin.s)
 			return ifg_seterr("layer '%s': the model gave no gradients", g->layers[i].name);
-		/* a: (T, d_in) rows plus the constant-1 bias column */
+		/* a: (T, d_in) rows of the layer's input (row t at lin.a + t lda)
+		 * plus, for a layer with a bias, the constant-1 column */
+		int na = din + g->layers[i].bias;
 		for (int t = 0; t < T; t++) {
-			float *row = g->a[i] + (size_t)t * (din + 1);
+			float *row = g->a[i] + (size_t)t * na;
 			memcpy(row, lin.a + (size_t)t * lin.lda, (size_t)din * sizeof *row);
-			row[din] = 1.0f;
+			if (g->layers[i].bias)
+				row[din] = 1.0f;
 		}
 		/* s: (T, d_out) rows; a column block of a wider array when the
 		 * model computes the layer with its neighbours (lds > d_out) */

@@ -18,7 +18,8 @@ struct ifg_gradext {
 	int n_layers;
 	struct ifg_layer_shape *layers;	/* names and widths from the model's list */
 	int *lin;		/* per layer: its index in the model's tracked list */
-	float **a;		/* per layer (T, d_in + 1): inputs with the bias column 1 */
+	float **a;		/* per layer (T, na): inputs, then the bias column 1 when the
+				 * layer has a bias (na = d_in + bias) */
 	float **s;		/* per layer (T, d_out): d loss / d output */
 	int T;			/* of the last record */
 	int cap;		/* positions reserved */

@@ -49,6 +49,10 @@ static int parse_layers(const struct ifg_reader *r, struct ifg_gradhdr *h)
 			return ifg_prefixerr("layers[%d]", i);
 		h->layers[i].d_in = (int)din;
 		h->layers[i].d_out = (int)dout;
+		h->layers[i].bias = true;	/* absent: a bias column */
+		if (ifg_get(m, IFG_K_BIAS) &&
+		    ifg_get_bool(r, m, IFG_K_BIAS, &h->layers[i].bias) < 0)
+			return ifg_prefixerr("layers[%d]", i);
 	}
 	return 0;
 }
@@ -62,6 +66,9 @@ static void gradhdr_init(struct ifg_gradhdr *h)
 	msgpack_sbuffer_init(&h->raw_);
 	msgpack_unpacked_init(&h->unp_);
 }
+
+static int parse_copy(const struct ifg_reader *r, const char *kind, const msgpack_object *hdr,
+		      struct ifg_gradhdr *h);
 
 int ifg_gradhdr_read(struct ifg_reader *r, const char *const *kinds, struct ifg_gradhdr *h)
 {
@@ -80,12 +87,26 @@ int ifg_gradhdr_read(struct ifg_reader *r, const char *const *kinds, struct ifg_
 	}
 	if (!ok)
 		return ifg_reader_err(r, "expected a %s stream, got '%s'", want, kind);
-	h->kind = ifg_xstrdup(kind);
+	return parse_copy(r, kind, ifg_reader_hdr(r), h);
+}
 
+int ifg_gradhdr_from_map(const struct ifg_reader *r, const char *kind, const msgpack_object *map,
+			 struct ifg_gradhdr *h)
+{
+	gradhdr_init(h);
+	h->source = ifg_xstrdup(ifg_reader_name(r));
+	return parse_copy(r, kind, map, h);
+}
+
+/* The header map hdr, copied into h and parsed. */
+static int parse_copy(const struct ifg_reader *r, const char *kind, const msgpack_object *hdr,
+		      struct ifg_gradhdr *h)
+{
+	h->kind = ifg_xstrdup(kind);
 	/* own copy of the header, valid after the reader is closed */
 	msgpack_packer pk;
 	msgpack_packer_init(&pk, &h->raw_, msgpack_sbuffer_write);
-	msgpack_pack_object(&pk, *ifg_reader_hdr(r));
+	msgpack_pack_object(&pk, *hdr);
 	size_t off = 0;
 	if (msgpack_unpack_next(&h->unp_, h->raw_.data, h->raw_.size, &off) !=
 	    MSGPACK_UNPACK_SUCCESS)
@@ -119,6 +140,12 @@ int ifg_gradhdr_read(struct ifg_reader *r, const char *const *kinds, struct ifg_
 	if (ifg_get(h->hdr, IFG_K_STRATEGY) &&
 	    copy_str(r, h->hdr, IFG_K_STRATEGY, h->strategy, sizeof h->strategy) < 0)
 		return -1;
+	if (ifg_get(h->hdr, IFG_K_PRECISION)) {
+		if (copy_str(r, h->hdr, IFG_K_PRECISION, h->precision, sizeof h->precision) < 0)
+			return -1;
+		if (strcmp(h->precision, "f32") && strcmp(h->precision, "f64"))
+			return ifg_reader_err(r, "precision '%s' (f32 or f64)", h->precision);
+	}
 	return 0;
 }
 
@@ -153,11 +180,13 @@ int ifg_gradhdr_same_model(const struct ifg_gradhdr *a, const char *what_a,
 				  a->n_layers, what_b, b->source, b->n_layers);
 	for (int i = 0; i < a->n_layers; i++) {
 		const struct ifg_layer_shape *x = &a->layers[i], *y = &b->layers[i];
-		if (strcmp(x->name, y->name) || x->d_in != y->d_in || x->d_out != y->d_out)
-			return ifg_seterr("layer %d is '%s' (d_in %d, d_out %d) in %s '%s' but "
-					  "'%s' (d_in %d, d_out %d) in %s '%s'", i, x->name,
-					  x->d_in, x->d_out, what_a, a->source, y->name, y->d_in,
-					  y->d_out, what_b, b->source);
+		if (strcmp(x->name, y->name) || x->d_in != y->d_in || x->d_out != y->d_out ||
+		    x->bias != y->bias)
+			return ifg_seterr("layer %d is '%s' (d_in %d, d_out %d%s) in %s '%s' but "
+					  "'%s' (d_in %d, d_out %d%s) in %s '%s'", i, x->name,
+					  x->d_in, x->d_out, x->bias ? "" : ", no bias", what_a,
+					  a->source, y->name, y->d_in, y->d_out,
+					  y->bias ? "" : ", no bias", what_b, b->source);
 	}
 	const msgpack_object *sa = tok_sha(a), *sb = tok_sha(b);
 	if (sa && sb && (sa->via.str.size != sb->via.str.size ||
@@ -196,10 +225,14 @@ void ifg_pack_kv_layers(msgpack_packer *pk, int n, const struct ifg_layer_shape 
 	ifg_pack_cstr(pk, IFG_K_LAYERS);
 	msgpack_pack_array(pk, (size_t)n);
 	for (int i = 0; i < n; i++) {
-		msgpack_pack_map(pk, 3);
+		msgpack_pack_map(pk, 3 + !layers[i].bias);
 		ifg_pack_kv_str(pk, IFG_K_NAME, layers[i].name);
 		ifg_pack_kv_i64(pk, IFG_K_D_IN, layers[i].d_in);
 		ifg_pack_kv_i64(pk, IFG_K_D_OUT, layers[i].d_out);
+		if (!layers[i].bias) {
+			ifg_pack_cstr(pk, IFG_K_BIAS);
+			msgpack_pack_false(pk);
+		}
 	}
 }
 
@@ -221,6 +254,7 @@ int ifg_grads_parse(const struct ifg_reader *r, const struct ifg_gradhdr *h,
 				      gl->via.array.size, h->n_layers);
 	for (int i = 0; i < h->n_layers; i++) {
 		const struct ifg_layer_shape *L = &h->layers[i];
+		uint64_t na = (uint64_t)L->d_in + L->bias;
 		const msgpack_object *m = &gl->via.array.ptr[i];
 		const msgpack_object *a = m->type == MSGPACK_OBJECT_MAP ? ifg_get(m, IFG_K_A) : NULL;
 		const msgpack_object *s = m->type == MSGPACK_OBJECT_MAP ? ifg_get(m, IFG_K_S) : NULL;
@@ -236,7 +270,7 @@ int ifg_grads_parse(const struct ifg_reader *r, const struct ifg_gradhdr *h,
 					      ifg_dtype_name(g[i].s.dtype));
 		if (i == 0)
 			*T = g[0].a.shape[0];
-		if (g[i].a.shape[0] != *T || g[i].a.shape[1] != (uint64_t)L->d_in + 1 ||
+		if (g[i].a.shape[0] != *T || g[i].a.shape[1] != na ||
 		    g[i].s.shape[0] != *T || g[i].s.shape[1] != (uint64_t)L->d_out)
 			return ifg_reader_err(r, "layer '%s': a (%llu, %llu) and s (%llu, %llu), "
 					      "expected (%llu, %d) and (%llu, %d)", L->name,
@@ -244,7 +278,7 @@ int ifg_grads_parse(const struct ifg_reader *r, const struct ifg_gradhdr *h,
 					      (unsigned long long)g[i].a.shape[1],
 					      (unsigned long long)g[i].s.shape[0],
 					      (unsigned long long)g[i].s.shape[1],
-					      (unsigned long long)*T, L->d_in + 1,
+					      (unsigned long long)*T, (int)na,
 					      (unsigned long long)*T, L->d_out);
 	}
 	const msgpack_object *tok = ifg_get(rec, IFG_K_TOKENS);
@@ -266,7 +300,7 @@ void ifg_pack_kv_grads(msgpack_packer *pk, int n, const struct ifg_layer_shape *
 	ifg_pack_cstr(pk, IFG_K_GRADS);
 	msgpack_pack_array(pk, (size_t)n);
 	for (int i = 0; i < n; i++) {
-		uint64_t sa[2] = { T, (uint64_t)layers[i].d_in + 1 };
+		uint64_t sa[2] = { T, (uint64_t)layers[i].d_in + layers[i].bias };
 		uint64_t ss[2] = { T, (uint64_t)layers[i].d_out };
 		msgpack_pack_map(pk, 2);
 		ifg_pack_kv_f32_as(pk, IFG_K_A, dtype, 2, sa, a[i]);
@@ -298,7 +332,8 @@ void ifg_pack_gradsum(msgpack_packer *pk, int n, const struct ifg_layer_shape *l
 	ifg_pack_cstr(pk, IFG_K_G);
 	msgpack_pack_array(pk, (size_t)n);
 	for (int i = 0; i < n; i++)
-		pack_f64_matrix(pk, (uint64_t)layers[i].d_out, (uint64_t)layers[i].d_in + 1, G[i]);
+		pack_f64_matrix(pk, (uint64_t)layers[i].d_out,
+				(uint64_t)layers[i].d_in + layers[i].bias, G[i]);
 }
 
 /* A whole f64-convertible array of exactly (d0, d1) (d1 0: one dimension),
@@ -354,7 +389,8 @@ int ifg_gradsum_read(const char *path, struct ifg_gradhdr *h, double ***Gout, in
 	G = ifg_xcalloc(n, sizeof *G);
 	for (int i = 0; i < n; i++)
 		if (take_f64(r, &gl->via.array.ptr[i], IFG_K_G, h->layers[i].name,
-			     (uint64_t)h->layers[i].d_out, (uint64_t)h->layers[i].d_in + 1,
+			     (uint64_t)h->layers[i].d_out,
+			     (uint64_t)h->layers[i].d_in + h->layers[i].bias,
 			     &G[i]) < 0)
 			goto out;
 	got = ifg_reader_next(r, &rec);
@@ -383,26 +419,32 @@ void ifg_factors_from_header(struct ifg_factors *f, const struct ifg_gradhdr *h)
 	const char **names = ifg_xmalloc(h->n_layers, sizeof *names);
 	int *din = ifg_xmalloc(h->n_layers, sizeof *din), *dout = ifg_xmalloc(h->n_layers,
 									      sizeof *dout);
+	bool *bias = ifg_xmalloc(h->n_layers, sizeof *bias);
 	for (int i = 0; i < h->n_layers; i++) {
 		names[i] = h->layers[i].name;
 		din[i] = h->layers[i].d_in;
 		dout[i] = h->layers[i].d_out;
+		bias[i] = h->layers[i].bias;
 	}
-	ifg_factors_init(f, h->n_layers, names, din, dout);
+	ifg_factors_init(f, h->n_layers, names, din, dout, bias);
 	free(names);
 	free(din);
 	free(dout);
+	free(bias);
 }
 
 void ifg_factor_header(struct ifg_writer *w, const char *kind, const struct ifg_gradhdr *src,
-		       int64_t records, const char *strategy)
+		       int64_t records, const char *strategy, const char *precision)
 {
 	msgpack_packer *pk = ifg_writer_pk(w);
-	ifg_writer_begin_header(w, kind, ifg_gradhdr_npairs(src) + 1 + (strategy != NULL));
+	ifg_writer_begin_header(w, kind, ifg_gradhdr_npairs(src) + 1 + (strategy != NULL) +
+						 (precision != NULL));
 	ifg_gradhdr_pack_pairs(pk, src);
 	ifg_pack_kv_i64(pk, IFG_K_RECORDS, records);
 	if (strategy)
 		ifg_pack_kv_str(pk, IFG_K_STRATEGY, strategy);
+	if (precision)
+		ifg_pack_kv_str(pk, IFG_K_PRECISION, precision);
 }
 
 void ifg_factor_rec_pack(msgpack_packer *pk, int index, const struct ifg_layer_factors *l,
@@ -411,7 +453,7 @@ void ifg_factor_rec_pack(msgpack_packer *pk, int index, const struct ifg_layer_f
 	bool cov = (parts & IFG_PART_COV) && l->A_sum && l->S_sum;
 	bool eig = (parts & IFG_PART_EIGEN) && l->QA && l->QS && l->eigvals_A && l->eigvals_S;
 	bool lam = (parts & IFG_PART_LAMBDA) && l->Lambda_sum;
-	uint64_t na = (uint64_t)l->d_in + 1, o = (uint64_t)l->d_out;
+	uint64_t na = (uint64_t)l->d_in + l->bias, o = (uint64_t)l->d_out;
 	msgpack_pack_map(pk, 2 + 2 * (cov || eig) + 2 * cov + 4 * eig + 2 * lam);
 	ifg_pack_kv_i64(pk, IFG_K_LAYER, index);
 	ifg_pack_kv_str(pk, IFG_K_NAME, l->name);
@@ -495,7 +537,7 @@ int ifg_factor_rec_parse(const struct ifg_reader *r, const msgpack_object *rec, 
 	int64_t idx;
 	const char *name;
 	size_t nlen;
-	uint64_t na = (uint64_t)l->d_in + 1, o = (uint64_t)l->d_out;
+	uint64_t na = (uint64_t)l->d_in + l->bias, o = (uint64_t)l->d_out;
 	if (ifg_get_i64(r, rec, IFG_K_LAYER, 0, INT32_MAX, &idx) < 0 ||
 	    ifg_get_str(r, rec, IFG_K_NAME, &name, &nlen) < 0)
 		return -1;

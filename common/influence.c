@@ -25,16 +25,17 @@ int ifg_scorer_init(struct ifg_scorer *sc, const struct ifg_factors *f,
 	int n = f->n_layers;
 	sc->n_layers = n;
 	sc->strategy = st;
+	sc->prec = IFG_PREC_F32;
 	sc->damping = *d;
-	sc->d_in = ifg_xcalloc(n, sizeof *sc->d_in);
+	sc->na = ifg_xcalloc(n, sizeof *sc->na);
 	sc->d_out = ifg_xcalloc(n, sizeof *sc->d_out);
 	sc->P = ifg_xcalloc(n, sizeof *sc->P);
 	sc->P32 = ifg_xcalloc(n, sizeof *sc->P32);
 	sc->delta = ifg_xcalloc(n, sizeof *sc->delta);
 	for (int l = 0; l < n; l++) {
 		const struct ifg_layer_factors *L = &f->layer[l];
-		size_t m = (size_t)L->d_out * (L->d_in + 1);
-		sc->d_in[l] = L->d_in;
+		size_t m = (size_t)L->d_out * ifg_layer_na(L);
+		sc->na[l] = ifg_layer_na(L);
 		sc->d_out[l] = L->d_out;
 		sc->P[l] = ifg_xaligned(m, sizeof(double));
 		sc->P32[l] = ifg_xaligned(m, sizeof(float));
@@ -58,21 +59,55 @@ void ifg_scorer_release(struct ifg_scorer *sc)
 	}
 	free(sc->P);
 	free(sc->P32);
-	free(sc->d_in);
+	free(sc->na);
 	free(sc->d_out);
 	free(sc->delta);
 	free(sc->U);
+	free(sc->U64);
 	free(sc->buf);
 	free(sc->G);
 	memset(sc, 0, sizeof *sc);
 }
 
+/* The f64 form: U = Ā Pᵀ by dgemm on double copies of ā and s. */
+static void score_tokens_f64(struct ifg_scorer *sc, int layer, const float *a, const float *s,
+			     int64_t T, double *out)
+{
+	int na = sc->na[layer], o = sc->d_out[layer];
+	size_t need = (size_t)T * (2 * o + na);
+	if (need > sc->u64cap) {
+		free(sc->U64);
+		sc->U64 = ifg_xaligned(sc->u64cap = need, sizeof *sc->U64);
+	}
+	double *U = sc->U64, *a64 = U + (size_t)T * o, *s64 = a64 + (size_t)T * na;
+	for (size_t i = 0; i < (size_t)T * na; i++)
+		a64[i] = a[i];
+	for (size_t i = 0; i < (size_t)T * o; i++)
+		s64[i] = s[i];
+	double t0 = ifg_now();
+	/* U = Ā Pᵀ : (T, o) = (T, na) (o, na)ᵀ */
+	cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)T, o, na, 1.0, a64, na,
+		    sc->P[layer], na, 0.0, U, o);
+	sc->blas_seconds += ifg_now() - t0;
+	for (int64_t t = 0; t < T; t++) {
+		const double *u = U + (size_t)t * o, *st = s64 + (size_t)t * o;
+		double acc = 0;
+		for (int i = 0; i < o; i++)
+			acc += u[i] * st[i];
+		out[t] = acc;
+	}
+}
+
 void ifg_score_tokens(struct ifg_scorer *sc, int layer, const float *a, const float *s,
 		      int64_t T, double *out)
 {
-	int na = sc->d_in[layer] + 1, o = sc->d_out[layer];
+	int na = sc->na[layer], o = sc->d_out[layer];
 	if (T <= 0)
 		return;
+	if (sc->prec == IFG_PREC_F64) {
+		score_tokens_f64(sc, layer, a, s, T, out);
+		return;
+	}
 	size_t need = (size_t)T * o;
 	if (need > sc->ucap) {
 		free(sc->U);
@@ -97,7 +132,7 @@ void ifg_score_tokens(struct ifg_scorer *sc, int layer, const float *a, const fl
 double ifg_score_document(struct ifg_scorer *sc, int layer, const float *a, const float *s,
 			  int64_t T)
 {
-	int na = sc->d_in[layer] + 1, o = sc->d_out[layer];
+	int na = sc->na[layer], o = sc->d_out[layer];
 	size_t m = (size_t)o * na;
 	if (m > sc->gcap) {
 		free(sc->G);
@@ -116,7 +151,7 @@ void ifg_scores_header(struct ifg_writer *w, const struct ifg_gradhdr *grads,
 		       int64_t queries, int64_t negatives)
 {
 	msgpack_packer *pk = ifg_writer_pk(w);
-	ifg_writer_begin_header(w, IFG_KIND_SCORES, ifg_gradhdr_npairs(grads) + 6);
+	ifg_writer_begin_header(w, IFG_KIND_SCORES, ifg_gradhdr_npairs(grads) + 7);
 	ifg_gradhdr_pack_pairs(pk, grads);
 	ifg_pack_kv_str(pk, IFG_K_METHOD, differential ? "differential" : "toxic-only");
 	ifg_pack_kv_str(pk, IFG_K_LEVEL, document ? "document" : "token");
@@ -131,4 +166,5 @@ void ifg_scores_header(struct ifg_writer *w, const struct ifg_gradhdr *grads,
 			  sc->delta);
 	ifg_pack_kv_i64(pk, IFG_K_QUERIES, queries);
 	ifg_pack_kv_i64(pk, IFG_K_NEGATIVES, negatives);
+	ifg_pack_kv_str(pk, IFG_K_PRECISION, ifg_precision_name(sc->prec));
 }

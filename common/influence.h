@@ -1,7 +1,7 @@
 /* influence.h: the differential query gradient, its preconditioning and the
  * per-token influence scores (doc/method.md §5).
  *
- * Per layer, with na = d_in + 1 and o = d_out:
+ * Per layer, with na = d_in + 1 (d_in for a layer without a bias) and o = d_out:
  *   Δg = G_tox / K_tox − G_safe / K_safe            (o, na), mean query gradients
  *   P  = H̃⁻¹ Δg                                     (o, na), once (ekfac.h)
  *   S_ℓ[t] = s_tᵀ P ā_t,  computed as U = Ā Pᵀ (T, o), S_ℓ[t] = ⟨U[t], s_t⟩
@@ -26,13 +26,16 @@ void ifg_query_diff(uint64_t n, const double *G_tox, int64_t K_tox, const double
 
 struct ifg_scorer {
 	int n_layers;
-	int *d_in, *d_out;
+	int *na, *d_out;	/* per layer: the width of ā (d_in + bias), d_out */
 	double **P;		/* per layer (o, na): the preconditioned query gradient */
 	float **P32;		/* the same in f32 for the per-token products */
+	enum ifg_precision prec;	/* of the per-token products (f32 default) */
 	double *delta;		/* damping used per layer */
 	const struct ifg_strategy *strategy;
 	struct ifg_damping damping;
 	float *U;		/* scratch (T, o) */
+	double *U64;		/* scratch (T, o) and T (na + o), precision f64 */
+	size_t u64cap;
 	double *buf;		/* scratch for document scores: T (na + o) */
 	double *G;		/* the record's (o, na) gradient, document scores */
 	size_t ucap, bufcap, gcap;
@@ -46,7 +49,9 @@ int ifg_scorer_init(struct ifg_scorer *sc, const struct ifg_factors *f,
 void ifg_scorer_release(struct ifg_scorer *sc);
 
 /* Layer ℓ's per-token scores of one record: out[t] = s_tᵀ P ā_t, t < T.
- * a (T, na), s (T, o) f32; the dot products are summed in double. */
+ * a (T, na), s (T, o) f32; U = Ā Pᵀ by sgemm with the f32 P (precision f32)
+ * or by dgemm on double copies (f64); the dot products are summed in
+ * double. */
 void ifg_score_tokens(struct ifg_scorer *sc, int layer, const float *a, const float *s,
 		      int64_t T, double *out);
 /* Layer ℓ's document score ⟨P, sᵀ ā⟩, in double. */
@@ -55,7 +60,7 @@ double ifg_score_document(struct ifg_scorer *sc, int layer, const float *a, cons
 
 /* Header of a scores stream: the grads header's model, tokenizer, layers,
  * labels and seed, then method, level, strategy, damping {rule, value,
- * layers: f64 [L]}, queries, negatives. */
+ * layers: f64 [L]}, queries, negatives, precision. */
 void ifg_scores_header(struct ifg_writer *w, const struct ifg_gradhdr *grads,
 		       const struct ifg_scorer *sc, bool differential, bool document,
 		       int64_t queries, int64_t negatives);

@@ -7,8 +7,11 @@
 #include "testutil.h"
 #include "util.h"
 
-/* A tiny layer: d_in 3 (na 4), d_out 5; records of a few tokens. */
+/* A tiny layer: d_in 3 (na 4), d_out 5; records of a few tokens.  The loop
+ * tests run a second time (_i = 1) on a layer without a bias: d_in 4, na 4,
+ * every column of ā an input. */
 enum { DIN = 3, NA = DIN + 1, DO = 5, NREC = 12, TMAX = 7 };
+static bool no_bias;
 
 static uint64_t rng_state;
 static double urand(void)	/* uniform in [-1, 1) */
@@ -19,7 +22,8 @@ static double urand(void)	/* uniform in [-1, 1) */
 	return (double)(rng_state >> 11) / 9007199254740992.0 * 2.0 - 1.0;
 }
 
-/* Random records: a[n] (T[n], NA) with the bias column 1, s[n] (T[n], DO). */
+/* Random records: a[n] (T[n], NA) with the bias column 1 (an input when
+ * no_bias), s[n] (T[n], DO). */
 static double a_rec[NREC][TMAX * NA], s_rec[NREC][TMAX * DO];
 static int T_rec[NREC];
 
@@ -31,7 +35,7 @@ static void make_records(uint64_t seed)
 		for (int t = 0; t < T_rec[n]; t++) {
 			for (int j = 0; j < DIN; j++)
 				a_rec[n][t * NA + j] = urand() + 0.3 * j;
-			a_rec[n][t * NA + DIN] = 1.0;
+			a_rec[n][t * NA + DIN] = no_bias ? urand() - 0.5 : 1.0;
 			for (int i = 0; i < DO; i++)
 				s_rec[n][t * DO + i] = urand() * (1 + i);
 		}
@@ -40,7 +44,11 @@ static void make_records(uint64_t seed)
 
 static void new_layer(struct ifg_layer_factors *l)
 {
-	ifg_layer_init(l, "h.0.mlp.c_fc", DIN, DO);
+	if (no_bias)
+		ifg_layer_init(l, "h.0.mlp.c_fc", NA, DO, false);
+	else
+		ifg_layer_init(l, "h.0.mlp.c_fc", DIN, DO, true);
+	ck_assert_int_eq(ifg_layer_na(l), NA);
 }
 
 static double relerr(const double *x, const double *y, size_t n)
@@ -80,6 +88,7 @@ static void fit(struct ifg_layer_factors *l, const struct ifg_strategy *st, int 
  * over records), and T = 0 leaving beta G; the f32 form on f32 copies. */
 START_TEST(test_weight_grad)
 {
+	no_bias = false;
 	make_records(11);
 	double G[DO * NA], want[DO * NA] = { 0 }, one[DO * NA], *buf = NULL;
 	size_t cap = 0;
@@ -117,6 +126,7 @@ END_TEST
 
 START_TEST(test_covariance_dense)
 {
+	no_bias = _i;
 	make_records(11);
 	struct ifg_layer_factors l;
 	new_layer(&l);
@@ -141,13 +151,15 @@ START_TEST(test_covariance_dense)
 	ck_assert_double_le(relerr(l.A_sum, A, NA * NA), 1e-14);
 	ck_assert_double_le(relerr(l.S_sum, S, DO * DO), 1e-14);
 	/* the bias coordinate of A counts tokens */
-	ck_assert_double_eq(l.A_sum[NA * NA - 1], (double)tokens);
+	if (!no_bias)
+		ck_assert_double_eq(l.A_sum[NA * NA - 1], (double)tokens);
 	ifg_layer_release(&l);
 }
 END_TEST
 
 START_TEST(test_eigen_reconstructs)
 {
+	no_bias = _i;
 	make_records(12);
 	struct ifg_layer_factors l;
 	new_layer(&l);
@@ -181,6 +193,7 @@ END_TEST
 
 START_TEST(test_eigen_needs_tokens)
 {
+	no_bias = false;
 	struct ifg_layer_factors l;
 	new_layer(&l);
 	ck_assert_int_eq(ifg_eigen(&l, NULL), -1);
@@ -192,6 +205,7 @@ END_TEST
 /* Λ equals the mean of the squared rotated per-record gradients, dense. */
 START_TEST(test_lambda_dense)
 {
+	no_bias = _i;
 	make_records(13);
 	const struct ifg_strategy *ek = ifg_strategy_find("ekfac");
 	struct ifg_layer_factors l;
@@ -222,6 +236,7 @@ END_TEST
 /* Four shards merged equal one pass (covariance and lambda, shared eigen). */
 START_TEST(test_merge_shards)
 {
+	no_bias = _i;
 	make_records(14);
 	const struct ifg_strategy *ek = ifg_strategy_find("ekfac");
 	struct ifg_layer_factors whole, part[4];
@@ -258,6 +273,7 @@ END_TEST
 
 START_TEST(test_merge_refuses)
 {
+	no_bias = false;
 	make_records(15);
 	const struct ifg_strategy *ek = ifg_strategy_find("ekfac");
 	struct ifg_layer_factors x, y, z;
@@ -267,9 +283,14 @@ START_TEST(test_merge_refuses)
 	fit(&y, ek, 6, NREC);	/* another eigenbasis */
 	ck_assert_int_eq(ifg_layer_merge(&x, &y), -1);
 	ck_assert_ptr_nonnull(strstr(ifg_err(), "different eigenbases"));
-	ifg_layer_init(&z, "h.0.mlp.c_fc", DIN + 1, DO);
+	ifg_layer_init(&z, "h.0.mlp.c_fc", DIN + 1, DO, true);
 	ck_assert_int_eq(ifg_layer_merge(&x, &z), -1);
 	ck_assert_ptr_nonnull(strstr(ifg_err(), "d_in 4"));
+	ifg_layer_release(&z);
+	/* the same widths with and without a bias are different layers */
+	ifg_layer_init(&z, "h.0.mlp.c_fc", DIN, DO, false);
+	ck_assert_int_eq(ifg_layer_merge(&x, &z), -1);
+	ck_assert_ptr_nonnull(strstr(ifg_err(), "no bias"));
 	ifg_layer_release(&x);
 	ifg_layer_release(&y);
 	ifg_layer_release(&z);
@@ -327,6 +348,7 @@ static void check_ekfac_inverse(const struct ifg_damping *d)
 
 START_TEST(test_ekfac_inverse_fixed)
 {
+	no_bias = _i;
 	struct ifg_damping d = { IFG_DAMP_FIXED, 1e-3 };
 	check_ekfac_inverse(&d);
 }
@@ -334,6 +356,7 @@ END_TEST
 
 START_TEST(test_ekfac_inverse_heuristic)
 {
+	no_bias = _i;
 	struct ifg_damping d = { IFG_DAMP_HEURISTIC, IFG_DAMPING_HEURISTIC_SCALE };
 	check_ekfac_inverse(&d);
 }
@@ -342,6 +365,7 @@ END_TEST
 /* kfac: H̃ = S ⊗ A + δ I, built without eigenvectors. */
 START_TEST(test_kfac_inverse)
 {
+	no_bias = _i;
 	enum { N = DO * NA };
 	make_records(17);
 	struct ifg_layer_factors l;
@@ -372,6 +396,7 @@ END_TEST
 /* diagonal: g / (mean(G ⊙ G) + δ); identity: g unchanged. */
 START_TEST(test_diagonal_identity)
 {
+	no_bias = _i;
 	enum { N = DO * NA };
 	make_records(18);
 	struct ifg_layer_factors l;
@@ -416,6 +441,7 @@ static void precond(const struct ifg_layer_factors *l, const struct ifg_strategy
  * without a part exactly when the strategy needs it. */
 START_TEST(test_strategy_table)
 {
+	no_bias = false;
 	enum { N = DO * NA };
 	ck_assert_ptr_null(ifg_strategy_find("ekfak"));
 	ck_assert_ptr_nonnull(strstr(ifg_err(), "ekfak"));
@@ -486,22 +512,88 @@ START_TEST(test_strategy_table)
 }
 END_TEST
 
+/* The f32 forms against the f64 ones on the same (f32-rounded) records:
+ * covariance sums, and Λ of ekfac (in the f64 eigenbasis) and of diagonal,
+ * within 1e-5 of the largest entry (float32 over a record's tokens, double
+ * across records).  _i = 1: a layer without a bias. */
+START_TEST(test_f32_forms)
+{
+	no_bias = _i;
+	make_records(19);
+	static float a32[NREC][TMAX * NA], s32[NREC][TMAX * DO];
+	for (int n = 0; n < NREC; n++) {
+		for (int i = 0; i < TMAX * NA; i++)
+			a_rec[n][i] = a32[n][i] = (float)a_rec[n][i];
+		for (int i = 0; i < TMAX * DO; i++)
+			s_rec[n][i] = s32[n][i] = (float)s_rec[n][i];
+	}
+	struct ifg_layer_factors d, f;
+	new_layer(&d);
+	new_layer(&f);
+	for (int n = 0; n < NREC; n++) {
+		ifg_cov_add(&d, a_rec[n], s_rec[n], T_rec[n], NULL);
+		ifg_cov_add_f32(&f, a32[n], s32[n], T_rec[n], NULL);
+	}
+	ifg_cov_symmetrize(&d);
+	ifg_cov_symmetrize(&f);
+	ck_assert_int_eq(f.A_count, d.A_count);
+	ck_assert_double_le(relerr(f.A_sum, d.A_sum, NA * NA), 1e-6);
+	ck_assert_double_le(relerr(f.S_sum, d.S_sum, DO * DO), 1e-6);
+	ck_assert_int_eq(ifg_eigen(&d, NULL), 0);
+	f.QA = ifg_xmalloc(NA * NA, sizeof(double));
+	f.QS = ifg_xmalloc(DO * DO, sizeof(double));
+	memcpy(f.QA, d.QA, NA * NA * sizeof(double));
+	memcpy(f.QS, d.QS, DO * DO * sizeof(double));
+	const struct ifg_strategy *ek = ifg_strategy_find("ekfac");
+	const struct ifg_strategy *dg = ifg_strategy_find("diagonal");
+	struct ifg_layer_factors dd, fd;
+	new_layer(&dd);
+	new_layer(&fd);
+	for (int n = 0; n < NREC; n++) {
+		ck_assert_int_eq(ifg_lambda_add(&d, ek, a_rec[n], s_rec[n], T_rec[n], NULL), 0);
+		ck_assert_int_eq(ifg_lambda_add_f32(&f, ek, a32[n], s32[n], T_rec[n], NULL), 0);
+		ck_assert_int_eq(ifg_lambda_add(&dd, dg, a_rec[n], s_rec[n], T_rec[n], NULL), 0);
+		ck_assert_int_eq(ifg_lambda_add_f32(&fd, dg, a32[n], s32[n], T_rec[n], NULL), 0);
+	}
+	ck_assert_int_eq(f.Lambda_count, NREC);
+	ck_assert_double_le(relerr(f.Lambda_sum, d.Lambda_sum, DO * NA), 1e-5);
+	ck_assert_double_le(relerr(fd.Lambda_sum, dd.Lambda_sum, DO * NA), 1e-5);
+	/* a record of no tokens counts and adds nothing */
+	ck_assert_int_eq(ifg_lambda_add_f32(&f, ek, NULL, NULL, 0, NULL), 0);
+	ck_assert_int_eq(f.Lambda_count, NREC + 1);
+	/* new eigenbases drop the f32 copies */
+	ck_assert_ptr_nonnull(f.QA32);
+	ck_assert_int_eq(ifg_eigen(&f, NULL), 0);
+	ck_assert_ptr_null(f.QA32);
+	ifg_layer_release(&d);
+	ifg_layer_release(&f);
+	ifg_layer_release(&dd);
+	ifg_layer_release(&fd);
+	enum ifg_precision p;
+	ck_assert_int_eq(ifg_precision_parse("f32", &p), 0);
+	ck_assert_int_eq(p, IFG_PREC_F32);
+	ck_assert_str_eq(ifg_precision_name(IFG_PREC_F64), "f64");
+	ck_assert_int_eq(ifg_precision_parse("f16", &p), -1);
+}
+END_TEST
+
 Suite *make_suite(void)
 {
 	Suite *s = suite_create("ekfac");
 	TCase *tc = tcase_create("core");
 	tcase_add_test(tc, test_weight_grad);
-	tcase_add_test(tc, test_covariance_dense);
-	tcase_add_test(tc, test_eigen_reconstructs);
+	tcase_add_loop_test(tc, test_covariance_dense, 0, 2);
+	tcase_add_loop_test(tc, test_eigen_reconstructs, 0, 2);
 	tcase_add_test(tc, test_eigen_needs_tokens);
-	tcase_add_test(tc, test_lambda_dense);
-	tcase_add_test(tc, test_merge_shards);
+	tcase_add_loop_test(tc, test_lambda_dense, 0, 2);
+	tcase_add_loop_test(tc, test_merge_shards, 0, 2);
 	tcase_add_test(tc, test_merge_refuses);
-	tcase_add_test(tc, test_ekfac_inverse_fixed);
-	tcase_add_test(tc, test_ekfac_inverse_heuristic);
-	tcase_add_test(tc, test_kfac_inverse);
-	tcase_add_test(tc, test_diagonal_identity);
+	tcase_add_loop_test(tc, test_ekfac_inverse_fixed, 0, 2);
+	tcase_add_loop_test(tc, test_ekfac_inverse_heuristic, 0, 2);
+	tcase_add_loop_test(tc, test_kfac_inverse, 0, 2);
+	tcase_add_loop_test(tc, test_diagonal_identity, 0, 2);
 	tcase_add_test(tc, test_strategy_table);
+	tcase_add_loop_test(tc, test_f32_forms, 0, 2);
 	suite_add_tcase(s, tc);
 	return s;
 }

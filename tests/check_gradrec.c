@@ -25,8 +25,8 @@ static void teardown(void)
 	free(dir);
 }
 
-static struct ifg_layer_shape layers2[2] = { { "h.0.attn.c_attn", 3, 9 },
-					     { "h.0.mlp.c_proj", 12, 3 } };
+static struct ifg_layer_shape layers2[2] = { { "h.0.attn.c_attn", 3, 9, true },
+					     { "h.0.mlp.c_proj", 12, 3, true } };
 
 /* A grads (or gradsum) header with model sha and layers. */
 static void header(struct ifg_writer *w, const char *kind, const char *sha, int n,
@@ -120,7 +120,7 @@ END_TEST
 
 START_TEST(test_same_model)
 {
-	struct ifg_layer_shape other[2] = { layers2[0], { "h.0.mlp.c_proj", 12, 4 } };
+	struct ifg_layer_shape other[2] = { layers2[0], { "h.0.mlp.c_proj", 12, 4, true } };
 	struct { const char *name, *sha; const struct ifg_layer_shape *L; int n; } s[] = {
 		{ "a.ifg", "aaaa", layers2, 2 }, { "b.ifg", "aaaa", layers2, 2 },
 		{ "c.ifg", "bbbb", layers2, 2 }, { "d.ifg", "aaaa", other, 2 },
@@ -214,7 +214,7 @@ START_TEST(test_factor_records)
 	ifg_factors_from_header(&f, &h);
 	for (int l = 0; l < 2; l++) {
 		struct ifg_layer_factors *L = &f.layer[l];
-		size_t na = L->d_in + 1, o = L->d_out;
+		size_t na = L->d_in + L->bias, o = L->d_out;
 		L->QA = ifg_xcalloc(na * na, sizeof(double));
 		L->eigvals_A = ifg_xcalloc(na, sizeof(double));
 		L->QS = ifg_xcalloc(o * o, sizeof(double));
@@ -228,7 +228,7 @@ START_TEST(test_factor_records)
 	}
 	f.records = 4;
 	w = ifg_writer_open(tmp("f.ifg"), IFG_COMPRESS_NO);
-	ifg_factor_header(w, IFG_KIND_FACTORS, &h, f.records, "ekfac");
+	ifg_factor_header(w, IFG_KIND_FACTORS, &h, f.records, "ekfac", "f32");
 	ck_assert_int_eq(ifg_writer_end(w), 0);
 	for (int l = 0; l < 2; l++) {
 		ifg_factor_rec_pack(ifg_writer_pk(w), l, &f.layer[l],
@@ -241,11 +241,12 @@ START_TEST(test_factor_records)
 	static const char *const kinds[] = { IFG_KIND_FACTORS, NULL };
 	ck_assert_msg(ifg_factors_read(tmp("f.ifg"), kinds, &hf, &g) == 0, "%s", ifg_err());
 	ck_assert_str_eq(hf.strategy, "ekfac");
+	ck_assert_str_eq(hf.precision, "f32");
 	ck_assert_int_eq(g.records, 4);
 	ck_assert_int_eq(ifg_gradhdr_same_model(&h, "grads", &hf, "factors"), 0);
 	for (int l = 0; l < 2; l++) {
 		struct ifg_layer_factors *L = &g.layer[l];
-		size_t na = L->d_in + 1, o = L->d_out;
+		size_t na = L->d_in + L->bias, o = L->d_out;
 		ck_assert_ptr_null(L->A_sum);
 		ck_assert_double_eq(L->QA[1], 1.5 + l);
 		ck_assert_double_eq(L->eigvals_S[o - 1], 2);
@@ -257,7 +258,7 @@ START_TEST(test_factor_records)
 	ifg_gradhdr_release(&hf);
 	/* a stream that stops after one layer */
 	w = ifg_writer_open(tmp("short.ifg"), IFG_COMPRESS_NO);
-	ifg_factor_header(w, IFG_KIND_FACTORS, &h, 4, "ekfac");
+	ifg_factor_header(w, IFG_KIND_FACTORS, &h, 4, "ekfac", NULL);
 	ck_assert_int_eq(ifg_writer_end(w), 0);
 	ifg_factor_rec_pack(ifg_writer_pk(w), 0, &f.layer[0], IFG_PART_EIGEN);
 	ck_assert_int_eq(ifg_writer_end(w), 0);
@@ -268,7 +269,7 @@ START_TEST(test_factor_records)
 	ifg_gradhdr_release(&hf);
 	/* layers out of order */
 	w = ifg_writer_open(tmp("swap.ifg"), IFG_COMPRESS_NO);
-	ifg_factor_header(w, IFG_KIND_FACTORS, &h, 4, "ekfac");
+	ifg_factor_header(w, IFG_KIND_FACTORS, &h, 4, "ekfac", NULL);
 	ck_assert_int_eq(ifg_writer_end(w), 0);
 	ifg_factor_rec_pack(ifg_writer_pk(w), 1, &f.layer[1], IFG_PART_EIGEN);
 	ck_assert_int_eq(ifg_writer_end(w), 0);
@@ -277,6 +278,118 @@ START_TEST(test_factor_records)
 	ck_assert_ptr_nonnull(strstr(ifg_err(), "expected layer 0 'h.0.attn.c_attn'"));
 	ifg_factors_release(&g);
 	ifg_gradhdr_release(&hf);
+	ifg_factors_release(&f);
+	ifg_gradhdr_release(&h);
+}
+END_TEST
+
+/* A layer without a bias: "bias": false in its header entry only, a of
+ * (T, d_in), gradsum and factor parts of na = d_in columns, and another
+ * stream whose layer has a bias is another model. */
+START_TEST(test_no_bias_layer)
+{
+	enum { T = 3 };
+	struct ifg_layer_shape L[2] = { { "h.0.attn.c_attn", 3, 9, true },
+					{ "h.0.mlp.c_proj", 12, 3, false } };
+	float a0[T * 4] = { 0 }, s0[T * 9] = { 0 }, a1[T * 13] = { 0 }, s1[T * 3] = { 0 };
+	for (int i = 0; i < T * 12; i++)
+		a1[i] = (float)i;
+	const float *a[2] = { a0, a1 }, *s[2] = { s0, s1 };
+	struct ifg_writer *w = ifg_writer_open(tmp("nb.ifg"), IFG_COMPRESS_NO);
+	header(w, IFG_KIND_GRADS, "feed", 2, L);
+	msgpack_packer *pk = ifg_writer_pk(w);
+	msgpack_pack_map(pk, 1);
+	ifg_pack_kv_grads(pk, 2, L, T, a, s, IFG_F32);
+	ck_assert_int_eq(ifg_writer_end(w), 0);
+	/* a record packed as if the layer had a bias: a (T, 13) */
+	struct ifg_layer_shape wrong[2] = { L[0], L[1] };
+	wrong[1].bias = true;
+	msgpack_pack_map(pk, 1);
+	ifg_pack_kv_grads(pk, 2, wrong, T, a, s, IFG_F32);
+	ck_assert_int_eq(ifg_writer_end(w), 0);
+	ck_assert_int_eq(ifg_writer_close(w), 0);
+
+	struct ifg_gradhdr h;
+	struct ifg_reader *r = open_hdr(tmp("nb.ifg"), NULL, &h);
+	ck_assert(h.layers[0].bias);
+	ck_assert(!h.layers[1].bias);
+	const msgpack_object *ls = ifg_get(h.hdr, IFG_K_LAYERS);
+	ck_assert_ptr_null(ifg_get(&ls->via.array.ptr[0], IFG_K_BIAS));
+	const msgpack_object *b = ifg_get(&ls->via.array.ptr[1], IFG_K_BIAS);
+	ck_assert_ptr_nonnull(b);
+	ck_assert_int_eq(b->type, MSGPACK_OBJECT_BOOLEAN);
+	ck_assert(!b->via.boolean);
+	const msgpack_object *rec;
+	struct ifg_layer_grad g[2];
+	uint64_t TT;
+	ck_assert_int_eq(ifg_reader_next(r, &rec), 1);
+	ck_assert_msg(ifg_grads_parse(r, &h, rec, g, &TT) == 0, "%s", ifg_err());
+	ck_assert_int_eq(g[0].a.shape[1], 4);
+	ck_assert_int_eq(g[1].a.shape[1], 12);
+	ck_assert_double_eq(ifg_array_get(&g[1].a, 13), 13.0);
+	ck_assert_int_eq(ifg_reader_next(r, &rec), 1);
+	ck_assert_int_eq(ifg_grads_parse(r, &h, rec, g, &TT), -1);
+	ck_assert_ptr_nonnull(strstr(ifg_err(), "expected (3, 12)"));
+	ifg_reader_close(r);
+
+	/* with a bias it is another layer */
+	struct ifg_gradhdr hb;
+	w = ifg_writer_open(tmp("b.ifg"), IFG_COMPRESS_NO);
+	header(w, IFG_KIND_GRADS, "feed", 2, wrong);
+	ck_assert_int_eq(ifg_writer_close(w), 0);
+	ifg_reader_close(open_hdr(tmp("b.ifg"), NULL, &hb));
+	ck_assert_int_eq(ifg_gradhdr_same_model(&h, "factors", &hb, "grads"), -1);
+	ck_assert_ptr_nonnull(strstr(ifg_err(), "no bias"));
+	ifg_gradhdr_release(&hb);
+
+	/* gradsum (d_out, d_in) and factor parts of na = d_in */
+	double G0[9 * 4] = { 0 }, G1[3 * 12];
+	for (int i = 0; i < 3 * 12; i++)
+		G1[i] = i;
+	const double *G[2] = { G0, G1 };
+	w = ifg_writer_open(tmp("sum.ifg"), IFG_COMPRESS_NO);
+	header(w, IFG_KIND_GRADSUM, "feed", 2, L);
+	ifg_pack_gradsum(ifg_writer_pk(w), 2, L, 7, G);
+	ck_assert_int_eq(ifg_writer_end(w), 0);
+	ck_assert_int_eq(ifg_writer_close(w), 0);
+	struct ifg_gradhdr hs;
+	double **got;
+	int64_t count;
+	ck_assert_msg(ifg_gradsum_read(tmp("sum.ifg"), &hs, &got, &count) == 0, "%s", ifg_err());
+	ck_assert_double_eq(got[1][35], 35);
+	free(got[0]);
+	free(got[1]);
+	free(got);
+	ifg_gradhdr_release(&hs);
+
+	struct ifg_factors f, f2;
+	ifg_factors_from_header(&f, &h);
+	struct ifg_layer_factors *F = &f.layer[1];
+	ck_assert(!F->bias);
+	ck_assert_int_eq(ifg_layer_na(F), 12);
+	F->A_sum = ifg_xcalloc(12 * 12, sizeof(double));
+	F->S_sum = ifg_xcalloc(3 * 3, sizeof(double));
+	F->A_sum[143] = 5;
+	F->A_count = F->S_count = 2;
+	f.layer[0].A_sum = ifg_xcalloc(4 * 4, sizeof(double));
+	f.layer[0].S_sum = ifg_xcalloc(9 * 9, sizeof(double));
+	w = ifg_writer_open(tmp("cov.ifg"), IFG_COMPRESS_NO);
+	ifg_factor_header(w, IFG_KIND_COV, &h, 1, NULL, NULL);
+	ck_assert_int_eq(ifg_writer_end(w), 0);
+	for (int l = 0; l < 2; l++) {
+		ifg_factor_rec_pack(ifg_writer_pk(w), l, &f.layer[l], IFG_PART_COV);
+		ck_assert_int_eq(ifg_writer_end(w), 0);
+	}
+	ck_assert_int_eq(ifg_writer_close(w), 0);
+	static const char *const kinds[] = { IFG_KIND_COV, NULL };
+	struct ifg_gradhdr hc;
+	ck_assert_msg(ifg_factors_read(tmp("cov.ifg"), kinds, &hc, &f2) == 0, "%s", ifg_err());
+	ck_assert_str_eq(hc.precision, "");
+	ck_assert(!f2.layer[1].bias);
+	ck_assert_double_eq(f2.layer[1].A_sum[143], 5);
+	ck_assert_int_eq(ifg_gradhdr_same_model(&h, "grads", &hc, "cov"), 0);
+	ifg_factors_release(&f2);
+	ifg_gradhdr_release(&hc);
 	ifg_factors_release(&f);
 	ifg_gradhdr_release(&h);
 }
@@ -292,6 +405,7 @@ Suite *make_suite(void)
 	tcase_add_test(tc, test_kind_refused);
 	tcase_add_test(tc, test_gradsum_roundtrip);
 	tcase_add_test(tc, test_factor_records);
+	tcase_add_test(tc, test_no_bias_layer);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -30,16 +30,19 @@ static void fill(float *x, size_t n)
 /* Σ_n ||G_n||²_F of the records fitted() last used, G_n = Σ_t s_t ā_tᵀ. */
 static double fitted_g2;
 
-/* One layer with ekfac factors fitted on NREC random records. */
-static void fitted(struct ifg_factors *f)
+/* One layer with ekfac factors fitted on NREC random records: with a bias
+ * (d_in DIN, the last column of ā 1), or without (d_in NA, every column an
+ * input); na is NA either way. */
+static void fitted(struct ifg_factors *f, bool bias)
 {
 	const char *name = "h.0.attn.c_proj";
-	int din = DIN, dout = DO;
-	ifg_factors_init(f, 1, &name, &din, &dout);
+	int din = bias ? DIN : NA, dout = DO;
+	ifg_factors_init(f, 1, &name, &din, &dout, &bias);
+	ck_assert_int_eq(ifg_layer_na(&f->layer[0]), NA);
 	double a[NREC][T * NA], s[NREC][T * DO];
 	for (int n = 0; n < NREC; n++) {
 		for (int i = 0; i < T * NA; i++)
-			a[n][i] = (i % NA == DIN) ? 1.0 : urand();
+			a[n][i] = (bias && i % NA == DIN) ? 1.0 : urand();
 		for (int i = 0; i < T * DO; i++)
 			s[n][i] = urand();
 		ifg_cov_add(&f->layer[0], a[n], s[n], T, NULL);
@@ -73,11 +76,11 @@ START_TEST(test_query_diff)
 END_TEST
 
 /* S[t] = s_tᵀ P ā_t by naive loops, P from the scorer; Σ_t S[t] equals the
- * document score ⟨P, Σ_t s_t ā_tᵀ⟩. */
+ * document score ⟨P, Σ_t s_t ā_tᵀ⟩.  _i = 1: a layer without a bias. */
 START_TEST(test_token_scores_naive)
 {
 	struct ifg_factors f;
-	fitted(&f);
+	fitted(&f, _i == 0);
 	double dg[M];
 	for (int i = 0; i < M; i++)
 		dg[i] = urand();
@@ -106,6 +109,16 @@ START_TEST(test_token_scores_naive)
 		sum += out[t];
 	}
 	ck_assert_close(ifg_score_document(&sc, 0, a, s, T), sum, 1e-5);
+	/* the f64 products: the naive sums to double rounding */
+	sc.prec = IFG_PREC_F64;
+	ifg_score_tokens(&sc, 0, a, s, T, out);
+	for (int t = 0; t < T; t++) {
+		double want = 0;
+		for (int i = 0; i < DO; i++)
+			for (int j = 0; j < NA; j++)
+				want += (double)s[t * DO + i] * P[i * NA + j] * a[t * NA + j];
+		ck_assert_close(out[t], want, 1e-12);
+	}
 	ifg_scorer_release(&sc);
 	ifg_factors_release(&f);
 }
@@ -115,7 +128,7 @@ END_TEST
 START_TEST(test_linear_in_queries)
 {
 	struct ifg_factors f;
-	fitted(&f);
+	fitted(&f, true);
 	double gt[M], gs[M], d1[M], d2[M], d3[M];
 	for (int i = 0; i < M; i++) {
 		gt[i] = urand();
@@ -157,7 +170,7 @@ START_TEST(test_identity_and_missing)
 	const char *name = "x";
 	int din = DIN, dout = DO;
 	struct ifg_factors f;
-	ifg_factors_init(&f, 1, &name, &din, &dout);
+	ifg_factors_init(&f, 1, &name, &din, &dout, NULL);
 	double dg[M];
 	for (int i = 0; i < M; i++)
 		dg[i] = urand();
@@ -186,7 +199,7 @@ START_TEST(test_scores_header)
 	struct ifg_writer *w = ifg_writer_open(gpath, IFG_COMPRESS_NO);
 	ck_assert_ptr_nonnull(w);
 	msgpack_packer *pk = ifg_writer_pk(w);
-	struct ifg_layer_shape L = { "x", DIN, DO };
+	struct ifg_layer_shape L = { "x", DIN, DO, true };
 	ifg_writer_begin_header(w, IFG_KIND_GRADS, 3);
 	ifg_pack_cstr(pk, IFG_K_MODEL);
 	msgpack_pack_map(pk, 1);
@@ -201,7 +214,7 @@ START_TEST(test_scores_header)
 	ifg_reader_close(r);
 
 	struct ifg_factors f;
-	fitted(&f);
+	fitted(&f, true);
 	double dg[M] = { 0 };
 	const double *p[1] = { dg };
 	struct ifg_scorer sc;
@@ -251,7 +264,7 @@ Suite *make_suite(void)
 	Suite *s = suite_create("influence");
 	TCase *tc = tcase_create("core");
 	tcase_add_test(tc, test_query_diff);
-	tcase_add_test(tc, test_token_scores_naive);
+	tcase_add_loop_test(tc, test_token_scores_naive, 0, 2);
 	tcase_add_test(tc, test_linear_in_queries);
 	tcase_add_test(tc, test_identity_and_missing);
 	tcase_add_test(tc, test_scores_header);

@@ -8,7 +8,10 @@
  *   fit         grads -> factors   all at once: two passes over a file
  * Records hold one layer each, so eigen and merge keep one layer in memory;
  * covariance and lambda keep the factors of every layer, flat in the
- * stream length. */
+ * stream length.  With -m the passes read tokens and compute the
+ * gradients in-process (gradsrc.h) instead of reading grads; --precision
+ * says whether a record's products are float32 or double (the sums across
+ * records are double either way). */
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,7 +19,9 @@
 
 #include "cli.h"
 #include "ekfac.h"
+#include "gpt.h"
 #include "gradrec.h"
+#include "gradsrc.h"
 #include "kinds.h"
 #include "rec.h"
 #include "util.h"
@@ -24,13 +29,29 @@
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: ifg-factor covariance [-qvz] [-o file] [file ...]\n"
+		"usage: ifg-factor covariance [-qvz] [-p prec] [-m ckpt] [-L layers] [--sample]\n"
+		"                  [--seed N] [-j threads] [--any-tokenizer] [-o file] [file ...]\n"
 		"       ifg-factor eigen [-qvz] [-o file] [file]\n"
-		"       ifg-factor lambda [-qvz] [-e eigen] [-s strategy] [-o file] [file ...]\n"
+		"       ifg-factor lambda [-qvz] [-p prec] [-e eigen] [-s strategy] [-m ckpt]\n"
+		"                  [-L layers] [--sample] [--seed N] [-j threads] [--any-tokenizer]\n"
+		"                  [-o file] [file ...]\n"
 		"       ifg-factor merge [-qvz] [-o file] file ...\n"
-		"       ifg-factor fit [-qvz] [-s strategy] [-o file] file [file]\n"
+		"       ifg-factor fit [-qvz] [-p prec] [-s strategy] [-m ckpt] [-L layers] [--sample]\n"
+		"                  [--seed N] [-j threads] [--any-tokenizer] [-o file] file [file]\n"
 		"Fit EK-FAC factors of the tracked layers from gradient streams.\n"
 		"  -e, --eigen FILE      eigenbases for the lambda pass (eigen or factors)\n"
+		"  -m, --model CKPT      read tokens and compute the gradients in-process with\n"
+		"                        this checkpoint, instead of reading ifg-grad's output\n"
+		"  -L, --layers LIST     with -m: the layers (as ifg-grad -L; default all, or\n"
+		"                        the eigenbases' layers for lambda)\n"
+		"      --sample          with -m: labels sampled from the model (ifg-grad --sample)\n"
+		"      --seed N          with -m --sample: the sampling seed (0)\n"
+		"  -j, --threads N       BLAS threads (default: OpenBLAS's)\n"
+		"      --any-tokenizer   with -m: run even when the model was trained with\n"
+		"                        another tokenizer than the records'\n"
+		"  -p, --precision P     f32: each record's products in float32, summed across\n"
+		"                        records in double; f64: all in double (default: f64\n"
+		"                        for covariance, f32 for lambda)\n"
 		"  -o, --output FILE     write here instead of stdout (.zst compresses)\n"
 		"  -s, --strategy NAME   identity, diagonal, kfac or ekfac (default ekfac)\n"
 		"  -z, --zstd            compress the output\n"
@@ -43,74 +64,99 @@ struct opts {
 	const char *out, *eigen;
 	const struct ifg_strategy *st;
 	int compress;
+	int prec;		/* -p: enum ifg_precision, or -1: each pass's default */
+	const char *model, *layers;	/* -m, -L */
+	bool sample, any_tok;
+	uint64_t seed;
+	struct ifg_gradmodel *gm;	/* loaded from model for a pass, else NULL */
 };
 
-static const char *const k_grads[] = { IFG_KIND_GRADS, NULL };
+/* Loads -m's model for the passes; its layers are -L's, else like's (the
+ * eigenbases' for lambda), else all. */
+static void open_model(struct opts *o, const struct ifg_gradhdr *like)
+{
+	static struct ifg_gradmodel gm;
+	if (!o->model)
+		return;
+	char *list = !o->layers && like ? ifg_layer_list(like) : NULL;
+	if (ifg_gradmodel_open(&gm, o->model, list ? list : o->layers ? o->layers : "all",
+			       o->sample, o->seed, o->any_tok) < 0)
+		ifg_die_err("cannot use the model");
+	free(list);
+	o->gm = &gm;
+}
+
+static void close_model(struct opts *o)
+{
+	if (o->gm)
+		ifg_gradmodel_close(o->gm);
+	o->gm = NULL;
+}
+
 static const char *const k_cov[] = { IFG_KIND_COV, NULL };
 static const char *const k_basis[] = { IFG_KIND_EIGEN, IFG_KIND_FACTORS, NULL };
 static const char *const k_merge[] = { IFG_KIND_COV, IFG_KIND_FACTORS, NULL };
 
-/* One layer's gradients of one record as double: a (T, na), s (T, o). */
-struct dbuf {
-	double *a, *s;
-	size_t acap, scap;
-};
-
-static void to_f64(const struct ifg_reader *r, const struct ifg_layer_grad *g,
-		   const char *layer, struct dbuf *b)
+/* The precision of a pass: -p's, else f64 for the covariance (whose small
+ * eigenvalues' eigenvectors move with f32 rounding) and f32 for lambda
+ * (within 1e-6 of f64 in the scores; ifg-factor(1), PRECISION). */
+static enum ifg_precision pass_prec(const struct opts *o, bool lambda)
 {
-	if (g->a.n > b->acap) {
-		free(b->a);
-		b->a = ifg_xaligned(b->acap = g->a.n, sizeof(double));
-	}
-	if (g->s.n > b->scap) {
-		free(b->s);
-		b->s = ifg_xaligned(b->scap = g->s.n, sizeof(double));
-	}
-	if (ifg_array_to_f64(&g->a, b->a, false) < 0 || ifg_array_to_f64(&g->s, b->s, false) < 0) {
-		ifg_reader_err(r, "layer '%s': %s", layer, ifg_err());
-		ifg_die("%s", ifg_err());
-	}
+	return o->prec >= 0 ? (enum ifg_precision)o->prec : lambda ? IFG_PREC_F32 : IFG_PREC_F64;
 }
 
 /* The memory a pass holds, in MiB (ifg-factor(1), MEMORY), T the longest
- * record: per layer the sums (covariance: A, S; lambda: Q_A, Q_S, λ, Λ and
- * 3 o na of scratch), plus one record as read (f32, up to twice in the
- * reader's buffer), one layer of it in f64 and the lambda pass's T (o + na)
- * of rotated tokens.  Excludes the program and OpenBLAS's own buffers. */
-static double pass_mib(const struct ifg_factors *f, bool lambda, int64_t T)
+ * record, per layer na and o: the sums (covariance: A, S; lambda: Q_A,
+ * Q_S, λ, Λ), the scratch of the precision's products, one record (as read
+ * and as f32, or as computed by the model) and, in f64, one layer of it
+ * widened.  Excludes the program and OpenBLAS's own buffers. */
+static double pass_mib(const struct ifg_factors *f, bool lambda, const struct opts *o, int64_t T)
 {
-	double sums = 0, rec = 0, widest = 0;
+	double d = 0, s = 0, rec = 0, widest = 0, t = (double)T;
+	bool f32 = pass_prec(o, lambda) == IFG_PREC_F32;
 	for (int l = 0; l < f->n_layers; l++) {
-		double na = f->layer[l].d_in + 1, o = f->layer[l].d_out;
-		sums += na * na + o * o + (lambda ? na + o + 4 * o * na : 0);
-		rec += na + o;
-		widest = widest > na + o ? widest : na + o;
+		double na = ifg_layer_na(&f->layer[l]), od = f->layer[l].d_out;
+		d += na * na + od * od + (lambda ? na + od + od * na : 0);
+		if (lambda && f32)
+			s += na * na + od * od + od * na + t * (od + na);
+		else if (lambda)
+			d += 3 * od * na + t * (od + na);
+		else if (f32)
+			s += na * na > od * od ? na * na : od * od;
+		rec += na + od;
+		widest = widest > na + od ? widest : na + od;
 	}
-	double bytes = 8 * sums + 2 * 4 * (double)T * rec +
-		       8 * (double)T * widest * (lambda ? 2 : 1);
+	double bytes = 8 * d + 4 * s + 4 * t * rec * (o->gm ? 1 : f32 ? 3 : 2) +
+		       (f32 ? 0 : 8 * t * widest) + (o->gm ? ifg_model_bytes(o->gm, T) : 0);
 	return bytes / (1024.0 * 1024.0);
 }
 
-/* One pass over grads files: covariance sums, or Λ sums with strategy st.
- * h0 gets the first file's header; every file must match ref (or h0). */
+/* One pass over grads files (or tokens files whose gradients o->gm
+ * computes): covariance sums, or Λ sums with strategy st, the products of
+ * each record in pass_prec.  h0 gets the first file's header; every file
+ * must match ref (or h0). */
 static void pass(char **files, int n, bool lambda, const struct ifg_strategy *st,
-		 struct ifg_gradhdr *h0, const struct ifg_gradhdr *ref, const char *refwhat,
-		 struct ifg_factors *f)
+		 const struct opts *o, struct ifg_gradhdr *h0, const struct ifg_gradhdr *ref,
+		 const char *refwhat, struct ifg_factors *f)
 {
 	const char *what = lambda ? "lambda" : "covariance";
-	struct dbuf b = { 0 };
+	double *a64 = NULL, *s64 = NULL;
+	size_t acap = 0, scap = 0;
 	uint64_t records = 0, tokens = 0;
 	int64_t tmax = 0;
 	double t0 = ifg_now(), blas0 = f->blas_seconds;
+	enum ifg_precision prec = pass_prec(o, lambda);
 	for (int i = 0; i < (n ? n : 1); i++) {
-		struct ifg_gradhdr hx, *h = i == 0 ? h0 : &hx;
-		struct ifg_reader *r = ifg_reader_open(n ? files[i] : NULL);
-		if (!r || ifg_gradhdr_read(r, k_grads, h) < 0)
-			ifg_die_err("cannot read gradients");
+		struct ifg_gradsrc src;
+		if (ifg_gradsrc_open(&src, n ? files[i] : NULL, o->gm) < 0)
+			ifg_die_err(o->gm ? "cannot read tokens" : "cannot read gradients");
+		src.f64_only = prec == IFG_PREC_F64;	/* no f32 copies of a stream's arrays */
+		const struct ifg_gradhdr *h = &src.h;
 		const struct ifg_gradhdr *want = ref ? ref : i > 0 ? h0 : NULL;
 		if (want && ifg_gradhdr_same_model(want, ref ? refwhat : "grads", h, "grads") < 0)
 			ifg_die_err("refusing to mix models");
+		if (i == 0 && ifg_gradhdr_from_map(src.r, IFG_KIND_GRADS, h->hdr, h0) < 0)
+			ifg_die_err("cannot read gradients");
 		if (f->n_layers == 0)
 			ifg_factors_from_header(f, h);
 		for (int l = 0; i == 0 && l < f->n_layers; l++) {
@@ -119,48 +165,55 @@ static void pass(char **files, int n, bool lambda, const struct ifg_strategy *st
 			if (!lambda)
 				ifg_cov_add(L, NULL, NULL, 0, NULL);
 			else if (!L->Lambda_sum)
-				L->Lambda_sum = ifg_xcalloc((size_t)L->d_out * (L->d_in + 1),
+				L->Lambda_sum = ifg_xcalloc((size_t)L->d_out * ifg_layer_na(L),
 							    sizeof(double));
 		}
-		struct ifg_layer_grad *g = ifg_xcalloc(h->n_layers, sizeof *g);
 		const msgpack_object *rec;
-		uint64_t T;
 		int rc;
-		while ((rc = ifg_reader_next(r, &rec)) > 0) {
-			if (ifg_grads_parse(r, h, rec, g, &T) < 0)
-				ifg_die_err("bad gradients");
+		while ((rc = ifg_gradsrc_next(&src, &rec)) > 0) {
+			int64_t T = (int64_t)src.T;
 			for (int l = 0; l < h->n_layers; l++) {
-				to_f64(r, &g[l], h->layers[l].name, &b);
-				if (!lambda)
-					ifg_cov_add(&f->layer[l], b.a, b.s, (int64_t)T, &f->blas_seconds);
-				else if (ifg_lambda_add(&f->layer[l], st, b.a, b.s, (int64_t)T,
-							&f->blas_seconds) < 0)
+				struct ifg_layer_factors *L = &f->layer[l];
+				int e = 0;
+				if (prec == IFG_PREC_F32 && !lambda) {
+					ifg_cov_add_f32(L, src.a[l], src.s[l], T, &f->blas_seconds);
+				} else if (prec == IFG_PREC_F32) {
+					e = ifg_lambda_add_f32(L, st, src.a[l], src.s[l], T,
+							       &f->blas_seconds);
+				} else {
+					if (ifg_gradsrc_f64(&src, l, &a64, &acap, &s64, &scap) < 0)
+						ifg_die_err("bad gradients");
+					if (!lambda)
+						ifg_cov_add(L, a64, s64, T, &f->blas_seconds);
+					else
+						e = ifg_lambda_add(L, st, a64, s64, T,
+								   &f->blas_seconds);
+				}
+				if (e < 0)
 					ifg_die_err("%s", what);
 			}
 			records++;
-			tokens += T;
-			if ((int64_t)T > tmax)
-				tmax = (int64_t)T;
+			tokens += (uint64_t)T;
+			if (T > tmax)
+				tmax = T;
 			ifg_progress("%s: %llu records, %llu tokens", what,
 				     (unsigned long long)records, (unsigned long long)tokens);
 		}
 		if (rc < 0)
-			ifg_die_err("cannot read gradients");
-		free(g);
-		ifg_reader_close(r);
-		if (i > 0)
-			ifg_gradhdr_release(&hx);
+			ifg_die_err(o->gm ? "cannot read tokens" : "cannot read gradients");
+		ifg_gradsrc_close(&src);
 	}
 	ifg_progress_done();
-	free(b.a);
-	free(b.s);
+	free(a64);
+	free(s64);
 	f->records = (int64_t)records;
 	double dt = ifg_now() - t0, blas = f->blas_seconds - blas0;
-	ifg_warn("%s: %llu records, %llu tokens in %.3f s (%.3g us/token, BLAS %.0f%%)", what,
-		 (unsigned long long)records, (unsigned long long)tokens, dt,
-		 tokens ? 1e6 * dt / (double)tokens : 0.0, dt > 0 ? 100 * blas / dt : 0.0);
+	ifg_warn("%s: %llu records, %llu tokens in %.3f s (%.3g us/token, BLAS %.0f%%, %s%s)",
+		 what, (unsigned long long)records, (unsigned long long)tokens, dt,
+		 tokens ? 1e6 * dt / (double)tokens : 0.0, dt > 0 ? 100 * blas / dt : 0.0,
+		 ifg_precision_name(prec), o->gm ? ", gradients in-process" : "");
 	ifg_info("%s: memory %.1f MiB by the formula of ifg-factor(1) at T %lld, "
-		 "peak resident %.1f MiB", what, pass_mib(f, lambda, tmax), (long long)tmax,
+		 "peak resident %.1f MiB", what, pass_mib(f, lambda, o, tmax), (long long)tmax,
 		 ifg_peak_rss_mib());
 }
 
@@ -185,11 +238,14 @@ static void close_out(struct ifg_writer *w)
 }
 
 /* Writes f as one stream of kind (cov, eigen or factors), parts as mask. */
+/* precision: of the stream's newest sums (cov: the covariance pass's,
+ * factors: the lambda pass's, or the covariance's without one). */
 static void write_factors(const struct opts *o, const char *kind, const struct ifg_gradhdr *h,
-			  const struct ifg_factors *f, unsigned parts, const char *strategy)
+			  const struct ifg_factors *f, unsigned parts, const char *strategy,
+			  enum ifg_precision prec)
 {
 	struct ifg_writer *w = open_out(o);
-	ifg_factor_header(w, kind, h, f->records, strategy);
+	ifg_factor_header(w, kind, h, f->records, strategy, ifg_precision_name(prec));
 	end_rec(w);
 	for (int l = 0; l < f->n_layers; l++) {
 		ifg_factor_rec_pack(ifg_writer_pk(w), l, &f->layer[l], parts);
@@ -198,41 +254,57 @@ static void write_factors(const struct opts *o, const char *kind, const struct i
 	close_out(w);
 }
 
-static void stage_covariance(char **files, int n, const struct opts *o)
+static void stage_covariance(char **files, int n, struct opts *o)
 {
 	struct ifg_gradhdr h;
 	struct ifg_factors f = { 0 };
-	pass(files, n, false, NULL, &h, NULL, NULL, &f);
+	open_model(o, NULL);
+	pass(files, n, false, NULL, o, &h, NULL, NULL, &f);
+	close_model(o);
 	for (int l = 0; l < f.n_layers; l++)
 		ifg_cov_symmetrize(&f.layer[l]);
-	write_factors(o, IFG_KIND_COV, &h, &f, IFG_PART_COV, NULL);
+	write_factors(o, IFG_KIND_COV, &h, &f, IFG_PART_COV, NULL, pass_prec(o, false));
 	ifg_factors_release(&f);
 	ifg_gradhdr_release(&h);
 }
 
-/* cov -> eigen, one layer at a time. */
+/* cov -> eigen, two layers at a time (their four decompositions side by
+ * side). */
 static void stage_eigen(const char *path, const struct opts *o)
 {
+	enum { GROUP = 2 };
 	struct ifg_gradhdr h;
 	struct ifg_reader *r = ifg_reader_open(path);
 	if (!r || ifg_gradhdr_read(r, k_cov, &h) < 0)
 		ifg_die_err("cannot read covariance");
 	struct ifg_writer *w = open_out(o);
-	ifg_factor_header(w, IFG_KIND_EIGEN, &h, h.count, NULL);
+	/* the covariance's precision carries over: the eigensolver is f64 */
+	ifg_factor_header(w, IFG_KIND_EIGEN, &h, h.count, NULL,
+			  h.precision[0] ? h.precision : NULL);
 	end_rec(w);
 	const msgpack_object *rec;
 	double t0 = ifg_now(), blas = 0;
-	for (int l = 0; l < h.n_layers; l++) {
-		struct ifg_layer_factors L;
-		ifg_layer_init(&L, h.layers[l].name, h.layers[l].d_in, h.layers[l].d_out);
-		int rc = ifg_reader_next(r, &rec);
-		if (rc == 0)
-			ifg_reader_err(r, "the stream ends after %d of %d layers", l, h.n_layers);
-		if (rc <= 0 || ifg_factor_rec_parse(r, rec, l, &L) < 0 || ifg_eigen(&L, &blas) < 0)
+	for (int l0 = 0; l0 < h.n_layers; l0 += GROUP) {
+		struct ifg_layer_factors L[GROUP], *lp[GROUP];
+		int n = h.n_layers - l0 < GROUP ? h.n_layers - l0 : GROUP;
+		for (int k = 0; k < n; k++) {
+			const struct ifg_layer_shape *s = &h.layers[l0 + k];
+			ifg_layer_init(&L[k], s->name, s->d_in, s->d_out, s->bias);
+			lp[k] = &L[k];
+			int rc = ifg_reader_next(r, &rec);
+			if (rc == 0)
+				ifg_reader_err(r, "the stream ends after %d of %d layers", l0 + k,
+					       h.n_layers);
+			if (rc <= 0 || ifg_factor_rec_parse(r, rec, l0 + k, &L[k]) < 0)
+				ifg_die_err("eigen");
+		}
+		if (ifg_eigen_layers(lp, n, 0, &blas) < 0)
 			ifg_die_err("eigen");
-		ifg_factor_rec_pack(ifg_writer_pk(w), l, &L, IFG_PART_EIGEN);
-		end_rec(w);
-		ifg_layer_release(&L);
+		for (int k = 0; k < n; k++) {
+			ifg_factor_rec_pack(ifg_writer_pk(w), l0 + k, &L[k], IFG_PART_EIGEN);
+			end_rec(w);
+			ifg_layer_release(&L[k]);
+		}
 	}
 	if (ifg_reader_next(r, &rec) != 0)
 		ifg_die("'%s': more records than the %d layers of the header", h.source, h.n_layers);
@@ -242,21 +314,27 @@ static void stage_eigen(const char *path, const struct opts *o)
 	ifg_gradhdr_release(&h);
 }
 
-/* The factors of a finished covariance pass, decomposed in place. */
+/* The factors of a finished covariance pass, decomposed in place (every
+ * layer's decompositions side by side). */
 static void eigen_in_place(struct ifg_factors *f)
 {
+	struct ifg_layer_factors **lp = ifg_xcalloc(f->n_layers ? f->n_layers : 1, sizeof *lp);
+	for (int l = 0; l < f->n_layers; l++) {
+		ifg_cov_symmetrize(&f->layer[l]);
+		lp[l] = &f->layer[l];
+	}
+	if (ifg_eigen_layers(lp, f->n_layers, 0, &f->blas_seconds) < 0)
+		ifg_die_err("eigen");
 	for (int l = 0; l < f->n_layers; l++) {
 		struct ifg_layer_factors *L = &f->layer[l];
-		ifg_cov_symmetrize(L);
-		if (ifg_eigen(L, &f->blas_seconds) < 0)
-			ifg_die_err("eigen");
 		free(L->A_sum);
 		free(L->S_sum);
 		L->A_sum = L->S_sum = NULL;
 	}
+	free(lp);
 }
 
-static void stage_lambda(char **files, int n, const struct opts *o)
+static void stage_lambda(char **files, int n, struct opts *o)
 {
 	struct ifg_gradhdr h, he;
 	struct ifg_factors f = { 0 };
@@ -277,8 +355,11 @@ static void stage_lambda(char **files, int n, const struct opts *o)
 				ifg_die("'%s': layer '%s' has no eigenbases", o->eigen, L->name);
 		}
 	}
-	pass(files, n, true, o->st, &h, o->eigen ? &he : NULL, "eigen", &f);
-	write_factors(o, IFG_KIND_FACTORS, &h, &f, IFG_PART_EIGEN | IFG_PART_LAMBDA, o->st->name);
+	open_model(o, o->eigen ? &he : NULL);
+	pass(files, n, true, o->st, o, &h, o->eigen ? &he : NULL, "eigen", &f);
+	close_model(o);
+	write_factors(o, IFG_KIND_FACTORS, &h, &f, IFG_PART_EIGEN | IFG_PART_LAMBDA, o->st->name,
+		      pass_prec(o, true));
 	ifg_factors_release(&f);
 	ifg_gradhdr_release(&h);
 	if (o->eigen)
@@ -305,21 +386,26 @@ static void stage_merge(char **files, int n, const struct opts *o)
 		if (i > 0 && strcmp(h[i].strategy, h[0].strategy))
 			ifg_die("cannot merge factors of strategy '%s' ('%s') and '%s' ('%s')",
 				h[0].strategy, files[0], h[i].strategy, files[i]);
+		if (i > 0 && strcmp(h[i].precision, h[0].precision))
+			ifg_die("cannot merge sums of precision '%s' ('%s') and '%s' ('%s')",
+				h[0].precision[0] ? h[0].precision : "unstated", files[0],
+				h[i].precision[0] ? h[i].precision : "unstated", files[i]);
 		if (__builtin_add_overflow(records, h[i].count > 0 ? h[i].count : 0, &records))
 			ifg_die("'%s': the merged record count overflows", files[i]);
 	}
 	struct ifg_writer *w = open_out(o);
-	ifg_factor_header(w, h[0].kind, &h[0], records, h[0].strategy[0] ? h[0].strategy : NULL);
+	ifg_factor_header(w, h[0].kind, &h[0], records, h[0].strategy[0] ? h[0].strategy : NULL,
+			  h[0].precision[0] ? h[0].precision : NULL);
 	end_rec(w);
 	const msgpack_object *rec;
 	for (int l = 0; l < h[0].n_layers; l++) {
 		const struct ifg_layer_shape *s = &h[0].layers[l];
 		struct ifg_layer_factors acc, part;
-		ifg_layer_init(&acc, s->name, s->d_in, s->d_out);
+		ifg_layer_init(&acc, s->name, s->d_in, s->d_out, s->bias);
 		for (int i = 0; i < n; i++) {
 			struct ifg_layer_factors *L = i == 0 ? &acc : &part;
 			if (i > 0)
-				ifg_layer_init(&part, s->name, s->d_in, s->d_out);
+				ifg_layer_init(&part, s->name, s->d_in, s->d_out, s->bias);
 			int rc = ifg_reader_next(r[i], &rec);
 			if (rc == 0)
 				ifg_reader_err(r[i], "the stream ends after %d of %d layers", l,
@@ -350,7 +436,7 @@ static void stage_merge(char **files, int n, const struct opts *o)
 
 /* All at once: covariance over the first file, eigen, then lambda over the
  * second file (fresh label samples) or the first again. */
-static void stage_fit(char **files, int n, const struct opts *o)
+static void stage_fit(char **files, int n, struct opts *o)
 {
 	const struct ifg_strategy *st = o->st;
 	if (n < 1 || n > 2)
@@ -361,14 +447,17 @@ static void stage_fit(char **files, int n, const struct opts *o)
 		ifg_usage_error("fit reads its input twice: give a file, not stdin");
 	struct ifg_gradhdr hc, hl;
 	struct ifg_factors f = { 0 };
+	open_model(o, NULL);
 	if (st->needs_eigen) {
-		pass(files, 1, false, NULL, &hc, NULL, NULL, &f);
+		pass(files, 1, false, NULL, o, &hc, NULL, NULL, &f);
 		eigen_in_place(&f);
 	}
 	if (st->needs_lambda)
-		pass(files + n - 1, 1, true, st, &hl, st->needs_eigen ? &hc : NULL, "grads", &f);
+		pass(files + n - 1, 1, true, st, o, &hl, st->needs_eigen ? &hc : NULL, "grads",
+		     &f);
+	close_model(o);
 	write_factors(o, IFG_KIND_FACTORS, st->needs_lambda ? &hl : &hc, &f,
-		      IFG_PART_EIGEN | IFG_PART_LAMBDA, st->name);
+		      IFG_PART_EIGEN | IFG_PART_LAMBDA, st->name, pass_prec(o, st->needs_lambda));
 	ifg_factors_release(&f);
 	if (st->needs_eigen)
 		ifg_gradhdr_release(&hc);
@@ -379,21 +468,44 @@ static void stage_fit(char **files, int n, const struct opts *o)
 int main(int argc, char **argv)
 {
 	ifg_cli_init(argv[0]);
+	enum { OPT_SAMPLE = 256, OPT_SEED, OPT_ANYTOK };
 	static const struct option longopts[] = {
+		{ "model", required_argument, NULL, 'm' },  { "layers", required_argument, NULL, 'L' },
+		{ "sample", no_argument, NULL, OPT_SAMPLE }, { "seed", required_argument, NULL, OPT_SEED },
+		{ "threads", required_argument, NULL, 'j' }, { "precision", required_argument, NULL, 'p' },
+		{ "any-tokenizer", no_argument, NULL, OPT_ANYTOK },
 		{ "eigen", required_argument, NULL, 'e' },  { "output", required_argument, NULL, 'o' },
 		{ "strategy", required_argument, NULL, 's' }, { "zstd", no_argument, NULL, 'z' },
 		{ "quiet", no_argument, NULL, 'q' },	    { "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },	    { "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct opts o = { .compress = IFG_COMPRESS_AUTO };
+	struct opts o = { .compress = IFG_COMPRESS_AUTO, .prec = -1 };
 	const char *strategy = "ekfac";
 	int c;
 	const struct ifg_cli_std std = { usage, &o.out, &o.compress };
-	while ((c = getopt_long(argc, argv, "e:o:s:zqv", longopts, NULL)) != -1) {
+	bool seeded = false;
+	while ((c = getopt_long(argc, argv, "e:m:L:j:p:o:s:zqv", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'e': o.eigen = optarg; break;
 		case 's': strategy = optarg; break;
+		case 'm': o.model = optarg; break;
+		case 'L': o.layers = optarg; break;
+		case OPT_SAMPLE: o.sample = true; break;
+		case OPT_SEED:
+			o.seed = (uint64_t)ifg_opt_long("--seed", optarg, 0, LONG_MAX);
+			seeded = true;
+			break;
+		case OPT_ANYTOK: o.any_tok = true; break;
+		case 'j': ifg_gpt_set_threads((int)ifg_opt_long("-j", optarg, 1, 1024)); break;
+		case 'p':
+		{
+			enum ifg_precision p;
+			if (ifg_precision_parse(optarg, &p) < 0)
+				ifg_usage_error("option -p: %s", ifg_err());
+			o.prec = (int)p;
+			break;
+		}
 		default: ifg_cli_std_option(&std, c, optarg);
 		}
 	}
@@ -406,6 +518,12 @@ int main(int argc, char **argv)
 	int n = argc - optind;
 	if (o.eigen && strcmp(stage, "lambda"))
 		ifg_usage_error("-e applies to the lambda stage only");
+	bool passes = !strcmp(stage, "covariance") || !strcmp(stage, "lambda") ||
+		      !strcmp(stage, "fit");
+	if (o.model && !passes)
+		ifg_usage_error("-m applies to the covariance, lambda and fit stages");
+	if (!o.model && (o.layers || o.sample || seeded || o.any_tok))
+		ifg_usage_error("-L, --sample, --seed and --any-tokenizer go with -m");
 	if (!strcmp(stage, "covariance"))
 		stage_covariance(files, n, &o);
 	else if (!strcmp(stage, "eigen")) {

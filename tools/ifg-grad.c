@@ -3,7 +3,8 @@
  * Reads a checkpoint and tokens streams; for every record runs one forward
  * and backward of its summed loss (true labels, or labels sampled from the
  * model with --sample) and writes the record with "grads": per tracked layer
- * the inputs a (T, d_in + 1, bias column 1) and output gradients
+ * the inputs a (T, na: d_in, then the bias column 1 when the layer has a
+ * bias) and output gradients
  * s (T, d_out), whose products Σ_t s_t a_tᵀ are the record's weight
  * gradients.  With --sum it writes instead one gradsum record: per layer
  * G = Σ_records Σ_t s_t a_tᵀ (f64) and the record count. */
@@ -18,6 +19,7 @@
 #include "modelid.h"
 #include "gradext.h"
 #include "gradrec.h"
+#include "gradsrc.h"
 #include "kinds.h"
 #include "modeltok.h"
 #include "rec.h"
@@ -78,31 +80,12 @@ static void write_header(struct ifg_writer *w, const char *kind, const struct if
 		ifg_die_err("write to '%s' failed", ifg_writer_name(w));
 }
 
-/* G[l] += Σ_t s_t ā_tᵀ : (d_out, d_in+1), in double from the f32 blocks. */
+/* G[l] += Σ_t s_t ā_tᵀ : (d_out, na), in double from the f32 blocks. */
 static void accumulate(const struct ifg_gradext *g, double **G, double **buf, size_t *cap)
 {
 	for (int l = 0; l < g->n_layers; l++)
-		ifg_weight_grad_f32(g->layers[l].d_out, g->layers[l].d_in + 1, g->T, g->s[l],
+		ifg_weight_grad_f32(g->layers[l].d_out, g->layers[l].d_in + g->layers[l].bias, g->T, g->s[l],
 				    g->a[l], 1.0, G[l], buf, cap, NULL);
-}
-
-/* The sampling stream of a record is keyed by its id (an integer id is the
- * key; a string id its FNV-1a hash), so that a record draws the same labels
- * whichever shard it is in; a record without an id is keyed by its number. */
-static uint64_t sample_key(const msgpack_object *rec, uint64_t recno)
-{
-	const msgpack_object *id = ifg_get(rec, IFG_K_ID);
-	if (id && id->type == MSGPACK_OBJECT_POSITIVE_INTEGER)
-		return id->via.u64;
-	if (id && id->type == MSGPACK_OBJECT_NEGATIVE_INTEGER)
-		return (uint64_t)id->via.i64;
-	if (id && id->type == MSGPACK_OBJECT_STR) {
-		uint64_t h = 0xcbf29ce484222325ull;
-		for (uint32_t i = 0; i < id->via.str.size; i++)
-			h = (h ^ (uint8_t)id->via.str.ptr[i]) * 0x100000001b3ull;
-		return h;
-	}
-	return recno;
 }
 
 int main(int argc, char **argv)
@@ -165,7 +148,8 @@ int main(int argc, char **argv)
 	if (o.sum) {
 		G = ifg_xcalloc(g.n_layers, sizeof *G);
 		for (int l = 0; l < g.n_layers; l++)
-			G[l] = ifg_xcalloc((size_t)g.layers[l].d_out * (g.layers[l].d_in + 1),
+			G[l] = ifg_xcalloc((size_t)g.layers[l].d_out *
+						   (g.layers[l].d_in + g.layers[l].bias),
 					   sizeof(double));
 	}
 	static const char *const drop[] = { IFG_K_GRADS, NULL };
@@ -210,7 +194,7 @@ int main(int argc, char **argv)
 			if (ta.n > tokcap)
 				tok = ifg_xrealloc(tok, tokcap = ta.n, sizeof *tok);
 			struct ifg_rng rng;
-			ifg_rng_init2(&rng, o.seed, sample_key(rec, records));
+			ifg_rng_init2(&rng, o.seed, ifg_sample_key(rec, records));
 			double loss;
 			if (ifg_array_to_u32(&ta, tok, UINT32_MAX) < 0 ||
 			    ifg_gradext_record(&g, tok, (int)ta.n, (int)cont, o.sample ? &rng : NULL,

@@ -5,7 +5,8 @@
  * scores stream: every grads record with its gradients replaced by
  * scores (f32 [T]), S[t] = Σ_layers s_tᵀ P ā_t with
  * P = H̃⁻¹ (G_tox / K_tox − G_safe / K_safe).  Ablations: toxic queries only
- * (no -n), document-level scores (-D). */
+ * (no -n), document-level scores (-D).  With -m it reads tokens and computes
+ * the gradients in-process (gradsrc.h) instead of reading grads. */
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,7 +14,9 @@
 
 #include "cli.h"
 #include "ekfac.h"
+#include "gpt.h"
 #include "gradrec.h"
+#include "gradsrc.h"
 #include "influence.h"
 #include "kinds.h"
 #include "rec.h"
@@ -23,7 +26,8 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: ifg-influence [-Dlvz] [-f factors] -q queries [-n negatives] [-s strategy]\n"
-		"                     [-d damping] [-o file] [file ...]\n"
+		"                     [-d damping] [-p prec] [-m ckpt] [-j threads] [--any-tokenizer]\n"
+		"                     [-o file] [file ...]\n"
 		"Score every training token's influence on toxic vs non-toxic queries.\n"
 		"  -f, --factors FILE    EK-FAC factors (ifg-factor); not needed for identity\n"
 		"  -q, --queries FILE    summed toxic query gradients (ifg-grad --sum)\n"
@@ -35,6 +39,13 @@ static void usage(FILE *f)
 		"                        for 0.1 * mean(curvature) per layer\n"
 		"  -D, --document        one score per record instead of per token\n"
 		"  -l, --layer-scores    also write each layer's scores\n"
+		"  -m, --model CKPT      read tokens and compute their gradients in-process with\n"
+		"                        this checkpoint, instead of reading ifg-grad's output\n"
+		"  -j, --threads N       BLAS threads (default: OpenBLAS's)\n"
+		"      --any-tokenizer   with -m: run even when the model was trained with\n"
+		"                        another tokenizer than the records'\n"
+		"  -p, --precision P     f32 (default): per-token products in float32, summed\n"
+		"                        in double; f64: all in double\n"
 		"  -o, --output FILE     write here instead of stdout (.zst compresses)\n"
 		"  -z, --zstd            compress the output\n"
 		"      --quiet           no summary line\n"
@@ -45,8 +56,10 @@ static void usage(FILE *f)
 struct opts {
 	const char *factors, *queries, *negatives, *strategy, *out;
 	struct ifg_damping damping;
-	bool document, layer_scores;
+	bool document, layer_scores, any_tok;
 	int compress;
+	enum ifg_precision prec;
+	const char *model;
 };
 
 static const char *const drop[] = { IFG_K_GRADS, IFG_K_SCORES, IFG_K_LAYER_SCORES,
@@ -54,34 +67,20 @@ static const char *const drop[] = { IFG_K_GRADS, IFG_K_SCORES, IFG_K_LAYER_SCORE
 
 /* Reusable per-record buffers. */
 struct bufs {
-	float *a, *s, *lay;	/* (T, na), (T, o), (L, T) */
+	float *lay;		/* (L, T) */
 	double *tok, *total;	/* (T), (T) */
-	struct ifg_layer_grad *g; /* (L) */
 	double *lay_doc;	/* (L) */
-	size_t acap, scap, tcap;
+	size_t tcap;
 };
-
-static float *grow_f(float *p, size_t *cap, size_t n)
-{
-	if (n <= *cap && p)
-		return p;
-	n = n ? n : 1; /* a record of no tokens still gets buffers */
-	free(p);
-	*cap = n;
-	return ifg_xaligned(n, sizeof(float));
-}
 
 /* Scores one record and writes it: the record's fields but its gradients,
  * plus scores (or score) and optionally the per-layer values. */
-static void score_record(const struct ifg_reader *r, const struct ifg_gradhdr *h,
-			 const msgpack_object *rec, struct ifg_scorer *sc, const struct opts *o,
-			 struct bufs *b, struct ifg_writer *w, uint64_t *tokens)
+static void score_record(const struct ifg_gradsrc *src, const msgpack_object *rec,
+			 struct ifg_scorer *sc, const struct opts *o, struct bufs *b,
+			 struct ifg_writer *w, uint64_t *tokens)
 {
-	struct ifg_layer_grad *g = b->g;
-	uint64_t T;
-	int L = h->n_layers;
-	if (ifg_grads_parse(r, h, rec, g, &T) < 0)
-		ifg_die_err("bad gradients");
+	uint64_t T = src->T;
+	int L = src->n_layers;
 	if (T > b->tcap || !b->total) {
 		free(b->tok);
 		free(b->total);
@@ -94,19 +93,13 @@ static void score_record(const struct ifg_reader *r, const struct ifg_gradhdr *h
 	double doc = 0, *lay_doc = b->lay_doc;
 	memset(b->total, 0, T * sizeof(double));
 	for (int l = 0; l < L; l++) {
-		b->a = grow_f(b->a, &b->acap, g[l].a.n);
-		b->s = grow_f(b->s, &b->scap, g[l].s.n);
-		if (ifg_array_to_f32(&g[l].a, b->a, false) < 0 ||
-		    ifg_array_to_f32(&g[l].s, b->s, false) < 0) {
-			ifg_reader_err(r, "layer '%s': %s", h->layers[l].name, ifg_err());
-			ifg_die("%s", ifg_err());
-		}
+		const float *a = src->a[l], *s = src->s[l];
 		if (o->document) {
-			lay_doc[l] = ifg_score_document(sc, l, b->a, b->s, (int64_t)T);
+			lay_doc[l] = ifg_score_document(sc, l, a, s, (int64_t)T);
 			doc += lay_doc[l];
 			continue;
 		}
-		ifg_score_tokens(sc, l, b->a, b->s, (int64_t)T, b->tok);
+		ifg_score_tokens(sc, l, a, s, (int64_t)T, b->tok);
 		for (uint64_t t = 0; t < T; t++) {
 			b->total[t] += b->tok[t];
 			b->lay[l * T + t] = (float)b->tok[t];
@@ -135,6 +128,36 @@ static void score_record(const struct ifg_reader *r, const struct ifg_gradhdr *h
 	*tokens += T;
 }
 
+/* The memory scoring holds, in MiB (ifg-influence(1), MEMORY), T the
+ * longest record, per layer na and o: P in double and f32, the query sums
+ * and their difference (4 o na doubles in all), factors as read (Q_A,
+ * Q_S, λ, Λ), the per-token scratch (T o f32, in f64 T (2 o + na)
+ * doubles), one record (as read and as f32, or as the model computes it)
+ * and the scores (T (2 + L) doubles). */
+static double score_mib(const struct ifg_factors *f, const struct opts *o,
+			const struct ifg_gradmodel *gm, int64_t T)
+{
+	double d = 0, s = 0, rec = 0, widest = 0, t = (double)T;
+	for (int l = 0; l < f->n_layers; l++) {
+		const struct ifg_layer_factors *L = &f->layer[l];
+		double na = ifg_layer_na(L), od = L->d_out;
+		d += 4 * od * na + (L->QA ? na * na + od * od + na + od : 0) +
+		     (L->Lambda_sum ? od * na : 0);
+		s += od * na;
+		rec += na + od;
+		widest = widest > na + od ? widest : na + od;
+	}
+	double w = 0;	/* the widest layer's per-token scratch */
+	for (int l = 0; l < f->n_layers; l++) {
+		double na = ifg_layer_na(&f->layer[l]), od = f->layer[l].d_out;
+		double x = o->prec == IFG_PREC_F64 ? 8 * t * (2 * od + na) : 4 * t * od;
+		w = x > w ? x : w;
+	}
+	double bytes = 8 * d + 4 * s + w + 4 * t * rec * (gm ? 1 : 3) +
+		       8 * t * (2 + f->n_layers) + (gm ? ifg_model_bytes(gm, T) : 0);
+	return bytes / (1024.0 * 1024.0);
+}
+
 static void read_queries(const char *path, const char *what, struct ifg_gradhdr *h,
 			 double ***G, int64_t *count)
 {
@@ -155,6 +178,10 @@ int main(int argc, char **argv)
 		{ "damping", required_argument, NULL, 'd' },
 		{ "document", no_argument, NULL, 'D' },
 		{ "layer-scores", no_argument, NULL, 'l' },
+		{ "model", required_argument, NULL, 'm' },
+		{ "threads", required_argument, NULL, 'j' },
+		{ "any-tokenizer", no_argument, NULL, 'T' },
+		{ "precision", required_argument, NULL, 'p' },
 		{ "output", required_argument, NULL, 'o' },
 		{ "zstd", no_argument, NULL, 'z' },
 		{ "quiet", no_argument, NULL, 'Q' },
@@ -164,10 +191,10 @@ int main(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	struct opts o = { .damping = { IFG_DAMP_FIXED, IFG_DAMPING_DEFAULT },
-			  .compress = IFG_COMPRESS_AUTO };
+			  .compress = IFG_COMPRESS_AUTO, .prec = IFG_PREC_F32 };
 	int c;
 	const struct ifg_cli_std std = { usage, &o.out, &o.compress };
-	while ((c = getopt_long(argc, argv, "f:q:n:s:d:Dlo:zv", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "f:q:n:s:d:Dlm:j:p:o:zv", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'f': o.factors = optarg; break;
 		case 'q': o.queries = optarg; break;
@@ -183,12 +210,21 @@ int main(int argc, char **argv)
 			break;
 		case 'D': o.document = true; break;
 		case 'l': o.layer_scores = true; break;
+		case 'm': o.model = optarg; break;
+		case 'j': ifg_gpt_set_threads((int)ifg_opt_long("-j", optarg, 1, 1024)); break;
+		case 'T': o.any_tok = true; break;
+		case 'p':
+			if (ifg_precision_parse(optarg, &o.prec) < 0)
+				ifg_usage_error("option -p: %s", ifg_err());
+			break;
 		case 'Q': ifg_verbosity = 0; break;
 		default: ifg_cli_std_option(&std, c, optarg);
 		}
 	}
 	if (!o.queries)
 		ifg_usage_error("no toxic query gradients: give -q FILE");
+	if (o.any_tok && !o.model)
+		ifg_usage_error("--any-tokenizer goes with -m");
 	const struct ifg_strategy *st = o.strategy ? ifg_strategy_find(o.strategy) : NULL;
 	if (o.strategy && !st)
 		ifg_usage_error("option -s: %s", ifg_err());
@@ -226,13 +262,23 @@ int main(int argc, char **argv)
 	double **dg = ifg_xcalloc(f.n_layers, sizeof *dg);
 	for (int l = 0; l < f.n_layers; l++) {
 		const struct ifg_layer_shape *s = &hq.layers[l];
-		size_t m = (size_t)s->d_out * (s->d_in + 1);
+		size_t m = (size_t)s->d_out * (s->d_in + s->bias);
 		dg[l] = ifg_xmalloc(m, sizeof(double));
 		ifg_query_diff(m, Gq[l], Kq, Gn ? Gn[l] : NULL, Kn, dg[l]);
 	}
 	struct ifg_scorer sc;
 	if (ifg_scorer_init(&sc, &f, st, &o.damping, (const double *const *)dg) < 0)
 		ifg_die_err("cannot precondition the query gradient");
+	sc.prec = o.prec;
+	/* in-process gradients of the queries' layers */
+	struct ifg_gradmodel gm, *gmp = NULL;
+	if (o.model) {
+		char *list = ifg_layer_list(&hq);
+		if (ifg_gradmodel_open(&gm, o.model, list, false, 0, o.any_tok) < 0)
+			ifg_die_err("cannot use the model");
+		free(list);
+		gmp = &gm;
+	}
 	ifg_info("strategy %s, damping %s", st->name,
 		 !st->damped ? "none" : o.damping.rule == IFG_DAMP_FIXED ? "fixed" : "heuristic");
 
@@ -241,47 +287,49 @@ int main(int argc, char **argv)
 	if (!w)
 		ifg_die_err("cannot write output");
 	struct bufs b = { 0 };
-	b.g = ifg_xcalloc(f.n_layers, sizeof *b.g);
 	b.lay_doc = ifg_xcalloc(f.n_layers, sizeof *b.lay_doc);
 	uint64_t records = 0, tokens = 0;
 	double t0 = ifg_now(), blas0 = sc.blas_seconds;
 	int nfiles = argc - optind;
+	int64_t tmax = 0;
 	for (int i = 0; i < (nfiles ? nfiles : 1); i++) {
-		static const char *const kinds[] = { IFG_KIND_GRADS, NULL };
-		struct ifg_gradhdr h;
-		struct ifg_reader *r = ifg_reader_open(nfiles ? argv[optind + i] : NULL);
-		if (!r || ifg_gradhdr_read(r, kinds, &h) < 0)
-			ifg_die_err("cannot read gradients");
+		struct ifg_gradsrc src;
+		if (ifg_gradsrc_open(&src, nfiles ? argv[optind + i] : NULL, gmp) < 0)
+			ifg_die_err(gmp ? "cannot read tokens" : "cannot read gradients");
+		const struct ifg_gradhdr *h = &src.h;
 		if (ifg_gradhdr_same_model(o.factors ? &hf : &hq, o.factors ? "factors" : "queries",
-					   &h, "grads") < 0)
+					   h, "grads") < 0)
 			ifg_die_err("refusing to mix models");
-		if (!strcmp(h.labels, "sampled"))
+		if (!strcmp(h->labels, "sampled"))
 			ifg_warn("'%s': gradients of sampled labels; scores use true labels",
-				 h.source);
+				 h->source);
 		if (i == 0) {
-			ifg_scores_header(w, &h, &sc, Gn != NULL, o.document, Kq, Kn);
+			ifg_scores_header(w, h, &sc, Gn != NULL, o.document, Kq, Kn);
 			if (ifg_writer_end(w) < 0)
 				ifg_die_err("write to '%s' failed", ifg_writer_name(w));
 		}
 		const msgpack_object *rec;
 		int rc;
-		while ((rc = ifg_reader_next(r, &rec)) > 0) {
-			score_record(r, &h, rec, &sc, &o, &b, w, &tokens);
+		while ((rc = ifg_gradsrc_next(&src, &rec)) > 0) {
+			score_record(&src, rec, &sc, &o, &b, w, &tokens);
+			tmax = (int64_t)src.T > tmax ? (int64_t)src.T : tmax;
 			ifg_progress("%llu records, %llu tokens", (unsigned long long)++records,
 				     (unsigned long long)tokens);
 		}
 		if (rc < 0)
-			ifg_die_err("cannot read gradients");
-		ifg_reader_close(r);
-		ifg_gradhdr_release(&h);
+			ifg_die_err(gmp ? "cannot read tokens" : "cannot read gradients");
+		ifg_gradsrc_close(&src);
 	}
 	ifg_progress_done();
 	if (ifg_writer_close(w) < 0)
 		ifg_die_err("cannot finish output");
 	double dt = ifg_now() - t0;
-	ifg_warn("scored %llu records, %llu tokens in %.3f s (%.4g tokens/s, BLAS %.0f%%)",
+	ifg_warn("scored %llu records, %llu tokens in %.3f s (%.4g tokens/s, BLAS %.0f%%, %s%s)",
 		 (unsigned long long)records, (unsigned long long)tokens, dt,
-		 dt > 0 ? (double)tokens / dt : 0.0, dt > 0 ? 100 * (sc.blas_seconds - blas0) / dt : 0.0);
+		 dt > 0 ? (double)tokens / dt : 0.0, dt > 0 ? 100 * (sc.blas_seconds - blas0) / dt : 0.0,
+		 ifg_precision_name(o.prec), gmp ? ", gradients in-process" : "");
+	ifg_info("memory %.1f MiB by the formula of ifg-influence(1) at T %lld, peak resident "
+		 "%.1f MiB", score_mib(&f, &o, gmp, tmax), (long long)tmax, ifg_peak_rss_mib());
 
 	for (int l = 0; l < f.n_layers; l++) {
 		free(dg[l]);
@@ -292,12 +340,11 @@ int main(int argc, char **argv)
 	free(dg);
 	free(Gq);
 	free(Gn);
-	free(b.a);
-	free(b.s);
+	if (gmp)
+		ifg_gradmodel_close(gmp);
 	free(b.lay);
 	free(b.tok);
 	free(b.total);
-	free(b.g);
 	free(b.lay_doc);
 	ifg_scorer_release(&sc);
 	ifg_factors_release(&f);

@@ -3,12 +3,29 @@
 # kf_stages.py through kf_ifg.py) on issue 14's shapes: 4 layers x 256,
 # context 256, vocabulary 8192, 64 records of 256 tokens, 2 toxic and 2
 # non-toxic queries, true labels, damping 1e-8, 2 threads each.  Stage by
-# stage, each tool's forward+backward passes included where it runs them:
-#   covariance  ifg-grad | ifg-factor covariance   (Kronfluence: fit_covariance)
+# stage, each tool's forward+backward passes included where it runs them;
+# ifg computes the per-token gradients in-process (-m) and runs its default
+# precision (covariance f64, lambda and scores f32; ifg-factor(1)):
+#   covariance  ifg-factor covariance -m           (Kronfluence: fit_covariance)
 #   eigen       ifg-factor eigen                   (perform_eigendecomposition)
-#   lambda      ifg-grad | ifg-factor lambda       (fit_lambda)
-#   scores      ifg-grad --sum (queries), ifg-grad | ifg-influence
+#   lambda      ifg-factor lambda -m               (fit_lambda)
+#   scores      ifg-grad --sum (queries), ifg-influence -m
 #                                                  (compute_pairwise_scores x2)
+# BENCH_PIPE=1 runs the ifg-grad | ... pipelines instead of -m.
+#
+# What limits each ifg stage (perf, issue 14): covariance, lambda and scores
+# each run the model's forward and backward over every record (3 x forward
+# flops, at about 0.8 of the sgemm peak; the backward also makes parameter
+# gradients the factors never use, a third of its flops, which gpt.h gives
+# no way to skip) and that is most of their time.  Beside it the covariance
+# pass is dsyrk in float64 (half the float32 rate; float32 covariance
+# products move the eigenvectors of the small eigenvalues, which damping 1e-8
+# weighs most, and put the scores 1e-4 from the float64 path), the lambda
+# pass sgemm at the peak, scoring one sgemm per layer.  The eigendecomposition
+# is LAPACK dsyevd (its tridiagonal reduction is half BLAS-2, memory-bound).
+# Gradients through a pipe or file cost ifg-grad a third more time writing
+# and each consumer its reading and conversion; -m removes both.
+# BENCH_KF64=0 skips the agreement check against Kronfluence's float64 run.
 # ifg and Kronfluence run back to back, BENCH_REPEAT times (default 3); each
 # ratio is of the medians (ratio > 1: ifg faster), with the load (uptime)
 # of every round.  GFLOP/s count the dense work of each stage (formulas
@@ -46,20 +63,36 @@ echo "kronfluence: sgemm peak ($threads threads) $peak GFLOP/s"
 
 # one round of ifg: prints "covariance S eigen S lambda S scores S"
 ifg_round() {
+	m="-j $threads -m $dir/m"
 	t0=$(date +%s.%N)
-	"$bin/ifg-grad" -q -j $threads -m "$dir/m" "$dir/train.ifg" |
-		"$bin/ifg-factor" covariance -q -o "$dir/cov.ifg" || return 1
+	if [ "${BENCH_PIPE:-0}" = 1 ]; then
+		"$bin/ifg-grad" -q -j $threads -m "$dir/m" "$dir/train.ifg" |
+			"$bin/ifg-factor" covariance -q -o "$dir/cov.ifg" || return 1
+	else
+		"$bin/ifg-factor" covariance -q $m -o "$dir/cov.ifg" "$dir/train.ifg" || return 1
+	fi
 	t1=$(date +%s.%N)
 	"$bin/ifg-factor" eigen -q -o "$dir/eigen.ifg" "$dir/cov.ifg" || return 1
 	t2=$(date +%s.%N)
-	"$bin/ifg-grad" -q -j $threads -m "$dir/m" "$dir/train.ifg" |
-		"$bin/ifg-factor" lambda -q -e "$dir/eigen.ifg" -o "$dir/factors.ifg" || return 1
+	if [ "${BENCH_PIPE:-0}" = 1 ]; then
+		"$bin/ifg-grad" -q -j $threads -m "$dir/m" "$dir/train.ifg" |
+			"$bin/ifg-factor" lambda -q -e "$dir/eigen.ifg" -o "$dir/factors.ifg" || return 1
+	else
+		"$bin/ifg-factor" lambda -q $m -e "$dir/eigen.ifg" -o "$dir/factors.ifg" \
+			"$dir/train.ifg" || return 1
+	fi
 	t3=$(date +%s.%N)
 	"$bin/ifg-grad" -q -j $threads -m "$dir/m" --sum -o "$dir/gtox.ifg" "$dir/qtox.ifg" &&
-	"$bin/ifg-grad" -q -j $threads -m "$dir/m" --sum -o "$dir/gsafe.ifg" "$dir/qsafe.ifg" &&
-	"$bin/ifg-grad" -q -j $threads -m "$dir/m" "$dir/train.ifg" |
-		OPENBLAS_NUM_THREADS=$threads "$bin/ifg-influence" --quiet -f "$dir/factors.ifg" \
-		-q "$dir/gtox.ifg" -n "$dir/gsafe.ifg" -o "$dir/scores.ifg" || return 1
+	"$bin/ifg-grad" -q -j $threads -m "$dir/m" --sum -o "$dir/gsafe.ifg" "$dir/qsafe.ifg" ||
+		return 1
+	if [ "${BENCH_PIPE:-0}" = 1 ]; then
+		"$bin/ifg-grad" -q -j $threads -m "$dir/m" "$dir/train.ifg" |
+			OPENBLAS_NUM_THREADS=$threads "$bin/ifg-influence" --quiet -f "$dir/factors.ifg" \
+			-q "$dir/gtox.ifg" -n "$dir/gsafe.ifg" -o "$dir/scores.ifg" || return 1
+	else
+		"$bin/ifg-influence" --quiet $m -f "$dir/factors.ifg" -q "$dir/gtox.ifg" \
+			-n "$dir/gsafe.ifg" -o "$dir/scores.ifg" "$dir/train.ifg" || return 1
+	fi
 	t4=$(date +%s.%N)
 	echo "$t0 $t1 $t2 $t3 $t4" | awk '{printf "covariance %.4f eigen %.4f lambda %.4f scores %.4f\n",
 		$2 - $1, $3 - $2, $4 - $3, $5 - $4}'
@@ -93,6 +126,26 @@ while [ $r -le $repeat ]; do
 done
 echo "kronfluence: agreement with Kronfluence fp32 (max|diff|/max, Pearson):" \
 	"$(/usr/bin/python3 "$here/kf_stages.py" agree "$dir/kf.json" "$dir/scores.ifg")"
+# accuracy against Kronfluence's float64 run, of ifg's default precision and
+# of its all-f64 path (BENCH_KF64=0 skips: one more Kronfluence run)
+if [ "${BENCH_KF64:-1}" = 1 ]; then
+	m="-j $threads -m $dir/m"
+	if /usr/bin/python3 "$here/kf_stages.py" run "$dir/kft64.json" --threads $threads run \
+		"$dir/m" --train "$dir/train.json" --toxic "$dir/tox.json" \
+		--nontoxic "$dir/safe.json" -o "$dir/kf64.json" --empirical-fisher --damping 1e-8 \
+		--bs 8 --fp64 2>"$dir/kf64.log" &&
+		"$bin/ifg-factor" fit -q -p f64 $m -o "$dir/f64.ifg" "$dir/train.ifg" &&
+		"$bin/ifg-influence" --quiet -p f64 $m -f "$dir/f64.ifg" -q "$dir/gtox.ifg" \
+			-n "$dir/gsafe.ifg" -o "$dir/s64.ifg" "$dir/train.ifg"; then
+		echo "kronfluence: agreement with Kronfluence fp64 (max|diff|/max, Pearson):" \
+			"ifg default $(/usr/bin/python3 "$here/kf_stages.py" agree "$dir/kf64.json" \
+			"$dir/scores.ifg"), ifg -p f64 $(/usr/bin/python3 "$here/kf_stages.py" agree \
+			"$dir/kf64.json" "$dir/s64.ifg")"
+	else
+		echo "kronfluence: no fp64 agreement: the fp64 runs failed"
+		tail -n 3 "$dir/kf64.log" | sed 's/^/kronfluence: /'
+	fi
+fi
 
 # median of field F (2, 4, 6, 8) over the rounds of a times file
 med() {
@@ -141,3 +194,26 @@ for s in $stages; do
 done
 echo "bench: kf-fit ifg=$fit_ifg ref=$fit_kf refname=kronfluence-1.0.1-fp32 unit=s ratio=$(echo "$fit_kf $fit_ifg" | awk '{printf "%.2f", $1 / $2}')"
 echo "bench: kf-tokens-to-scores ifg=$tot_ifg ref=$tot_kf refname=kronfluence-1.0.1-fp32 unit=s ratio=$(echo "$tot_kf $tot_ifg" | awk '{printf "%.2f", $1 / $2}')"
+# On a machine shared with other jobs the load moves between rounds more
+# than the two tools differ: the ratio within each round (ifg and
+# Kronfluence back to back under about the same load), and its median.
+paste "$dir/ifg.times" "$dir/kf.times" | awk '
+	function med(a, n,   i, j, t) {
+		for (i = 2; i <= n; i++)
+			for (j = i; j > 1 && a[j - 1] > a[j]; j--) { t = a[j]; a[j] = a[j - 1]; a[j - 1] = t }
+		return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
+	}
+	{
+		n++
+		for (i = 1; i <= 4; i++) { r[i, n] = $(8 + 2 * i) / $(2 * i); name[i] = $(2 * i - 1) }
+		fi = $2 + $4 + $6; fk = $10 + $12 + $14
+		r[5, n] = fk / fi; r[6, n] = (fk + $16) / (fi + $8)
+		name[5] = "fit"; name[6] = "tokens-to-scores"
+	}
+	END {
+		for (i = 1; i <= 6; i++) {
+			line = ""
+			for (k = 1; k <= n; k++) { v[k] = r[i, k]; line = line sprintf(" %.2f", r[i, k]) }
+			printf "kronfluence: %-16s ratio per round%s, median %.2f\n", name[i], line, med(v, n)
+		}
+	}'

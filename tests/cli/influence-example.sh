@@ -8,8 +8,20 @@ $ref gensum --seed 54 --hi 5 -o qsafe.ifg
 ifg-factor fit -q -o factors.ifg fit.ifg
 awk '/^\.Sh EXAMPLES/{x=1} /^\.Sh SEE/{x=0} x&&/^\.Ed/{b=0} x&&b{print} x&&/^\.Bd -literal/{b=1}' \
 	"$IFG_TOP/man/ifg-influence.1" | sed 's/\\e$/\\/' > examples.sh
-test "$(wc -l < examples.sh)" -eq 4
-sh -e examples.sh 2>/dev/null
+test "$(wc -l < examples.sh)" -eq 6
+head -n 4 examples.sh | sh -e 2>/dev/null
 $ref scores --fit fit.ifg --qsafe qsafe.ifg grads.ifg qtox.ifg scores.ifg
 $ref scores --fit fit.ifg grads.ifg qtox.ifg tox.ifg
 $ref scores --damping -1 --fit fit.ifg --qsafe qsafe.ifg grads.ifg qtox.ifg docs.ifg
+# the last: gradients in-process from a model and its tokens (factors and
+# queries of that model), equal to the ifg-grad pipeline's
+$ref tokens --seed 4 --hi 6 -o train.ifg
+$ref tokens --seed 5 --hi 3 -o tox.tok
+$ref tokens --seed 6 --hi 3 -o safe.tok
+ifg-train -q --layers 1 --heads 2 --embd 8 --ctx 16 --vocab 50 -n 2 -o model train.ifg
+ifg-factor fit -q -m model -o factors.ifg train.ifg
+ifg-grad -q -m model --sum -o qtox.ifg tox.tok
+ifg-grad -q -m model --sum -o qsafe.ifg safe.tok
+tail -n 2 examples.sh | sh -e 2>/dev/null
+ifg-grad -q -m model train.ifg | ifg-influence -f factors.ifg -q qtox.ifg -n qsafe.ifg > piped.ifg
+cmp piped.ifg scores.ifg

@@ -40,8 +40,11 @@ ifg-cat -q scores-0.ifg.zst scores-1.ifg.zst scores-2.ifg.zst scores-3.ifg.zst -
 ifg-select -q -p 0.9 -o ../mask-four.ifg scores.ifg
 cd ..
 
-# the same scores to rounding, and the same records, ids and masks
-$ref compare --tol 1e-6 one/scores.ifg four/scores.ifg
+# the same scores to rounding (the lambda pass's products are float32, within
+# 1e-5 of the float64 path: the merged shards' eigenbases differ from the
+# whole's in the last double bits, which moves the f32 copies by an ulp), and
+# the same records, ids and masks
+$ref compare --tol 1e-5 one/scores.ifg four/scores.ifg
 masks() { ifg-show -a -H "$1" | sed 's/.*"id":\("[^"]*"\).*"mask":\({[^}]*}\).*/\1 \2/'; }
 masks mask-one.ifg > one.txt
 masks mask-four.ifg > four.txt
