@@ -21,12 +21,13 @@
  *                  dispreferred continuation of the prompt), carried fields;
  *                  ifg-train --dpo trains on prompt+chosen vs prompt+rejected
  * grads    header: model {...model identity, see MODEL below}, tokenizer,
- *                  layers [{name, d_in, d_out}] (d_in without the bias 1),
+ *                  layers [{name, d_in, d_out[, bias: false]}] (d_in without
+ *                  the bias 1; na = d_in + 1 with a bias, d_in without),
  *                  labels ("true" | "sampled"), seed, dtype ("f32" | "bf16")
  *          record: the tokens record's fields + grads [per layer, header
- *                  order: {a: (T, d_in + 1), s: (T, d_out)}]
+ *                  order: {a: (T, na), s: (T, d_out)}]
  * gradsum  header: as grads, plus count (records summed)
- *          record: one: count, G [per layer: f64 (d_out, d_in + 1)]
+ *          record: one: count, G [per layer: f64 (d_out, na)]
  * scores   header: model, tokenizer, plus what produced them (method,
  *                  damping, ...);
  *          record: the tokens record's fields + scores (f32 [T]),
