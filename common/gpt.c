@@ -145,6 +145,76 @@ static float *carve_all(struct carve *list, size_t n)
 	return mem;
 }
 
+/* The activations of B x T positions (a's arrays, in list order). */
+enum { N_ACTS = 21, N_GACTS = 9 };
+static void acts_list(const struct ifg_gpt *m, struct ifg_acts *a, size_t B, size_t T,
+		      struct carve *A)
+{
+	const struct ifg_gpt_dims *d = &m->d;
+	size_t N = B * T, L = d->L, C = d->C, NH = d->NH, V = d->V, Q = d->Q, F = d->F, FH = d->FH;
+	struct carve list[N_ACTS] = {
+		{ &a->encoded, N * C },	    { &a->ln1, L * N * C },
+		{ &a->ln1_mean, L * N },    { &a->ln1_rstd, L * N },
+		{ &a->qkv, L * N * Q },	    { &a->atty, L * N * C },
+		{ &a->att, L * B * NH * T * T },
+		{ &a->res2, L * N * C },    { &a->ln2, L * N * C },
+		{ &a->ln2_mean, L * N },    { &a->ln2_rstd, L * N },
+		{ &a->fch, L * N * FH },    { &a->fcha, L * N * F },
+		{ &a->res3, L * N * C },    { &a->lnf, N * C },
+		{ &a->lnf_mean, N },	    { &a->lnf_rstd, N },
+		{ &a->logits, N * V },	    { &a->lse, N },
+		{ &a->nll, N },		    { &a->ones, N },
+	};
+	memcpy(A, list, sizeof list);
+}
+
+/* The activation gradients; returns the layers whose output gradients are
+ * kept (L with IFG_GPT_KEEP_LINEAR, else 1). */
+static size_t gacts_list(const struct ifg_gpt *m, struct ifg_gacts *g, size_t B, size_t T,
+			 unsigned flags, struct carve *G)
+{
+	const struct ifg_gpt_dims *d = &m->d;
+	size_t N = B * T, C = d->C, Q = d->Q, F = d->F, FH = d->FH;
+	size_t KL = (flags & IFG_GPT_KEEP_LINEAR) ? d->L : 1;
+	struct carve list[N_GACTS] = {
+		{ &g->g_mlp, KL * N * C }, { &g->g_att, KL * N * C },
+		{ &g->dqkv, KL * N * Q },  { &g->dfch, KL * N * FH },
+		{ &g->dx0, N * C },	   { &g->dln, N * C },
+		{ &g->datty, N * C },	   { &g->dfcha, N * F },
+		{ &g->datt, T * T },
+	};
+	memcpy(G, list, sizeof list);
+	return KL;
+}
+
+static double carve_floats(const struct carve *list, size_t n)
+{
+	double tot = 0;
+	for (size_t i = 0; i < n; i++)
+		tot += (double)((list[i].n + 15) & ~(size_t)15);
+	return tot;
+}
+
+size_t ifg_gpt_memory(const struct ifg_gpt *m, int B, int T, unsigned flags)
+{
+	double guard = (double)B * T * (m->d.L * (5.0 * m->d.C + m->d.NH * (double)T) + m->d.V);
+	if (guard > 1e17) /* beyond any machine (and the size_t products below) */
+		return SIZE_MAX;
+	struct ifg_acts a;
+	struct ifg_gacts g;
+	struct carve A[N_ACTS], G[N_GACTS];
+	acts_list(m, &a, (size_t)B, (size_t)T, A);
+	double floats = (double)m->nparams + carve_floats(A, N_ACTS) + m->d.rot / 2;
+	if (flags & IFG_GPT_TRAIN) {
+		gacts_list(m, &g, (size_t)B, (size_t)T, flags, G);
+		floats += carve_floats(G, N_GACTS);
+		if (!(flags & IFG_GPT_NO_PARAM_GRADS))
+			floats += (double)m->nparams;
+	}
+	double bytes = 4.0 * floats + 12.0 * B * (double)T; /* + targets, tokens, positions */
+	return bytes > (double)SIZE_MAX ? SIZE_MAX : (size_t)bytes;
+}
+
 int ifg_gpt_reserve(struct ifg_gpt *m, int B, int T, unsigned flags)
 {
 	const struct ifg_gpt_dims *d = &m->d;
@@ -164,47 +234,31 @@ int ifg_gpt_reserve(struct ifg_gpt *m, int B, int T, unsigned flags)
 		unsigned nopg = flags & m->flags & IFG_GPT_NO_PARAM_GRADS; /* only if both */
 		flags = ((flags | m->flags) & ~(unsigned)IFG_GPT_NO_PARAM_GRADS) | nopg;
 	}
-	free_acts(m);
-	size_t N = (size_t)B * T, L = d->L, C = d->C, NH = d->NH, V = d->V, Q = d->Q, F = d->F,
-	       FH = d->FH;
-	double total = (double)N * (L * (5.0 * C + Q + FH + F + 4 + NH * (double)T) + 2.0 * C + V + 6);
+	/* in double first: the sizes' products could overflow size_t */
+	double total = (double)B * T *
+		       (d->L * (5.0 * d->C + d->Q + d->FH + d->F + 4 + d->NH * (double)T) +
+			2.0 * d->C + d->V + 6);
 	if (total > 1.5e11)
 		return ifg_seterr("activations for %d x %d need %.3g floats: too large", B, T, total);
-	struct ifg_acts *a = &m->a;
-	struct carve A[] = {
-		{ &a->encoded, N * C },	    { &a->ln1, L * N * C },
-		{ &a->ln1_mean, L * N },    { &a->ln1_rstd, L * N },
-		{ &a->qkv, L * N * Q },	    { &a->atty, L * N * C },
-		{ &a->att, L * B * NH * (size_t)T * T },
-		{ &a->res2, L * N * C },    { &a->ln2, L * N * C },
-		{ &a->ln2_mean, L * N },    { &a->ln2_rstd, L * N },
-		{ &a->fch, L * N * FH },    { &a->fcha, L * N * F },
-		{ &a->res3, L * N * C },    { &a->lnf, N * C },
-		{ &a->lnf_mean, N },	    { &a->lnf_rstd, N },
-		{ &a->logits, N * V },	    { &a->lse, N },
-		{ &a->nll, N },		    { &a->ones, N },
-	};
-	m->acts_mem = carve_all(A, sizeof A / sizeof A[0]);
+	free_acts(m);
+	size_t N = (size_t)B * T;
+	struct carve A[N_ACTS], G[N_GACTS];
+	acts_list(m, &m->a, B, T, A);
+	m->acts_mem = carve_all(A, N_ACTS);
 	for (size_t i = 0; i < N; i++)
-		a->ones[i] = 1.0f;
+		m->a.ones[i] = 1.0f;
 	m->targets = ifg_xcalloc(N, sizeof *m->targets);
 	m->tokens = ifg_xcalloc(N, sizeof *m->tokens);
 	m->pos = ifg_xcalloc(N, sizeof *m->pos);
 
 	if (flags & IFG_GPT_TRAIN) {
-		size_t KL = (flags & IFG_GPT_KEEP_LINEAR) ? L : 1;
+		size_t KL = gacts_list(m, &m->ga, B, T, flags, G);
+		m->gacts_mem = carve_all(G, N_GACTS);
 		struct ifg_gacts *g = &m->ga;
-		struct carve G[] = {
-			{ &g->g_mlp, KL * N * C }, { &g->g_att, KL * N * C },
-			{ &g->dqkv, KL * N * Q },  { &g->dfch, KL * N * FH },
-			{ &g->dx0, N * C },	   { &g->dln, N * C },
-			{ &g->datty, N * C },	   { &g->dfcha, N * F },
-			{ &g->datt, (size_t)T * T },
-		};
-		m->gacts_mem = carve_all(G, sizeof G / sizeof G[0]);
-		g->lstride_c = KL > 1 ? N * C : 0;
-		g->lstride_q = KL > 1 ? N * Q : 0;
-		g->lstride_fh = KL > 1 ? N * FH : 0;
+		const struct ifg_gpt_dims *d = &m->d;
+		g->lstride_c = KL > 1 ? N * d->C : 0;
+		g->lstride_q = KL > 1 ? N * d->Q : 0;
+		g->lstride_fh = KL > 1 ? N * d->FH : 0;
 		if (!m->grads_mem && !(flags & IFG_GPT_NO_PARAM_GRADS)) {
 			m->grads_mem = ifg_xaligned(m->nparams, sizeof(float));
 			memset(m->grads_mem, 0, m->nparams * sizeof(float));
@@ -215,6 +269,7 @@ int ifg_gpt_reserve(struct ifg_gpt *m, int B, int T, unsigned flags)
 	m->flags = flags;
 	return 0;
 }
+
 
 /* ------------------------------------------------------ the family's ops */
 

@@ -190,6 +190,13 @@ const struct ifg_gpt_tensor *ifg_gpt_tensor_find(const struct ifg_gpt *m, const 
  * again to grow.  -1 with a message if T > n_ctx. */
 int ifg_gpt_reserve(struct ifg_gpt *m, int B, int T, unsigned flags);
 
+/* The bytes a model holds after ifg_gpt_reserve(m, B, T, flags): its
+ * parameters, their gradients (TRAIN without NO_PARAM_GRADS), the
+ * activations and the activation gradients (TRAIN), exactly as reserve
+ * allocates them (about 4 B T (L (5 C + Q + F_h + F + NH T) + 2 C + V)
+ * bytes of activations, Q the q|k|v width, F_h the MLP's first width). */
+size_t ifg_gpt_memory(const struct ifg_gpt *m, int B, int T, unsigned flags);
+
 /* Forward on tokens (B, T), b-major, every id < vocab_size (checked: -1 with
  * a message otherwise).  targets (B, T) or NULL: target ids, or -1 for no
  * target.  With targets, the per-position NLL is left for ifg_gpt_nll() and

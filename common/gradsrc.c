@@ -53,14 +53,19 @@ char *ifg_layer_list(const struct ifg_gradhdr *h)
 }
 
 /* The bytes a model computing gradients in-process holds for records of up
- * to T tokens (ifg-factor(1), MEMORY): weights and their gradients, the
- * activations kept for the backward pass and the backward's buffers. */
+ * to T tokens (ifg-factor(1), MEMORY): the model's own count (gpt.h
+ * ifg_gpt_memory: weights, the activations kept for the backward pass and
+ * the backward's buffers; no parameter gradients) and the per-layer a and s
+ * of gradext. */
 double ifg_model_bytes(const struct ifg_gradmodel *gm, int64_t T)
 {
-	const struct ifg_gpt_config *c = ifg_gpt_cfg(gm->m);
-	double L = c->n_layer, C = c->n_embd, H = c->n_head, V = c->vocab_size, t = (double)T;
-	return 8.0 * (double)ifg_gpt_nparams(gm->m) +
-	       4.0 * t * (L * (25 * C + 4 + H * t) + 9 * C + V + 6) + 4.0 * t * t;
+	double ext = 0;
+	for (int i = 0; i < gm->g.n_layers; i++)
+		ext += 4.0 * (double)T * (gm->g.layers[i].d_in + gm->g.layers[i].bias +
+					  gm->g.layers[i].d_out);
+	return (double)ifg_gpt_memory(gm->m, 1, (int)T,
+				      IFG_GPT_TRAIN | IFG_GPT_KEEP_LINEAR | IFG_GPT_NO_PARAM_GRADS) +
+	       ext;
 }
 
 uint64_t ifg_sample_key(const msgpack_object *rec, uint64_t recno)
