@@ -25,6 +25,7 @@
 #include <stdint.h>
 
 #include "ekfac.h"
+#include "influence.h"	/* struct ifg_scorer, for the scores header */
 #include "rec.h"
 
 #define IFG_K_BIAS "bias"
@@ -125,5 +126,12 @@ int ifg_factor_rec_parse(const struct ifg_reader *r, const msgpack_object *rec, 
 /* Reads a whole cov, eigen or factors stream (kind one of kinds). */
 int ifg_factors_read(const char *path, const char *const *kinds, struct ifg_gradhdr *h,
 		     struct ifg_factors *f);
+
+/* Header of a scores stream: the grads header's model, tokenizer, layers,
+ * labels and seed, then method, level, strategy, damping {rule, value,
+ * layers: f64 [L]}, queries, negatives, precision. */
+void ifg_scores_header(struct ifg_writer *w, const struct ifg_gradhdr *grads,
+		       const struct ifg_scorer *sc, bool differential, bool document,
+		       int64_t queries, int64_t negatives);
 
 #endif

@@ -6,7 +6,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "kinds.h"
 #include "util.h"
 
 void ifg_query_diff(uint64_t n, const double *G_tox, int64_t K_tox, const double *G_safe,
@@ -144,27 +143,4 @@ double ifg_score_document(struct ifg_scorer *sc, int layer, const float *a, cons
 	double r = cblas_ddot((int)m, sc->P[layer], 1, sc->G, 1);
 	sc->blas_seconds += ifg_now() - t0;
 	return r;
-}
-
-void ifg_scores_header(struct ifg_writer *w, const struct ifg_gradhdr *grads,
-		       const struct ifg_scorer *sc, bool differential, bool document,
-		       int64_t queries, int64_t negatives)
-{
-	msgpack_packer *pk = ifg_writer_pk(w);
-	ifg_writer_begin_header(w, IFG_KIND_SCORES, ifg_gradhdr_npairs(grads) + 7);
-	ifg_gradhdr_pack_pairs(pk, grads);
-	ifg_pack_kv_str(pk, IFG_K_METHOD, differential ? "differential" : "toxic-only");
-	ifg_pack_kv_str(pk, IFG_K_LEVEL, document ? "document" : "token");
-	ifg_pack_kv_str(pk, IFG_K_STRATEGY, sc->strategy->name);
-	ifg_pack_cstr(pk, IFG_K_DAMPING);
-	msgpack_pack_map(pk, 3);
-	ifg_pack_kv_str(pk, IFG_K_RULE, !sc->strategy->damped ? "none"
-					: sc->damping.rule == IFG_DAMP_FIXED ? "fixed"
-									     : "heuristic");
-	ifg_pack_kv_f64(pk, IFG_K_VALUE, sc->strategy->damped ? sc->damping.value : 0);
-	ifg_pack_kv_array(pk, IFG_K_LAYERS, IFG_F64, 1, (uint64_t[]){ (uint64_t)sc->n_layers },
-			  sc->delta);
-	ifg_pack_kv_i64(pk, IFG_K_QUERIES, queries);
-	ifg_pack_kv_i64(pk, IFG_K_NEGATIVES, negatives);
-	ifg_pack_kv_str(pk, IFG_K_PRECISION, ifg_precision_name(sc->prec));
 }

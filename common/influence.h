@@ -16,8 +16,6 @@
 #include <stdint.h>
 
 #include "ekfac.h"
-#include "kinds.h"
-#include "gradrec.h"
 
 /* out = G_tox / K_tox − G_safe / K_safe over n values; G_safe NULL gives
  * G_tox / K_tox (toxic-only influence). */
@@ -57,12 +55,5 @@ void ifg_score_tokens(struct ifg_scorer *sc, int layer, const float *a, const fl
 /* Layer ℓ's document score ⟨P, sᵀ ā⟩, in double. */
 double ifg_score_document(struct ifg_scorer *sc, int layer, const float *a, const float *s,
 			  int64_t T);
-
-/* Header of a scores stream: the grads header's model, tokenizer, layers,
- * labels and seed, then method, level, strategy, damping {rule, value,
- * layers: f64 [L]}, queries, negatives, precision. */
-void ifg_scores_header(struct ifg_writer *w, const struct ifg_gradhdr *grads,
-		       const struct ifg_scorer *sc, bool differential, bool document,
-		       int64_t queries, int64_t negatives);
 
 #endif

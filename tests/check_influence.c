@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include "ekfac.h"
+#include "gradrec.h"	/* the scores header */
 #include "influence.h"
 #include "kinds.h"
 #include "rec.h"
