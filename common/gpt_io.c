@@ -132,7 +132,6 @@ static int config_from_meta(const struct ifg_st *st, struct ifg_gpt_config *c)
 			return ifg_prefixerr("'%s': metadata \"%s\"", ifg_st_path(st), keys[i]);
 		*dst[i] = (int)x;
 	}
-	ifg_gpt_config_fill(c);
 	return 0;
 }
 

@@ -42,14 +42,14 @@ void ifg_gradmodel_close(struct ifg_gradmodel *gm)
 
 char *ifg_layer_list(const struct ifg_gradhdr *h)
 {
-	size_t n = 1;
-	for (int i = 0; i < h->n_layers; i++)
-		n += strlen(h->layers[i].name) + 1;
-	char *s = ifg_xmalloc(n, 1), *p = s;
-	for (int i = 0; i < h->n_layers; i++)
-		p += sprintf(p, "%s%s", i ? "," : "", h->layers[i].name);
-	*p = 0;
-	return s;
+	struct ifg_bytes b = { 0 };
+	for (int i = 0; i < h->n_layers; i++) {
+		if (i)
+			ifg_bytes_putc(&b, ',');
+		ifg_bytes_append(&b, h->layers[i].name, strlen(h->layers[i].name));
+	}
+	ifg_bytes_putc(&b, 0); /* p allocated and terminated even without layers */
+	return (char *)b.p;
 }
 
 /* The bytes a model computing gradients in-process holds for records of up

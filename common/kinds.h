@@ -33,7 +33,8 @@
  *          record: the tokens record's fields + scores (f32 [T]),
  *                  layer_scores (f32 [L, T], optional)
  * MODEL    {sha256 (of the weights and configuration: ifg_gpt_identity),
- *           n_layer, n_head, n_embd, n_ctx, vocab_size}
+ *           n_layer, n_head, n_embd, n_ctx, vocab_size[, arch]}: arch
+ *          ("gpt_neox", "llama") only for a model that is not a GPT-2
  */
 #ifndef IFG_KINDS_H
 #define IFG_KINDS_H
@@ -46,6 +47,7 @@
 #define IFG_K_LAYERS "layers"
 #define IFG_K_NAME "name"
 #define IFG_K_SHA256 "sha256"
+#define IFG_K_ARCH "arch"
 #define IFG_K_VOCAB_SIZE "vocab_size"
 #define IFG_K_EOT "eot"
 #define IFG_K_BLOCK "block"

@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <string.h>
 
+#include "kinds.h"
 #include "rec.h"
 #include "util.h"
 
@@ -17,10 +18,7 @@ void ifg_model_id_pack(msgpack_packer *pk, const struct ifg_model_id *id)
 	bool gpt2 = !id->arch[0] || strcmp(id->arch, "gpt2") == 0;
 	msgpack_pack_map(pk, gpt2 ? 6 : 7);
 	if (!gpt2) {
-		msgpack_pack_str(pk, 4);
-		msgpack_pack_str_body(pk, "arch", 4);
-		msgpack_pack_str(pk, strlen(id->arch));
-		msgpack_pack_str_body(pk, id->arch, strlen(id->arch));
+		ifg_pack_kv_str(pk, IFG_K_ARCH, id->arch);
 	}
 	for (int i = 0; i < 6; i++) {
 		msgpack_pack_str(pk, strlen(keys[i]));
@@ -46,14 +44,16 @@ int ifg_model_id_check(const msgpack_object *map, const struct ifg_model_id *id)
 		return ifg_seterr("made with another model (sha256 %.*s..., this model %.12s...)",
 				  s->via.str.size < 12 ? (int)s->via.str.size : 12, s->via.str.ptr,
 				  id->sha256);
-	const msgpack_object *a = ifg_get(map, "arch");
+	/* the family: absent means GPT-2 */
+	const msgpack_object *a = ifg_get(map, IFG_K_ARCH);
+	if (a && a->type != MSGPACK_OBJECT_STR)
+		return ifg_seterr("model identity: arch is not a string");
+	const char *theirs = a ? a->via.str.ptr : "gpt2";
+	size_t n = a ? a->via.str.size : 4;
 	const char *arch = id->arch[0] ? id->arch : "gpt2";
-	if (a ? a->type != MSGPACK_OBJECT_STR || a->via.str.size != strlen(arch) ||
-			memcmp(a->via.str.ptr, arch, a->via.str.size)
-	      : strcmp(arch, "gpt2"))
-		return ifg_seterr("model identity: made with a %.*s model (this model: %s)",
-				  a && a->type == MSGPACK_OBJECT_STR ? (int)a->via.str.size : 4,
-				  a && a->type == MSGPACK_OBJECT_STR ? a->via.str.ptr : "gpt2", arch);
+	if (n != strlen(arch) || memcmp(theirs, arch, n) != 0)
+		return ifg_seterr("model identity: made with a %.*s model (this model: %s)", (int)n,
+				  theirs, arch);
 	static const char *const keys[] = { "n_layer", "n_head", "n_embd", "n_ctx", "vocab_size" };
 	int vals[] = { id->n_layer, id->n_head, id->n_embd, id->n_ctx, id->vocab_size };
 	for (int i = 0; i < 5; i++) {
