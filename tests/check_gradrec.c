@@ -4,6 +4,7 @@
 
 #include "gradrec.h"
 #include "kinds.h"
+#include "modelid.h"
 #include "testutil.h"
 #include "util.h"
 
@@ -52,6 +53,43 @@ static struct ifg_reader *open_hdr(const char *p, const char *const *kinds,
 	ck_assert_msg(ifg_gradhdr_read(r, kinds, h) == 0, "%s", ifg_err());
 	return r;
 }
+
+/* The model identity's family: written only for a model that is not a
+ * GPT-2 (absent reads as gpt2), and a stream of another family refused. */
+static int id_check(const struct ifg_model_id *packed, const struct ifg_model_id *mine)
+{
+	msgpack_sbuffer sb;
+	msgpack_sbuffer_init(&sb);
+	msgpack_packer pk;
+	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+	ifg_model_id_pack(&pk, packed);
+	msgpack_unpacked u;
+	msgpack_unpacked_init(&u);
+	ck_assert_int_eq(msgpack_unpack_next(&u, sb.data, sb.size, NULL), MSGPACK_UNPACK_SUCCESS);
+	ck_assert_int_eq(u.data.via.map.size, strcmp(packed->arch, "llama") ? 6 : 7);
+	int rc = ifg_model_id_check(&u.data, mine);
+	msgpack_unpacked_destroy(&u);
+	msgpack_sbuffer_destroy(&sb);
+	return rc;
+}
+
+START_TEST(test_model_id_arch)
+{
+	struct ifg_model_id gpt2 = { .arch = "gpt2", .n_layer = 2, .n_head = 2, .n_embd = 8,
+				     .n_ctx = 16, .vocab_size = 50 };
+	memset(gpt2.sha256, 'a', 64);
+	struct ifg_model_id llama = gpt2, old = gpt2;
+	snprintf(llama.arch, sizeof llama.arch, "llama");
+	old.arch[0] = 0;	/* an identity from before the families */
+	ck_assert_int_eq(id_check(&gpt2, &gpt2), 0);
+	ck_assert_int_eq(id_check(&old, &gpt2), 0);
+	ck_assert_int_eq(id_check(&llama, &llama), 0);
+	ck_assert_int_eq(id_check(&llama, &gpt2), -1);
+	ck_assert_msg(strstr(ifg_err(), "made with a llama model (this model: gpt2)"), "%s", ifg_err());
+	ck_assert_int_eq(id_check(&gpt2, &llama), -1);
+	ck_assert_msg(strstr(ifg_err(), "made with a gpt2 model (this model: llama)"), "%s", ifg_err());
+}
+END_TEST
 
 START_TEST(test_grads_roundtrip)
 {
@@ -406,6 +444,7 @@ Suite *make_suite(void)
 	tcase_add_test(tc, test_gradsum_roundtrip);
 	tcase_add_test(tc, test_factor_records);
 	tcase_add_test(tc, test_no_bias_layer);
+	tcase_add_test(tc, test_model_id_arch);
 	suite_add_tcase(s, tc);
 	return s;
 }
