@@ -2,6 +2,8 @@
 # Davidson tweets) standing in for ifg-tokenize's output, and a mask made
 # here standing in for ifg-select's.
 /usr/bin/python3 -c 'import msgpack' 2>/dev/null || { echo "no python3-msgpack" >&2; exit 77; }
+[ -f "$IFG_SHARED/data/davidson/labeled_data.csv" ] ||
+	{ echo "no $IFG_SHARED/data/davidson/labeled_data.csv" >&2; exit 77; }
 set -e
 csv=$IFG_SHARED/data/davidson/labeled_data.csv
 mk="/usr/bin/python3 $IFG_TOP/tests/ref/ifgrec.py 64"

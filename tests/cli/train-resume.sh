@@ -3,6 +3,8 @@
 # holds each step once; for each model family.
 set -e
 /usr/bin/python3 -c 'import msgpack' 2>/dev/null || { echo "no python3-msgpack" >&2; exit 77; }
+[ -f "$IFG_SHARED/data/davidson/labeled_data.csv" ] ||
+	{ echo "no $IFG_SHARED/data/davidson/labeled_data.csv" >&2; exit 77; }
 head -c 60000 "$IFG_SHARED/data/davidson/labeled_data.csv" |
 	/usr/bin/python3 "$IFG_TOP/tests/ref/ifgrec.py" 48 > train.ifg
 for arch in gpt2 gpt_neox llama; do
