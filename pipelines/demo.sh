@@ -5,7 +5,8 @@
 #
 # The paper's experiment at this machine's scale.  A proxy and a larger target
 # GPT-2 are pre-trained from scratch on clean English text in which toxic
-# documents are a minority (8% of the characters; pipelines/prepare_data.py).
+# documents are a minority (8% of the characters, 2% in the full run;
+# pipelines/prepare_data.py).
 # With the proxy: EK-FAC factors, differential token-wise influence of every
 # training token (ParaDetox toxic minus non-toxic sentences of the same
 # content as queries), and Algorithm 1's mask (pipelines/sharded.sh, the data
@@ -45,16 +46,19 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 PATH=${IFG_BIN:-$top/bin}:$PATH
 export PATH
 data=${IFG_DATA:-$top/data}
-full=0 jobs=2 res= only=
+full=0 jobs=2 res= only= toxfrac_opt=
 p_arch=gpt2 t_arch=gpt2
 
 usage() {
 	cat <<EOF
 usage: demo.sh [--full] [-j N] [--only stages] [-o dir] [--proxy-arch A] [--target-arch A]
-  --full         the larger experiment (about 100 minutes on 2 cores; default: about 12)
+               [--toxic-frac F]
+  --full         the larger experiment (about 100 minutes on 2 cores; default: about 9)
   --proxy-arch A, --target-arch A
                  the proxy's and the target models' family: gpt2 (default),
                  gpt_neox (Pythia's layout) or llama
+  --toxic-frac F the toxic documents' share of the training characters
+                 (default 0.08; with --full 0.02)
   -j N           jobs at once (2); every job is single-threaded
   --only LIST    run only these stages (comma-separated names, as the log shows
                  them), the others being done or done elsewhere
@@ -69,6 +73,7 @@ while [ $# -gt 0 ]; do
 	--only) only=$2; shift 2 ;;
 	-o) res=$2; shift 2 ;;
 	--proxy-arch) p_arch=$2; shift 2 ;;
+	--toxic-frac) toxfrac_opt=$2; shift 2 ;;
 	--target-arch) t_arch=$2; shift 2 ;;
 	-h|--help) usage; exit 0 ;;
 	*) usage >&2; exit 2 ;;
@@ -79,7 +84,8 @@ case $jobs in ''|*[!0-9]*|0) usage >&2; exit 2 ;; esac
 # ---- Settings, and why.
 # Data (pipelines/prepare_data.py): clean English text is the bulk and toxic
 # documents (Davidson and TweetEval tweets, ParaDetox's toxic sentences) are
-# 8% of the training characters, as toxic text is a minority of web text.
+# 8% of the training characters (2% in the full run), as toxic text is a
+# minority of web text.
 # The queries are ParaDetox pairs (the same sentence said toxically and not),
 # the toxic evaluation prompts are RealToxicityPrompts' challenging ones.
 # Models: the proxy is 2 layers x 64, the target 4 x 128 (4.6x the
@@ -96,17 +102,24 @@ vocab=4096 block=128
 p_layers=2 p_heads=2 p_embd=64
 t_layers=4 t_heads=4 t_embd=128
 batch=16 lr=1e-3 epochs=1 ft_frac=0.25 ft_lr=3e-4 dpo_lr=1e-5
-clean=1500000 ntox=100 nsafe=100 fitn=1000
+clean=1500000 toxfrac=0.08 ntox=100 nsafe=100 fitn=1000
 select="-p 0.99 -w 1 -f 0.02"
 if [ $full -eq 1 ]; then
-	# 5 MB of clean text (about 1.2M tokens, 1.3M with the toxic
-	# documents), target 4 x 192 (2.6M parameters with the embedding),
-	# proxy 2 x 96 (0.6M, 4.2x fewer), all 432 RTP prompts and 216
-	# non-toxic ones, factors on 2000 records.
+	# 24 MB of clean text (about 5.9M tokens) so that the models learn
+	# to write sentences, with toxic documents as 2% of the characters:
+	# at this size that is about as many toxic tokens as 8% of a 1.2M-token
+	# corpus (what a 4 x 192 model needs to learn the register at all), and
+	# close to the authors' 2% token budget, as on web text, where the
+	# budget meets about as much toxicity as there is (at 8% it could
+	# reach only a fifth of it).  Target 4 x 192 (2.6M parameters with the
+	# embedding; at this compute a smaller model on more tokens beats a
+	# larger one on fewer), proxy 2 x 96 (0.6M, 4.2x fewer), all 432 RTP
+	# prompts and 216 non-toxic ones, factors on 2000 records.
 	p_layers=2 p_heads=2 p_embd=96
 	t_layers=4 t_heads=4 t_embd=192
-	clean=5000000 ntox=432 nsafe=216 fitn=2000
+	clean=24000000 toxfrac=0.02 ntox=432 nsafe=216 fitn=2000
 fi
+[ -n "$toxfrac_opt" ] && toxfrac=$toxfrac_opt
 res=${res:-$top/results/$([ $full -eq 1 ] && echo full || echo demo)}
 mkdir -p "$res/work/logs"
 res=$(cd "$res" && pwd)
@@ -185,7 +198,7 @@ IFG_DATA=$data sh "$top/pipelines/fetch-data.sh" || [ $? -eq 3 ]
 shared=${IFG_SHARED:-$top/../shared}
 prepare() {
 	python3 "$top/pipelines/prepare_data.py" --data "$data" --shared "$shared" -s $seed \
-		--clean-chars $clean --nontoxic-prompts $nsafe -o "$w/data"
+		--clean-chars $clean --toxic-frac $toxfrac --nontoxic-prompts $nsafe -o "$w/data"
 	# The first NTOX toxic and NSAFE non-toxic prompts.
 	awk -v a=$ntox -v b=$nsafe '/"label": "toxic"/ { if (i++ < a) print; next }
 		/"label": "nontoxic"/ { if (j++ < b) print }' "$w/data/eval-prompts.jsonl" \
