@@ -434,6 +434,36 @@ static struct ifg_block_io train_io(struct ifg_gpt *m, int l)
 	};
 }
 
+static int check_targets(const int32_t *targets, size_t N, int V)
+{
+	for (size_t i = 0; i < N; i++)
+		if (targets[i] >= V)
+			return ifg_seterr("target %d at position %zu is outside the vocabulary (%d)",
+					  targets[i], i, V);
+	return 0;
+}
+
+/* The targets of the forward pass's (B T) positions and their NLL from its
+ * logits. */
+static void set_targets(struct ifg_gpt *m, const int32_t *targets, double *nll_sum)
+{
+	struct ifg_acts *a = &m->a;
+	size_t N = (size_t)m->B * m->T;
+	int V = m->d.V;
+	memcpy(m->targets, targets, N * sizeof *targets);
+	double total = 0;
+	for (size_t r = 0; r < N; r++) {
+		a->nll[r] = 0;
+		if (targets[r] < 0)
+			continue;
+		a->nll[r] = ifg_xent_fwd(a->logits + r * V, V, targets[r], &a->lse[r]);
+		total += a->nll[r];
+	}
+	m->have_targets = true;
+	if (nll_sum)
+		*nll_sum = total;
+}
+
 int ifg_gpt_forward(struct ifg_gpt *m, const uint32_t *tokens, const int32_t *targets, int B,
 		    int T, double *nll_sum)
 {
@@ -445,21 +475,17 @@ int ifg_gpt_forward(struct ifg_gpt *m, const uint32_t *tokens, const int32_t *ta
 	size_t N = (size_t)B * T, NC = (size_t)m->Bmax * m->Tmax * C;
 	struct ifg_acts *a = &m->a;
 
-	for (size_t i = 0; i < N; i++) {
+	for (size_t i = 0; i < N; i++)
 		if (tokens[i] >= (uint32_t)V)
 			return ifg_seterr("token %u at position %zu is outside the vocabulary (%d)",
 					  tokens[i], i, V);
-		if (targets && targets[i] >= V)
-			return ifg_seterr("target %d at position %zu is outside the vocabulary (%d)",
-					  targets[i], i, V);
-	}
+	if (targets && check_targets(targets, N, V) < 0)
+		return -1;
 	m->B = B;
 	m->T = T;
 	m->have_backward = false;
-	m->have_targets = targets != NULL;
+	m->have_targets = false;
 	memcpy(m->tokens, tokens, N * sizeof *tokens);
-	if (targets)
-		memcpy(m->targets, targets, N * sizeof *targets);
 
 	/* encoded (N, C) = wte[tok] (+ wpe[t]) */
 	const float *wte = PW(m, R_WTE, 0), *wpe = PW(m, R_WPE, 0);
@@ -486,17 +512,21 @@ int ifg_gpt_forward(struct ifg_gpt *m, const uint32_t *tokens, const int32_t *ta
 	ifg_gpt_norm_fwd(m, a->lnf, a->lnf_mean, a->lnf_rstd, LAYER(a->res3, L - 1, NC),
 			 PW(m, R_LNFW, 0), PW(m, R_LNFB, 0), N);
 	ifg_gpt_logits_fwd(m, a->logits, a->lnf, N);
+	if (targets)
+		set_targets(m, targets, nll_sum);
+	else
+		memset(a->nll, 0, N * sizeof *a->nll);
+	return 0;
+}
 
-	double total = 0;
-	for (size_t r = 0; r < N; r++) {
-		a->nll[r] = 0;
-		if (!targets || targets[r] < 0)
-			continue;
-		a->nll[r] = ifg_xent_fwd(a->logits + r * V, V, targets[r], &a->lse[r]);
-		total += a->nll[r];
-	}
-	if (nll_sum)
-		*nll_sum = total;
+int ifg_gpt_set_targets(struct ifg_gpt *m, const int32_t *targets, double *nll_sum)
+{
+	size_t N = (size_t)m->B * m->T;
+	if (!N || m->have_backward)
+		return ifg_seterr("targets set with no forward pass's logits");
+	if (check_targets(targets, N, m->d.V) < 0)
+		return -1;
+	set_targets(m, targets, nll_sum);
 	return 0;
 }
 

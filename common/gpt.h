@@ -204,6 +204,10 @@ size_t ifg_gpt_memory(const struct ifg_gpt *m, int B, int T, unsigned flags);
  * Logits stay valid until the next backward (which overwrites them). */
 int ifg_gpt_forward(struct ifg_gpt *m, const uint32_t *tokens, const int32_t *targets, int B,
 		    int T, double *nll_sum);
+/* Targets for the last forward pass (before its backward), as the forward
+ * would take them: a forward without targets, then labels drawn from its
+ * logits, then this, computes the model once. */
+int ifg_gpt_set_targets(struct ifg_gpt *m, const int32_t *targets, double *nll_sum);
 const float *ifg_gpt_logits(const struct ifg_gpt *m);	/* (B, T, V) */
 const float *ifg_gpt_nll(const struct ifg_gpt *m);	/* (B, T), 0 where no target */
 

@@ -130,13 +130,13 @@ int ifg_gradext_record(struct ifg_gradext *g, const uint32_t *tok, int T, int co
 	/* position t predicts token t + 1, a label when t + 1 >= cont */
 	for (int t = 0; t < T; t++)
 		g->tgt[t] = t + 1 < T && t + 1 >= cont ? (int32_t)tok[t + 1] : -1;
-	if (rng) {
-		if (ifg_gpt_forward(g->m, g->tok, NULL, 1, T, NULL) < 0)
-			return -1;
-		sample_targets(g, T, rng);
-	}
-	if (ifg_gpt_forward(g->m, g->tok, g->tgt, 1, T, loss) < 0)
+	if (ifg_gpt_forward(g->m, g->tok, rng ? NULL : g->tgt, 1, T, loss) < 0)
 		return -1;
+	if (rng) {	/* labels drawn from this forward's logits */
+		sample_targets(g, T, rng);
+		if (ifg_gpt_set_targets(g->m, g->tgt, loss) < 0)
+			return -1;
+	}
 	ifg_gpt_zero_grad(g->m);
 	/* the summed loss: weights 1, divisor 1 */
 	if (ifg_gpt_backward(g->m, NULL, 1.0) < 0)

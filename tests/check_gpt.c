@@ -313,6 +313,39 @@ START_TEST(test_batch_independence)
 }
 END_TEST
 
+/* Targets set after a forward without them give the forward's own NLL and
+ * backward, bit for bit; before a forward or after a backward, an error. */
+START_TEST(test_set_targets)
+{
+	struct ifg_gpt *m = tiny_model(8, _i), *ref = tiny_model(8, _i);
+	struct batch b;
+	make_batch(&b, 9);
+	size_t n = ifg_gpt_nparams(m);
+	ck_assert_int_eq(ifg_gpt_set_targets(m, b.tgt, NULL), -1);
+	ck_assert_int_eq(ifg_gpt_reserve(m, TB, TT, IFG_GPT_TRAIN), 0);
+	ck_assert_int_eq(ifg_gpt_reserve(ref, TB, TT, IFG_GPT_TRAIN), 0);
+	ifg_gpt_zero_grad(m);
+	ifg_gpt_zero_grad(ref);
+	double l, lr;
+	ck_assert_int_eq(ifg_gpt_forward(ref, b.tok, b.tgt, TB, TT, &lr), 0);
+	ck_assert_int_eq(ifg_gpt_forward(m, b.tok, NULL, TB, TT, NULL), 0);
+	ck_assert_int_eq(ifg_gpt_backward(m, b.w, divisor), -1);	/* no targets yet */
+	int32_t bad[TB * TT];
+	memcpy(bad, b.tgt, sizeof bad);
+	bad[TT + 1] = tiny.vocab_size;
+	ck_assert_int_eq(ifg_gpt_set_targets(m, bad, NULL), -1);
+	ck_assert_int_eq(ifg_gpt_set_targets(m, b.tgt, &l), 0);
+	ck_assert(l == lr);
+	ck_assert(memcmp(ifg_gpt_nll(m), ifg_gpt_nll(ref), sizeof(float) * TB * TT) == 0);
+	ck_assert_int_eq(ifg_gpt_backward(ref, b.w, divisor), 0);
+	ck_assert_int_eq(ifg_gpt_backward(m, b.w, divisor), 0);
+	ck_assert(memcmp(ifg_gpt_grad_mem(m), ifg_gpt_grad_mem(ref), n * sizeof(float)) == 0);
+	ck_assert_int_eq(ifg_gpt_set_targets(m, b.tgt, NULL), -1);
+	ifg_gpt_free(m);
+	ifg_gpt_free(ref);
+}
+END_TEST
+
 /* Causality: changing a later token changes no earlier logits. */
 START_TEST(test_causal)
 {
@@ -477,6 +510,7 @@ Suite *make_suite(void)
 	tcase_add_loop_test(tc, test_linear_api, 0, IFG_TEST_NFAM);
 	tcase_add_loop_test(tc, test_no_param_grads, 0, IFG_TEST_NFAM);
 	tcase_add_loop_test(tc, test_batch_independence, 0, IFG_TEST_NFAM);
+	tcase_add_loop_test(tc, test_set_targets, 0, IFG_TEST_NFAM);
 	tcase_add_loop_test(tc, test_causal, 0, IFG_TEST_NFAM);
 	tcase_add_loop_test(tc, test_long_context_fd, 0, IFG_TEST_NFAM);
 	tcase_add_loop_test(tc, test_checkpoint_roundtrip, 0, IFG_TEST_NFAM);
