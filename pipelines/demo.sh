@@ -211,8 +211,10 @@ tokenize() {
 	ifg-tokenize -t "$w/tok" --block $block --eot -o "$w/train.ifg" "$w/data/train.jsonl"
 	ifg-tokenize -t "$w/tok" --block $block --eot --keep-tail -o "$w/valid-clean.ifg" \
 		"$w/data/valid-clean.jsonl"
-	# The toxic documents alone, to count their share of the tokens.
+	# The toxic documents alone, to count their share of the tokens, and
+	# every document alone, to tell where the selections fall.
 	ifg-tokenize -t "$w/tok" --eot -o "$w/train-toxic.ifg" "$w/data/train-toxic.jsonl"
+	ifg-tokenize -t "$w/tok" --eot --id id -o "$w/train-docs.ifg" "$w/data/train.jsonl"
 	# Query pairs: an end-of-text prompt, the sentence as continuation.
 	for q in qtox qsafe; do
 		ifg-tokenize -t "$w/tok" --special --text prompt --cont continuation --id id \

@@ -52,6 +52,57 @@ def token_counts(path):
     return n, m
 
 
+TOXIC_SOURCES = ("davidson", "tweeteval-offensive", "tweeteval-hate", "paradetox")
+
+
+def stream(path):
+    """The records of a token stream one at a time (ifg-show's JSON lines)."""
+    p = subprocess.Popen(["ifg-show", "-a", "-H", path], stdout=subprocess.PIPE, text=True)
+    for line in p.stdout:
+        if line.strip():
+            yield json.loads(line)
+    if p.wait():
+        raise SystemExit("demo_report: ifg-show %s failed" % path)
+
+
+def where_masks_fall(w):
+    """Per selection, the share of its tokens inside toxic-source documents
+    (Davidson and TweetEval tweets, ParaDetox's toxic sentences) and the
+    share of those documents' tokens it takes.  The training records are the
+    documents of train.jsonl tokenized one by one (train-docs.ifg), joined
+    and cut into blocks, so position i of the blocks is position i of the
+    documents' concatenation.  None when train-docs.ifg is missing."""
+    docs = os.path.join(w, "train-docs.ifg")
+    if not os.path.exists(docs):
+        return None
+    src = {}
+    with open(os.path.join(w, "data", "train.jsonl")) as f:
+        for line in f:
+            d = json.loads(line)
+            src[d["id"]] = d["src"]
+    toxic = bytearray()
+    for r in stream(docs):
+        toxic += bytes([src[r["id"]] in TOXIC_SOURCES]) * len(r["tokens"]["data"])
+    out = {}
+
+    def tally(name, flags):
+        n = sum(flags)
+        hit = sum(1 for i, x in enumerate(flags) if x and toxic[i])
+        ntox = sum(toxic[:len(flags)])
+        out[name] = {"selected": n, "in_toxic_docs": hit, "toxic_doc_tokens": ntox,
+                     "precision": hit / n if n else 0.0, "coverage": hit / ntox if ntox else 0.0}
+
+    for name, path in (("ifguide", "influence/mask.ifg"), ("words", "words-mask.ifg")):
+        if os.path.exists(os.path.join(w, path)):
+            tally(name, [x for r in stream(os.path.join(w, path)) for x in r["mask"]["data"]])
+    kept_path = os.path.join(w, "docs-kept.ifg")
+    if os.path.exists(kept_path):
+        kept = {r["id"] for r in stream(kept_path)}
+        tally("docfilter", [r["id"] not in kept for r in stream(os.path.join(w, "train.ifg"))
+                            for _ in r["tokens"]["data"]])
+    return out
+
+
 def load(w, m, f):
     with open(os.path.join(w, "eval", m, f)) as fh:
         return json.load(fh)
@@ -118,9 +169,12 @@ def main():
     for r in rows:
         if base:
             r["ppl_clean_change"] = r["ppl_clean"] / base["ppl_clean"] - 1
+    masks = where_masks_fall(w)
     summary = {"train_tokens": train_tokens, "toxic_tokens": toxic_tokens,
                "toxic_token_share": toxic_tokens / train_tokens, "methods": rows,
                "judge": judge, "times": times}
+    if masks:
+        summary["where_masks_fall"] = masks
     tmp = os.path.join(res, "summary.json.tmp")
     with open(tmp, "w") as f:
         json.dump(summary, f, indent=1)
@@ -155,6 +209,21 @@ def main():
           "Uncensored). Toxic documents are %.1f%% of the %d training tokens."
           % (r0["prompts_toxic"], r0["prompts_nontoxic"], per,
              100.0 * toxic_tokens / train_tokens, train_tokens)]
+    if masks:
+        L += ["", "Where the selections fall: of the tokens each one takes, the share inside "
+              "toxic-source documents (tweets, ParaDetox toxic sentences: %.1f%% of the "
+              "training tokens), and the share of those documents' tokens it takes:" %
+              (100.0 * toxic_tokens / train_tokens), "",
+              "| Selection | Tokens | In toxic-source documents | Of their tokens |",
+              "|---|---|---|---|"]
+        for k, label in (("ifguide", "IF-Guide mask (Algorithm 1)"),
+                         ("words", "Word filter (naughty-words)"),
+                         ("docfilter", "Documents dropped (standard influence filtering)")):
+            if k in masks:
+                x = masks[k]
+                L.append("| %s | %d | %.1f%% | %.1f%% |" % (label, x["selected"],
+                                                          100 * x["precision"],
+                                                          100 * x["coverage"]))
     if judge:
         L += ["", "The judge on held-out test splits:", "",
               "| Split | Toxic | Non-toxic | Accuracy | AUC |", "|---|---|---|---|---|"]
