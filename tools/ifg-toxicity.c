@@ -83,6 +83,15 @@ static int in_list(const char *list, const char *s)
 
 /* Labelled documents of path (NULL: stdin), CSV when the name ends in
  * .csv[.zst], else JSON lines; read with next_labelled. */
+static struct ifg_textin *reading;
+
+static void close_reading(void)
+{
+	if (reading)
+		ifg_textin_close(reading);
+	reading = NULL;
+}
+
 static struct ifg_textin *open_labelled(const struct opts *o, const char *path)
 {
 	static const char *carry[1];	/* the reader keeps the pointer */
@@ -95,7 +104,16 @@ static struct ifg_textin *open_labelled(const struct opts *o, const char *path)
 	struct ifg_textin *r = ifg_textin_open(path, &to);
 	if (!r)
 		ifg_die("%s", ifg_err());
-	return r;
+	if (!reading)
+		atexit(close_reading);
+	return reading = r;
+}
+
+/* The input open_labelled opened, closed when a data error exits. */
+static void close_labelled(struct ifg_textin *r)
+{
+	ifg_textin_close(r);
+	reading = NULL;
 }
 
 /* The next document and its label (1 toxic, 0 not) in *y: 1, or 0 at the
@@ -148,7 +166,7 @@ static int learn(const struct opts *o, const char *path)
 	else
 		ifg_warn("no held-out documents: accuracy and AUC not measured (%llu trained)",
 			 (unsigned long long)m.ntrain);
-	ifg_textin_close(r);
+	close_labelled(r);
 	ifg_toxclf_release(&m);
 	ifg_toxdata_release(&d);
 	return 0;
@@ -201,7 +219,7 @@ static int test(const struct opts *o, const char *path)
 	}
 	if (fflush(stdout) == EOF || ferror(stdout))
 		ifg_die("cannot write: standard output");
-	ifg_textin_close(r);
+	close_labelled(r);
 	ifg_toxfeat_release(&f);
 	ifg_toxclf_release(&m);
 	ifg_toxeval_release(&ev);
