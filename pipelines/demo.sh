@@ -53,7 +53,7 @@ usage() {
 	cat <<EOF
 usage: demo.sh [--full] [-j N] [--only stages] [-o dir] [--proxy-arch A] [--target-arch A]
                [--toxic-frac F]
-  --full         the larger experiment (about 100 minutes on 2 cores; default: about 9)
+  --full         the larger experiment (about 2 hours on 2 cores; default: about 9 minutes)
   --proxy-arch A, --target-arch A
                  the proxy's and the target models' family: gpt2 (default),
                  gpt_neox (Pythia's layout) or llama
