@@ -36,33 +36,27 @@ MASKS = {"words": "words-mask.ifg", "ifg-drop": "influence/mask.ifg",
 KEPT = {"docfilter": "docs-kept.ifg"}
 
 
-def records(path):
-    """The records of a token stream, as dicts (ifg-show's JSON lines)."""
-    out = subprocess.run(["ifg-show", "-a", "-H", path], check=True, capture_output=True,
-                         text=True).stdout
-    return [json.loads(l) for l in out.splitlines() if l]
-
-
-def token_counts(path):
-    """(tokens, masked tokens) of a token stream."""
-    n = m = 0
-    for r in records(path):
-        n += len(r["tokens"]["data"])
-        m += sum(1 for x in (r["mask"]["data"] if "mask" in r else []) if x)
-    return n, m
-
-
-TOXIC_SOURCES = ("davidson", "tweeteval-offensive", "tweeteval-hate", "paradetox")
-
-
 def stream(path):
-    """The records of a token stream one at a time (ifg-show's JSON lines)."""
+    """The records of a token stream one at a time, as dicts (ifg-show's
+    JSON lines)."""
     p = subprocess.Popen(["ifg-show", "-a", "-H", path], stdout=subprocess.PIPE, text=True)
     for line in p.stdout:
         if line.strip():
             yield json.loads(line)
     if p.wait():
         raise SystemExit("demo_report: ifg-show %s failed" % path)
+
+
+def token_counts(path):
+    """(tokens, masked tokens) of a token stream."""
+    n = m = 0
+    for r in stream(path):
+        n += len(r["tokens"]["data"])
+        m += sum(1 for x in (r["mask"]["data"] if "mask" in r else []) if x)
+    return n, m
+
+
+TOXIC_SOURCES = ("davidson", "tweeteval-offensive", "tweeteval-hate", "paradetox")
 
 
 def where_masks_fall(w):

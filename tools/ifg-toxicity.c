@@ -81,20 +81,23 @@ static int in_list(const char *list, const char *s)
 	}
 }
 
-/* Labelled documents of path (NULL: stdin), CSV when the name ends in
- * .csv[.zst], else JSON lines; read with next_labelled. */
+/* The input open_labelled opened, closed by close_labelled, or at exit when
+ * a data error ends the program first. */
 static struct ifg_textin *reading;
 
-static void close_reading(void)
+static void close_labelled(void)
 {
 	if (reading)
 		ifg_textin_close(reading);
 	reading = NULL;
 }
 
+/* Labelled documents of path (NULL: stdin), CSV when the name ends in
+ * .csv[.zst], else JSON lines; read with next_labelled. */
 static struct ifg_textin *open_labelled(const struct opts *o, const char *path)
 {
 	static const char *carry[1];	/* the reader keeps the pointer */
+	static bool at_exit;
 	carry[0] = o->label;
 	bool csv = ifg_textin_format_of(path) == IFG_TEXTIN_CSV;
 	struct ifg_textin_opts to = {
@@ -104,16 +107,9 @@ static struct ifg_textin *open_labelled(const struct opts *o, const char *path)
 	struct ifg_textin *r = ifg_textin_open(path, &to);
 	if (!r)
 		ifg_die("%s", ifg_err());
-	if (!reading)
-		atexit(close_reading);
+	if (!at_exit)
+		at_exit = atexit(close_labelled) == 0;
 	return reading = r;
-}
-
-/* The input open_labelled opened, closed when a data error exits. */
-static void close_labelled(struct ifg_textin *r)
-{
-	ifg_textin_close(r);
-	reading = NULL;
 }
 
 /* The next document and its label (1 toxic, 0 not) in *y: 1, or 0 at the
@@ -166,7 +162,7 @@ static int learn(const struct opts *o, const char *path)
 	else
 		ifg_warn("no held-out documents: accuracy and AUC not measured (%llu trained)",
 			 (unsigned long long)m.ntrain);
-	close_labelled(r);
+	close_labelled();
 	ifg_toxclf_release(&m);
 	ifg_toxdata_release(&d);
 	return 0;
@@ -219,7 +215,7 @@ static int test(const struct opts *o, const char *path)
 	}
 	if (fflush(stdout) == EOF || ferror(stdout))
 		ifg_die("cannot write: standard output");
-	close_labelled(r);
+	close_labelled();
 	ifg_toxfeat_release(&f);
 	ifg_toxclf_release(&m);
 	ifg_toxeval_release(&ev);
