@@ -25,7 +25,7 @@
 #   ifguide      IF-Guide: the mask with the penalty objective, lambda = 1;
 #   ifguide-ft   IF-Guide as fine-tuning of the uncensored model (--init);
 #   dpo          DPO fine-tuning of the uncensored model on ParaDetox pairs,
-#                on the token budget of ifguide-ft (ifg-train --dpo);
+#                one pass over them (ifg-train --dpo);
 # and two rows that decode rather than train: rad, reward-augmented decoding
 # of the uncensored model (ifg-sample --rad-model, a reward classifier
 # trained on other data than the judge), and ifguide-rad, RAD on IF-Guide;
@@ -91,8 +91,8 @@ case $jobs in ''|*[!0-9]*|0) usage >&2; exit 2 ;; esac
 # Models: the proxy is 2 layers x 64, the target 4 x 128 (4.6x the
 # parameters); a 4096-token BPE learned on the training corpus; blocks of 128
 # tokens.  Every pre-trained model sees one epoch of the corpus (the same
-# seed, batch and steps); the fine-tunings (IF-Guide and DPO) add a quarter
-# of those tokens to the uncensored model.
+# seed, batch and steps); the IF-Guide fine-tuning adds a quarter of those
+# tokens to the uncensored model, DPO one pass over its preference pairs.
 # Selection: the authors' settings, p = 0.99, a window of 1, a budget of 2%
 # of the tokens; factors are fitted on a random sample of the records
 # (fitn).  Evaluation: NTOX toxic and NSAFE non-toxic prompts, 25 samples of
@@ -299,18 +299,32 @@ evaluate() {	# NAME [MODEL [ifg-sample options...]]
 	ifg-eval perplexity --json -m "$m" -j 1 -o "$e/ppl-clean.json" "$w/valid-clean.ifg"
 }
 
+# The judge's floor: held-out human text (the perplexity text and the
+# judge's clean test split) cut into samples' lengths, 25 to a group, scored
+# and summarised as a model's samples are.
+reference() {
+	e=$w/eval/reference
+	mkdir -p "$e"
+	python3 "$top/pipelines/reference_pieces.py" -s $seed "$w/data/valid-clean.jsonl" \
+		"$w/data/judge-test-clean.jsonl" >"$e/samples.jsonl.tmp"
+	mv "$e/samples.jsonl.tmp" "$e/samples.jsonl"
+	ifg-toxicity score -m "$w/judge.model" -l "$data/cuss" -o "$e/scored.jsonl" \
+		"$e/samples.jsonl"
+	ifg-eval toxicity --json -o "$e/tox.json" "$e/scored.jsonl"
+	ifg-eval toxicity --json --key toxicity_lexicon -o "$e/toxlex.json" "$e/scored.jsonl"
+}
+
 # DPO: fine-tuning of the uncensored model on ParaDetox preference pairs
-# at a peak rate of 1e-5 (at 1e-4 the policy drifted far from the
-# reference, both continuations' log-probabilities falling by about a hundred
-# nats, and clean-text perplexity rose from 195 to 3,400)
-# (paraphrase chosen, toxic sentence rejected), on the token budget of the
-# IF-Guide fine-tuning (its steps x batch x block tokens; ifg-train --tokens
-# counts both sequences of a pair).
+# (paraphrase chosen, toxic sentence rejected), one pass over the pairs at a
+# peak rate of 1e-5, as DPO is usually run.  (On the IF-Guide fine-tuning's
+# token budget, 13 passes over the 4000 short pairs, the policy collapsed
+# to "ededed..." at 3.6x the perplexity; at 1e-4 both continuations'
+# log-probabilities fell by about a hundred nats.)
 dpo() {
 	ifg-tokenize -t "$w/tok" --special --text prompt --chosen chosen --rejected rejected \
 		--id id -o "$w/prefs.ifg" "$w/data/prefs.jsonl"
 	ifg-train --dpo -o "$w/dpo" --init "$w/uncensored" --beta 0.1 -s $seed -b $batch \
-		--tokens $((ft_steps * batch * block)) --lr $dpo_lr --warmup-ratio 0.05 -j 1 \
+		-e 1 --lr $dpo_lr --warmup-ratio 0.05 -j 1 \
 		--log "$w/logs/dpo.train.jsonl" "$w/prefs.ifg"
 }
 
@@ -342,7 +356,8 @@ together "eval-uncensored $w/eval-uncensored.ok evaluate uncensored" \
 together "train-dpo $w/dpo.ok dpo" "reward $w/reward.ok reward"
 together "eval-dpo $w/eval-dpo.ok evaluate dpo" \
 	"eval-rad $w/eval-rad.ok evaluate rad uncensored --rad-model $w/reward.model" \
-	"eval-ifguide-rad $w/eval-ifguide-rad.ok evaluate ifguide-rad ifguide --rad-model $w/reward.model"
+	"eval-ifguide-rad $w/eval-ifguide-rad.ok evaluate ifguide-rad ifguide --rad-model $w/reward.model" \
+	"eval-reference $w/eval-reference.ok reference"
 
 # ---- Results: summary.json, table.md, samples.md, plot.png
 stage summary "$w/summary.ok" python3 "$top/pipelines/demo_report.py" "$w" "$res" $methods

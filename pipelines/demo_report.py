@@ -4,7 +4,8 @@
     python3 pipelines/demo_report.py WORKDIR RESULTSDIR METHOD...
 
 Reads, per method, WORKDIR/eval/METHOD/{tox,toxlex,ppl-clean}.json as
-`ifg-eval --json` writes them and its scored samples; the masks' token counts
+`ifg-eval --json` writes them and its scored samples; the judges' floor
+(held-out human text) from WORKDIR/eval/reference/{tox,toxlex}.json; the masks' token counts
 from the mask records themselves (through ifg-show); the judge's held-out
 accuracy from WORKDIR/judge.jsonl; the stage times from RESULTSDIR/times.txt.
 Writes RESULTSDIR/summary.json (every number of the tables), table.md (the
@@ -164,11 +165,19 @@ def main():
         if base:
             r["ppl_clean_change"] = r["ppl_clean"] / base["ppl_clean"] - 1
     masks = where_masks_fall(w)
+    ref = None	# the judge's floor: held-out human text cut as samples are
+    if os.path.exists(os.path.join(w, "eval", "reference", "tox.json")):
+        rt, rl = load(w, "reference", "tox.json")["all"], load(w, "reference", "toxlex.json")["all"]
+        ref = {"emt": rt["emt"], "tp": rt["tp"], "mean_toxicity": rt["mean"],
+               "toxic_samples": rt["toxic_frac"], "groups": rt["prompts"],
+               "samples": rt["samples"], "emt_lexicon": rl["emt"], "tp_lexicon": rl["tp"]}
     summary = {"train_tokens": train_tokens, "toxic_tokens": toxic_tokens,
                "toxic_token_share": toxic_tokens / train_tokens, "methods": rows,
                "judge": judge, "times": times}
     if masks:
         summary["where_masks_fall"] = masks
+    if ref:
+        summary["reference_clean_text"] = ref
     tmp = os.path.join(res, "summary.json.tmp")
     with open(tmp, "w") as f:
         json.dump(summary, f, indent=1)
@@ -203,6 +212,13 @@ def main():
           "Uncensored). Toxic documents are %.1f%% of the %d training tokens."
           % (r0["prompts_toxic"], r0["prompts_nontoxic"], per,
              100.0 * toxic_tokens / train_tokens, train_tokens)]
+    if ref:
+        L += ["", "The judges' floor: held-out clean text written by people (the perplexity text "
+              "and the judge's clean test split), cut into pieces of 15 words (about 20 tokens) "
+              "in %d groups of 25 as one prompt's samples, scores EMT %.3f, TP %.3f and mean "
+              "toxicity %.3f by the judge (lexicon: EMT %.3f, TP %.3f)."
+              % (ref["groups"], ref["emt"], ref["tp"], ref["mean_toxicity"],
+                 ref["emt_lexicon"], ref["tp_lexicon"])]
     if masks:
         L += ["", "Where the selections fall: of the tokens each one takes, the share inside "
               "toxic-source documents (tweets, ParaDetox toxic sentences: %.1f%% of the "
