@@ -21,7 +21,8 @@ void openblas_set_num_threads(int num_threads);
 
 /* ------------------------------------------------------------ parameters */
 
-struct ifg_gpt *ifg_gpt_new(const struct ifg_gpt_config *cfg)
+/* A model of cfg without weights yet (params_mem NULL). */
+static struct ifg_gpt *new_shell(const struct ifg_gpt_config *cfg)
 {
 	struct ifg_gpt_config c = *cfg;
 	ifg_gpt_config_fill(&c);
@@ -35,14 +36,33 @@ struct ifg_gpt *ifg_gpt_new(const struct ifg_gpt_config *cfg)
 		m->role_off[r] = m->nparams;
 		m->nparams += IFG_ROLE_PER_LAYER(r) ? m->role_n[r] * c.n_layer : m->role_n[r];
 	}
-	m->params_mem = ifg_xaligned(m->nparams, sizeof(float));
-	memset(m->params_mem, 0, m->nparams * sizeof(float));
 	m->lins = ifg_gpt_lin_table(&c, &m->nlins);
 	if (m->d.rot) {
 		m->inv_freq = ifg_xmalloc(m->d.rot / 2, sizeof *m->inv_freq);
 		ifg_gpt_rope_freqs(&c, m->d.rot, m->inv_freq);
 	}
 	return m;
+}
+
+struct ifg_gpt *ifg_gpt_new(const struct ifg_gpt_config *cfg)
+{
+	struct ifg_gpt *m = new_shell(cfg);
+	if (!m)
+		return NULL;
+	m->params_mem = ifg_xaligned(m->nparams, sizeof(float));
+	memset(m->params_mem, 0, m->nparams * sizeof(float));
+	return m;
+}
+
+struct ifg_gpt *ifg_gpt_twin(struct ifg_gpt *m)
+{
+	struct ifg_gpt *t = new_shell(&m->cfg);
+	if (!t)
+		return NULL;
+	t->params_mem = m->params_mem;
+	t->params_shared = true;
+	memcpy(t->sha256, m->sha256, sizeof t->sha256);
+	return t;
 }
 
 static void free_acts(struct ifg_gpt *m)
@@ -68,7 +88,8 @@ void ifg_gpt_free(struct ifg_gpt *m)
 	if (!m)
 		return;
 	free_acts(m);
-	free(m->params_mem);
+	if (!m->params_shared)
+		free(m->params_mem);
 	free(m->grads_mem);
 	free(m->tensors);
 	free(m->lins);

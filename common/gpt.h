@@ -168,6 +168,11 @@ struct ifg_gpt;
 /* A model with zeroed parameters; NULL with a message on a bad config. */
 struct ifg_gpt *ifg_gpt_new(const struct ifg_gpt_config *cfg);
 void ifg_gpt_free(struct ifg_gpt *m);
+/* A model that reads m's weights (not copied: m must outlive it and keep
+ * them unchanged) with activations of its own, to run forward and backward
+ * passes beside m on another thread.  Its parameter gradients, if reserved,
+ * are its own too.  NULL with a message. */
+struct ifg_gpt *ifg_gpt_twin(struct ifg_gpt *m);
 const struct ifg_gpt_config *ifg_gpt_cfg(const struct ifg_gpt *m);
 
 /* Initialisation from seed as each tensor's init says, drawn in table order

@@ -110,6 +110,7 @@ struct ifg_gpt {
 	struct ifg_gpt_dims d;
 	size_t nparams;
 	float *params_mem, *grads_mem;
+	bool params_shared;	/* params_mem is another model's (ifg_gpt_twin) */
 	size_t role_n[R_N];	/* per layer for per-layer roles */
 	size_t role_off[R_N];	/* start of each role in the slab */
 	struct ifg_gpt_tensor *tensors;

@@ -30,13 +30,27 @@ int ifg_gradmodel_open(struct ifg_gradmodel *gm, const char *ckpt, const char *l
 	return 0;
 }
 
+int ifg_gradmodel_twin(struct ifg_gradmodel *twin, struct ifg_gradmodel *gm, const char *layers)
+{
+	*twin = *gm;
+	twin->loss_sum = 0;
+	memset(&twin->g, 0, sizeof twin->g);
+	if (!(twin->m = ifg_gpt_twin(gm->m)))
+		return -1;
+	if (ifg_gradext_init(&twin->g, twin->m, layers) < 0) {
+		ifg_gpt_free(twin->m);
+		twin->m = NULL;
+		return -1;
+	}
+	return 0;
+}
+
 void ifg_gradmodel_close(struct ifg_gradmodel *gm)
 {
 	if (gm->m) {
 		ifg_gradext_release(&gm->g);
 		ifg_gpt_free(gm->m);
 	}
-	free(gm->tokbuf);
 	memset(gm, 0, sizeof *gm);
 }
 
@@ -151,29 +165,64 @@ static float *grow32(float *p, size_t *cap, size_t n)
 	return ifg_xaligned(*cap, sizeof(float));
 }
 
-/* One tokens record: forward and backward of the model. */
-static int next_model(struct ifg_gradsrc *src, const msgpack_object *rec)
+int ifg_gradjob_parse(struct ifg_gradsrc *src, const msgpack_object *rec, uint64_t recno,
+		      struct ifg_gradjob *job)
 {
-	struct ifg_gradmodel *gm = src->gm;
 	struct ifg_array ta;
 	int64_t cont = 0;
 	if (ifg_get_array(src->r, rec, IFG_K_TOKENS, 1, &ta) < 0 ||
 	    (ifg_get(rec, IFG_K_CONT) &&
 	     ifg_get_i64(src->r, rec, IFG_K_CONT, 0, (int64_t)ta.n, &cont) < 0))
 		return -1;
-	if (ta.n > gm->tokcap || !gm->tokbuf) {
-		free(gm->tokbuf);
-		gm->tokcap = ta.n ? ta.n : 1;
-		gm->tokbuf = ifg_xmalloc(gm->tokcap, sizeof *gm->tokbuf);
+	if (ta.n > INT32_MAX)
+		return ifg_reader_err(src->r, "%llu tokens: too many for one record",
+				      (unsigned long long)ta.n);
+	if (ta.n > job->cap || !job->tok) {
+		free(job->tok);
+		job->cap = ta.n ? ta.n : 1;
+		job->tok = ifg_xmalloc(job->cap, sizeof *job->tok);
 	}
-	struct ifg_rng rng;
-	ifg_rng_init2(&rng, gm->seed, ifg_sample_key(rec, src->records));
-	double loss;
-	if (ifg_array_to_u32(&ta, gm->tokbuf, UINT32_MAX) < 0 ||
-	    ifg_gradext_record(&gm->g, gm->tokbuf, (int)ta.n, (int)cont, gm->sample ? &rng : NULL,
-			       &loss) < 0)
+	if (ifg_array_to_u32(&ta, job->tok, UINT32_MAX) < 0)
 		return ifg_reader_err(src->r, "%s", ifg_err());
-	gm->loss_sum += loss;
+	/* what the model would refuse, said here, where the record is known */
+	const struct ifg_gpt_config *c = ifg_gpt_cfg(src->gm->m);
+	if (ta.n < 1 || ta.n > (uint64_t)c->n_ctx)
+		return ifg_reader_err(src->r, "a record of %llu tokens (the model takes 1 to %d)",
+				      (unsigned long long)ta.n, c->n_ctx);
+	for (size_t i = 0; i < ta.n; i++)
+		if (job->tok[i] >= (uint32_t)c->vocab_size)
+			return ifg_reader_err(src->r,
+					      "token %u at position %zu is outside the vocabulary (%d)",
+					      job->tok[i], i, c->vocab_size);
+	job->T = (int)ta.n;
+	job->cont = (int)cont;
+	job->key = ifg_sample_key(rec, recno);
+	return 0;
+}
+
+int ifg_gradjob_run(struct ifg_gradmodel *gm, struct ifg_gradjob *job)
+{
+	struct ifg_rng rng;
+	ifg_rng_init2(&rng, gm->seed, job->key);
+	return ifg_gradext_record(&gm->g, job->tok, job->T, job->cont, gm->sample ? &rng : NULL,
+				  &job->loss);
+}
+
+void ifg_gradjob_release(struct ifg_gradjob *job)
+{
+	free(job->tok);
+	memset(job, 0, sizeof *job);
+}
+
+/* One tokens record: forward and backward of the model. */
+static int next_model(struct ifg_gradsrc *src, const msgpack_object *rec)
+{
+	struct ifg_gradmodel *gm = src->gm;
+	if (ifg_gradjob_parse(src, rec, src->records, &src->job) < 0)
+		return -1;
+	if (ifg_gradjob_run(gm, &src->job) < 0)
+		return ifg_reader_err(src->r, "%s", ifg_err());
+	gm->loss_sum += src->job.loss;
 	for (int l = 0; l < src->n_layers; l++) {
 		src->a[l] = gm->g.a[l];
 		src->s[l] = gm->g.s[l];
@@ -254,6 +303,7 @@ void ifg_gradsrc_close(struct ifg_gradsrc *src)
 	free(src->sbuf);
 	free(src->acap);
 	free(src->scap);
+	ifg_gradjob_release(&src->job);
 	if (src->r)
 		ifg_reader_close(src->r);
 	ifg_gradhdr_release(&src->h);

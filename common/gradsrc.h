@@ -28,15 +28,27 @@ struct ifg_gradmodel {
 	int has_tok;		/* 1 when it says (and the check is on) */
 	bool sample;		/* labels drawn from the model (--sample) */
 	uint64_t seed;
-	uint32_t *tokbuf;
-	size_t tokcap;
 	double loss_sum;
+};
+
+/* One tokens record's work for a model: its tokens, where the loss starts
+ * (cont) and its label-sampling key (ifg_sample_key). */
+struct ifg_gradjob {
+	uint32_t *tok;
+	size_t cap;
+	int T, cont;
+	uint64_t key;
+	double loss;		/* after ifg_gradjob_run: the record's summed loss */
 };
 
 /* Loads ckpt and chooses its layers (gradext.h's select); any_tok skips the
  * tokenizer check.  -1 with a message. */
 int ifg_gradmodel_open(struct ifg_gradmodel *gm, const char *ckpt, const char *layers,
 		       bool sample, uint64_t seed, bool any_tok);
+/* twin: gm's model with its own activations (gpt.h ifg_gpt_twin; the same
+ * layers select), to compute other records' gradients beside gm on another
+ * thread; closed before gm.  -1 with a message. */
+int ifg_gradmodel_twin(struct ifg_gradmodel *twin, struct ifg_gradmodel *gm, const char *layers);
 void ifg_gradmodel_close(struct ifg_gradmodel *gm);
 /* The bytes the model holds for records of up to T tokens: weights and
  * their gradients 8 P, activations and the backward's buffers
@@ -60,6 +72,7 @@ struct ifg_gradsrc {
 					 * ifg_gradsrc_f64 only) */
 	uint64_t T;			/* of the record */
 	uint64_t records;
+	struct ifg_gradjob job;		/* in-process: the record's tokens */
 	msgpack_sbuffer hdrbuf_;
 	msgpack_unpacked hdrunp_;
 };
@@ -77,6 +90,17 @@ int ifg_gradsrc_next(struct ifg_gradsrc *src, const msgpack_object **rec);
 int ifg_gradsrc_f64(struct ifg_gradsrc *src, int l, double **a, size_t *acap, double **s,
 		    size_t *scap);
 void ifg_gradsrc_close(struct ifg_gradsrc *src);
+
+/* The record-parallel form of an in-process source: ifg_reader_next on
+ * src->r gives the records; ifg_gradjob_parse takes one's tokens (recno: its
+ * number in the input, for the sampling key; -1 with a message naming the
+ * stream and record); ifg_gradjob_run computes its gradients with any model
+ * opened as src->gm was (the a, s of gm->g), safe to run side by side on
+ * separate models and jobs. */
+int ifg_gradjob_parse(struct ifg_gradsrc *src, const msgpack_object *rec, uint64_t recno,
+		      struct ifg_gradjob *job);
+int ifg_gradjob_run(struct ifg_gradmodel *gm, struct ifg_gradjob *job);
+void ifg_gradjob_release(struct ifg_gradjob *job);
 
 /* The sampling key of a record: an integer id, the FNV-1a hash of a string
  * id, or its number in the input (recno) without one, so that a record

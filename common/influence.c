@@ -3,9 +3,12 @@
 #include "influence.h"
 
 #include <cblas.h>
+#include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "parallel.h"
 #include "util.h"
 
 void ifg_query_diff(uint64_t n, const double *G_tox, int64_t K_tox, const double *G_safe,
@@ -14,6 +17,38 @@ void ifg_query_diff(uint64_t n, const double *G_tox, int64_t K_tox, const double
 	double it = 1.0 / (double)K_tox, is = G_safe ? 1.0 / (double)K_safe : 0;
 	for (uint64_t i = 0; i < n; i++)
 		out[i] = G_tox[i] * it - (G_safe ? G_safe[i] * is : 0);
+}
+
+/* The layers preconditioned side by side, one BLAS thread each, so that P
+ * is the same whatever the thread count. */
+struct prec_pool {
+	struct ifg_scorer *sc;
+	const struct ifg_factors *f;
+	const struct ifg_strategy *st;
+	const struct ifg_damping *d;
+	const double *const *dg;
+	atomic_int next;
+	int *rc;
+	char (*err)[1024];
+	double *seconds;
+};
+
+static void prec_worker(void *arg, int w)
+{
+	struct prec_pool *p = arg;
+	for (int l; (l = atomic_fetch_add(&p->next, 1)) < p->f->n_layers;) {
+		double t0 = ifg_now();
+		p->rc[l] = ifg_precondition(&p->f->layer[l], p->st, p->d, p->dg[l], p->sc->P[l],
+					    &p->sc->delta[l]);
+		p->seconds[w] += ifg_now() - t0;
+		if (p->rc[l] < 0) {
+			snprintf(p->err[l], sizeof p->err[l], "%s", ifg_err());
+			continue;
+		}
+		size_t m = (size_t)p->sc->d_out[l] * p->sc->na[l];
+		for (size_t i = 0; i < m; i++)
+			p->sc->P32[l][i] = (float)p->sc->P[l][i];
+	}
 }
 
 int ifg_scorer_init(struct ifg_scorer *sc, const struct ifg_factors *f,
@@ -38,14 +73,43 @@ int ifg_scorer_init(struct ifg_scorer *sc, const struct ifg_factors *f,
 		sc->d_out[l] = L->d_out;
 		sc->P[l] = ifg_xaligned(m, sizeof(double));
 		sc->P32[l] = ifg_xaligned(m, sizeof(float));
-		double t0 = ifg_now();
-		if (ifg_precondition(L, st, d, dg[l], sc->P[l], &sc->delta[l]) < 0)
-			return -1;
-		sc->blas_seconds += ifg_now() - t0;
-		for (size_t i = 0; i < m; i++)
-			sc->P32[l][i] = (float)sc->P[l][i];
 	}
-	return 0;
+	int saved = openblas_get_num_threads();
+	int workers = saved < n ? saved : n;
+	struct prec_pool pool = { sc, f, st, d, dg, 0, ifg_xcalloc(n ? n : 1, sizeof(int)),
+				  ifg_xcalloc(n ? n : 1, sizeof *pool.err),
+				  ifg_xcalloc(workers > 0 ? workers : 1, sizeof(double)) };
+	openblas_set_num_threads(1);
+	ifg_parallel(workers, prec_worker, &pool);
+	openblas_set_num_threads(saved);
+	int rc = 0;
+	for (int l = 0; l < n && !rc; l++)
+		if (pool.rc[l] < 0)
+			rc = ifg_seterr("%s", pool.err[l]);
+	for (int w = 0; w < workers; w++)
+		sc->blas_seconds += pool.seconds[w] / workers;
+	free(pool.rc);
+	free(pool.err);
+	free(pool.seconds);
+	return rc;
+}
+
+void ifg_scorer_lane(struct ifg_scorer *lane, const struct ifg_scorer *sc)
+{
+	*lane = *sc;
+	lane->U = NULL;
+	lane->U64 = lane->buf = lane->G = NULL;
+	lane->u64cap = lane->ucap = lane->bufcap = lane->gcap = 0;
+	lane->blas_seconds = 0;
+}
+
+void ifg_scorer_lane_release(struct ifg_scorer *lane)
+{
+	free(lane->U);
+	free(lane->U64);
+	free(lane->buf);
+	free(lane->G);
+	memset(lane, 0, sizeof *lane);
 }
 
 void ifg_scorer_release(struct ifg_scorer *sc)

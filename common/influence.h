@@ -45,6 +45,10 @@ int ifg_scorer_init(struct ifg_scorer *sc, const struct ifg_factors *f,
 		    const struct ifg_strategy *st, const struct ifg_damping *d,
 		    const double *const *dg);
 void ifg_scorer_release(struct ifg_scorer *sc);
+/* lane: sc's P with scratch of its own, to score other records beside sc
+ * on another thread; released (its scratch only) before sc. */
+void ifg_scorer_lane(struct ifg_scorer *lane, const struct ifg_scorer *sc);
+void ifg_scorer_lane_release(struct ifg_scorer *lane);
 
 /* Layer ℓ's per-token scores of one record: out[t] = s_tᵀ P ā_t, t < T.
  * a (T, na), s (T, o) f32; U = Ā Pᵀ by sgemm with the f32 P (precision f32)

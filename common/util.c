@@ -9,7 +9,7 @@
 #include <string.h>
 #include <time.h>
 
-static char errbuf[1024];
+static _Thread_local char errbuf[1024];	/* per thread: workers report their own */
 
 int ifg_seterr(const char *fmt, ...)
 {

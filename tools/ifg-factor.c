@@ -12,6 +12,7 @@
  * gradients in-process (gradsrc.h) instead of reading grads; --precision
  * says whether a record's products are float32 or double (the sums across
  * records are double either way). */
+#include <cblas.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,6 +24,7 @@
 #include "gradrec.h"
 #include "gradsrc.h"
 #include "kinds.h"
+#include "parallel.h"
 #include "rec.h"
 #include "util.h"
 
@@ -30,14 +32,14 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: ifg-factor covariance [-qvz] [-p prec] [-m ckpt] [-L layers] [--sample]\n"
-		"                  [--seed N] [-j threads] [--any-tokenizer] [-o file] [file ...]\n"
+		"                  [--seed N] [-j threads] [-P N] [--any-tokenizer] [-o file] [file ...]\n"
 		"       ifg-factor eigen [-qvz] [-o file] [file]\n"
 		"       ifg-factor lambda [-qvz] [-p prec] [-e eigen] [-s strategy] [-m ckpt]\n"
-		"                  [-L layers] [--sample] [--seed N] [-j threads] [--any-tokenizer]\n"
+		"                  [-L layers] [--sample] [--seed N] [-j threads] [-P N] [--any-tokenizer]\n"
 		"                  [-o file] [file ...]\n"
 		"       ifg-factor merge [-qvz] [-o file] file ...\n"
 		"       ifg-factor fit [-qvz] [-p prec] [-s strategy] [-m ckpt] [-L layers] [--sample]\n"
-		"                  [--seed N] [-j threads] [--any-tokenizer] [-o file] file [file]\n"
+		"                  [--seed N] [-j threads] [-P N] [--any-tokenizer] [-o file] file [file]\n"
 		"Fit EK-FAC factors of the tracked layers from gradient streams.\n"
 		"  -e, --eigen FILE      eigenbases for the lambda pass (eigen or factors)\n"
 		"  -m, --model CKPT      read tokens and compute the gradients in-process with\n"
@@ -47,6 +49,7 @@ static void usage(FILE *f)
 		"      --sample          with -m: labels sampled from the model (ifg-grad --sample)\n"
 		"      --seed N          with -m --sample: the sampling seed (0)\n"
 		"  -j, --threads N       BLAS threads (default: OpenBLAS's)\n"
+		"  -P, --parallel N      with -m: N records side by side, one thread each (1)\n"
 		"      --any-tokenizer   with -m: run even when the model was trained with\n"
 		"                        another tokenizer than the records'\n"
 		"  -p, --precision P     f32: each record's products in float32, summed across\n"
@@ -69,6 +72,7 @@ struct opts {
 	bool sample, any_tok;
 	uint64_t seed;
 	struct ifg_gradmodel *gm;	/* loaded from model for a pass, else NULL */
+	int parallel;		/* -P: records side by side with -m */
 };
 
 /* Loads -m's model for the passes; its layers are -L's, else like's (the
@@ -110,13 +114,15 @@ static enum ifg_precision pass_prec(const struct opts *o, bool lambda)
  * Q_S, λ, Λ), the scratch of the precision's products, one record (as read
  * and as f32, or as computed by the model) and, in f64, one layer of it
  * widened.  Excludes the program and OpenBLAS's own buffers. */
-static double pass_mib(const struct ifg_factors *f, bool lambda, const struct opts *o, int64_t T)
+static double pass_mib(const struct ifg_factors *f, bool lambda, const struct opts *o, int64_t T,
+		       int lanes)
 {
-	double d = 0, s = 0, rec = 0, widest = 0, t = (double)T;
+	double d = 0, s = 0, rec = 0, widest = 0, t = (double)T, shared = 0;
 	bool f32 = pass_prec(o, lambda) == IFG_PREC_F32;
 	for (int l = 0; l < f->n_layers; l++) {
 		double na = ifg_layer_na(&f->layer[l]), od = f->layer[l].d_out;
 		d += na * na + od * od + (lambda ? na + od + od * na : 0);
+		shared += lambda ? 8 * (na * na + od * od + na + od) : 0;	/* the bases */
 		if (lambda && f32)
 			s += na * na + od * od + od * na + t * (od + na);
 		else if (lambda)
@@ -128,7 +134,199 @@ static double pass_mib(const struct ifg_factors *f, bool lambda, const struct op
 	}
 	double bytes = 8 * d + 4 * s + 4 * t * rec * (o->gm ? 1 : f32 ? 3 : 2) +
 		       (f32 ? 0 : 8 * t * widest) + (o->gm ? ifg_model_bytes(o->gm, T) : 0);
+	/* each further thread of -m -P: all of it but the bases and the weights */
+	if (o->gm && lanes > 1)
+		bytes += (lanes - 1) * (bytes - shared - 4.0 * (double)ifg_gpt_nparams(o->gm->m));
 	return bytes / (1024.0 * 1024.0);
+}
+
+/* One record's layer into L's sums: covariance or Λ, in prec (f32 from a,
+ * s; f64 from a64, s64). */
+static int add_layer(struct ifg_layer_factors *L, bool lambda, const struct ifg_strategy *st,
+		     enum ifg_precision prec, const float *a, const float *s, const double *a64,
+		     const double *s64, int64_t T, double *blas_seconds)
+{
+	if (prec == IFG_PREC_F32 && !lambda) {
+		ifg_cov_add_f32(L, a, s, T, blas_seconds);
+		return 0;
+	}
+	if (prec == IFG_PREC_F32)
+		return ifg_lambda_add_f32(L, st, a, s, T, blas_seconds);
+	if (!lambda) {
+		ifg_cov_add(L, a64, s64, T, blas_seconds);
+		return 0;
+	}
+	return ifg_lambda_add(L, st, a64, s64, T, blas_seconds);
+}
+
+/* Records side by side (-m with -P N > 1): lane i takes record i of each
+ * batch of N with its own twin of the model and its own sums and scratch
+ * over the shared eigenbases, one BLAS thread each; at the end the lanes'
+ * sums are added to lane 0's (f's) in lane order, as shards merge.  The
+ * result is the same bytes for the same N. */
+struct lane {
+	struct ifg_gradmodel *gm, twin;
+	struct ifg_factors *f, own;	/* lane 0: the pass's own factors */
+	struct ifg_gradjob job;
+	double *a64, *s64;
+	size_t acap, scap;
+	double blas_seconds;
+	int rc;
+	char err[1024];
+};
+
+struct lane_batch {
+	struct lane *lane;
+	bool lambda;
+	const struct ifg_strategy *st;
+	enum ifg_precision prec;
+};
+
+static struct lane *lanes_open(const struct opts *o, struct ifg_factors *f, int nl, bool lambda)
+{
+	struct lane *lane = ifg_xcalloc(nl, sizeof *lane);
+	char *list = NULL;
+	for (int l = 0; l < f->n_layers; l++) {
+		size_t k = list ? strlen(list) : 0, m = strlen(f->layer[l].name);
+		list = realloc(list, k + m + 2);
+		if (!list)
+			ifg_die("out of memory");
+		if (k)
+			list[k++] = ',';
+		memcpy(list + k, f->layer[l].name, m + 1);
+	}
+	for (int i = 0; i < nl; i++) {
+		struct lane *ln = &lane[i];
+		ln->gm = i ? &ln->twin : o->gm;
+		ln->f = i ? &ln->own : f;
+		if (i && ifg_gradmodel_twin(&ln->twin, o->gm, list ? list : "") < 0)
+			ifg_die_err("cannot use the model");
+		if (i == 0)
+			continue;
+		/* the layers' shapes and eigenbases, sums and scratch of its own */
+		ln->own.n_layers = f->n_layers;
+		ln->own.layer = ifg_xcalloc(f->n_layers, sizeof *ln->own.layer);
+		for (int l = 0; l < f->n_layers; l++) {
+			const struct ifg_layer_factors *F = &f->layer[l];
+			struct ifg_layer_factors *L = &ln->own.layer[l];
+			*L = (struct ifg_layer_factors){ .name = F->name, .d_in = F->d_in,
+							 .d_out = F->d_out, .bias = F->bias,
+							 .QA = F->QA, .eigvals_A = F->eigvals_A,
+							 .QS = F->QS, .eigvals_S = F->eigvals_S,
+							 .QA32 = F->QA32, .QS32 = F->QS32 };
+			if (!lambda)
+				ifg_cov_add(L, NULL, NULL, 0, NULL);
+			else
+				L->Lambda_sum = ifg_xcalloc((size_t)L->d_out * ifg_layer_na(L),
+							    sizeof(double));
+		}
+	}
+	free(list);
+	return lane;
+}
+
+static void run_lane(void *arg, int i)
+{
+	struct lane_batch *bt = arg;
+	struct lane *ln = &bt->lane[i];
+	struct ifg_gradext *g = &ln->gm->g;
+	if ((ln->rc = ifg_gradjob_run(ln->gm, &ln->job)) < 0) {
+		snprintf(ln->err, sizeof ln->err, "%s", ifg_err());
+		return;
+	}
+	for (int l = 0; l < ln->f->n_layers; l++) {
+		const double *ad = NULL, *sd = NULL;
+		if (bt->prec == IFG_PREC_F64) {
+			size_t na = (size_t)g->T * (g->layers[l].d_in + g->layers[l].bias),
+			       no = (size_t)g->T * g->layers[l].d_out;
+			if (na > ln->acap) {
+				free(ln->a64);
+				ln->a64 = ifg_xaligned(ln->acap = na, sizeof(double));
+			}
+			if (no > ln->scap) {
+				free(ln->s64);
+				ln->s64 = ifg_xaligned(ln->scap = no, sizeof(double));
+			}
+			for (size_t k = 0; k < na; k++)
+				ln->a64[k] = g->a[l][k];
+			for (size_t k = 0; k < no; k++)
+				ln->s64[k] = g->s[l][k];
+			ad = ln->a64;
+			sd = ln->s64;
+		}
+		if ((ln->rc = add_layer(&ln->f->layer[l], bt->lambda, bt->st, bt->prec, g->a[l],
+					g->s[l], ad, sd, g->T, &ln->blas_seconds)) < 0) {
+			snprintf(ln->err, sizeof ln->err, "%s", ifg_err());
+			return;
+		}
+	}
+}
+
+/* The records of src, nl at a time. */
+static void pass_lanes(struct ifg_gradsrc *src, struct lane *lane, int nl, bool lambda,
+		       const struct ifg_strategy *st, enum ifg_precision prec, const char *what,
+		       uint64_t *records, uint64_t *tokens, int64_t *tmax)
+{
+	struct lane_batch bt = { lane, lambda, st, prec };
+	for (;;) {
+		int k = 0, rc = 0;
+		const msgpack_object *rec;
+		while (k < nl && (rc = ifg_reader_next(src->r, &rec)) > 0) {
+			if (ifg_gradjob_parse(src, rec, src->records, &lane[k].job) < 0)
+				ifg_die_err("cannot read tokens");
+			src->records++;
+			k++;
+		}
+		if (rc < 0)
+			ifg_die_err("cannot read tokens");
+		if (k == 0)
+			break;
+		ifg_parallel(k, run_lane, &bt);
+		for (int i = 0; i < k; i++) {
+			if (lane[i].rc < 0)
+				ifg_die("%s: '%s': record %llu: %s", what, ifg_reader_name(src->r),
+					(unsigned long long)(src->records - k + i + 1), lane[i].err);
+			int64_t T = lane[i].job.T;
+			++*records;
+			*tokens += (uint64_t)T;
+			*tmax = T > *tmax ? T : *tmax;
+		}
+		ifg_progress("%s: %llu records, %llu tokens", what, (unsigned long long)*records,
+			     (unsigned long long)*tokens);
+		if (k < nl)
+			break;
+	}
+}
+
+/* Adds lanes 1.. to f (lane 0's sums), in order, and frees them. */
+static void lanes_merge(struct lane *lane, int nl, struct ifg_factors *f)
+{
+	for (int i = 0; i < nl; i++) {
+		struct lane *ln = &lane[i];
+		f->blas_seconds += ln->blas_seconds / nl;
+		for (int l = 0; i > 0 && l < f->n_layers; l++) {
+			struct ifg_layer_factors *F = &f->layer[l], *L = &ln->own.layer[l];
+			if (ifg_layer_merge(F, L) < 0)
+				ifg_die_err("cannot add a thread's sums");
+			free(L->A_sum);
+			free(L->S_sum);
+			free(L->Lambda_sum);
+			free(L->work32);
+			free(L->work);
+			free(L->twork);
+			if (L->QA32 != F->QA32)
+				free(L->QA32);
+			if (L->QS32 != F->QS32)
+				free(L->QS32);
+		}
+		free(ln->own.layer);
+		if (i > 0)
+			ifg_gradmodel_close(&ln->twin);
+		ifg_gradjob_release(&ln->job);
+		free(ln->a64);
+		free(ln->s64);
+	}
+	free(lane);
 }
 
 /* One pass over grads files (or tokens files whose gradients o->gm
@@ -146,6 +344,10 @@ static void pass(char **files, int n, bool lambda, const struct ifg_strategy *st
 	int64_t tmax = 0;
 	double t0 = ifg_now(), blas0 = f->blas_seconds;
 	enum ifg_precision prec = pass_prec(o, lambda);
+	/* -m -P N: records side by side, one per thread (struct lane) */
+	int nl = o->gm && o->parallel > 1 ? o->parallel : 1;
+	int blas_threads = openblas_get_num_threads();
+	struct lane *lanes = NULL;
 	for (int i = 0; i < (n ? n : 1); i++) {
 		struct ifg_gradsrc src;
 		if (ifg_gradsrc_open(&src, n ? files[i] : NULL, o->gm) < 0)
@@ -168,28 +370,29 @@ static void pass(char **files, int n, bool lambda, const struct ifg_strategy *st
 				L->Lambda_sum = ifg_xcalloc((size_t)L->d_out * ifg_layer_na(L),
 							    sizeof(double));
 		}
+		if (i == 0 && nl > 1) {
+			lanes = lanes_open(o, f, nl, lambda);
+			openblas_set_num_threads(1);
+		}
 		const msgpack_object *rec;
-		int rc;
+		int rc = 0;
+		if (lanes) {
+			pass_lanes(&src, lanes, nl, lambda, st, prec, what, &records, &tokens, &tmax);
+			ifg_gradsrc_close(&src);
+			continue;
+		}
 		while ((rc = ifg_gradsrc_next(&src, &rec)) > 0) {
 			int64_t T = (int64_t)src.T;
 			for (int l = 0; l < h->n_layers; l++) {
-				struct ifg_layer_factors *L = &f->layer[l];
-				int e = 0;
-				if (prec == IFG_PREC_F32 && !lambda) {
-					ifg_cov_add_f32(L, src.a[l], src.s[l], T, &f->blas_seconds);
-				} else if (prec == IFG_PREC_F32) {
-					e = ifg_lambda_add_f32(L, st, src.a[l], src.s[l], T,
-							       &f->blas_seconds);
-				} else {
+				const double *ad = NULL, *sd = NULL;
+				if (prec == IFG_PREC_F64) {
 					if (ifg_gradsrc_f64(&src, l, &a64, &acap, &s64, &scap) < 0)
 						ifg_die_err("bad gradients");
-					if (!lambda)
-						ifg_cov_add(L, a64, s64, T, &f->blas_seconds);
-					else
-						e = ifg_lambda_add(L, st, a64, s64, T,
-								   &f->blas_seconds);
+					ad = a64;
+					sd = s64;
 				}
-				if (e < 0)
+				if (add_layer(&f->layer[l], lambda, st, prec, src.a[l], src.s[l], ad, sd,
+					      T, &f->blas_seconds) < 0)
 					ifg_die_err("%s", what);
 			}
 			records++;
@@ -204,6 +407,11 @@ static void pass(char **files, int n, bool lambda, const struct ifg_strategy *st
 		ifg_gradsrc_close(&src);
 	}
 	ifg_progress_done();
+	int threads_used = lanes ? nl : 1;
+	if (lanes) {
+		lanes_merge(lanes, nl, f);
+		openblas_set_num_threads(blas_threads);
+	}
 	free(a64);
 	free(s64);
 	f->records = (int64_t)records;
@@ -213,7 +421,7 @@ static void pass(char **files, int n, bool lambda, const struct ifg_strategy *st
 		 tokens ? 1e6 * dt / (double)tokens : 0.0, dt > 0 ? 100 * blas / dt : 0.0,
 		 ifg_precision_name(prec), o->gm ? ", gradients in-process" : "");
 	ifg_info("%s: memory %.1f MiB by the formula of ifg-factor(1) at T %lld, "
-		 "peak resident %.1f MiB", what, pass_mib(f, lambda, o, tmax), (long long)tmax,
+		 "peak resident %.1f MiB", what, pass_mib(f, lambda, o, tmax, threads_used), (long long)tmax,
 		 ifg_peak_rss_mib());
 }
 
@@ -473,6 +681,7 @@ int main(int argc, char **argv)
 		{ "model", required_argument, NULL, 'm' },  { "layers", required_argument, NULL, 'L' },
 		{ "sample", no_argument, NULL, OPT_SAMPLE }, { "seed", required_argument, NULL, OPT_SEED },
 		{ "threads", required_argument, NULL, 'j' }, { "precision", required_argument, NULL, 'p' },
+		{ "parallel", required_argument, NULL, 'P' },
 		{ "any-tokenizer", no_argument, NULL, OPT_ANYTOK },
 		{ "eigen", required_argument, NULL, 'e' },  { "output", required_argument, NULL, 'o' },
 		{ "strategy", required_argument, NULL, 's' }, { "zstd", no_argument, NULL, 'z' },
@@ -485,7 +694,7 @@ int main(int argc, char **argv)
 	int c;
 	const struct ifg_cli_std std = { usage, &o.out, &o.compress };
 	bool seeded = false;
-	while ((c = getopt_long(argc, argv, "e:m:L:j:p:o:s:zqv", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "e:m:L:j:P:p:o:s:zqv", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'e': o.eigen = optarg; break;
 		case 's': strategy = optarg; break;
@@ -498,6 +707,7 @@ int main(int argc, char **argv)
 			break;
 		case OPT_ANYTOK: o.any_tok = true; break;
 		case 'j': ifg_gpt_set_threads((int)ifg_opt_long("-j", optarg, 1, 1024)); break;
+		case 'P': o.parallel = (int)ifg_opt_long("-P", optarg, 1, 1024); break;
 		case 'p':
 		{
 			enum ifg_precision p;
@@ -522,8 +732,8 @@ int main(int argc, char **argv)
 		      !strcmp(stage, "fit");
 	if (o.model && !passes)
 		ifg_usage_error("-m applies to the covariance, lambda and fit stages");
-	if (!o.model && (o.layers || o.sample || seeded || o.any_tok))
-		ifg_usage_error("-L, --sample, --seed and --any-tokenizer go with -m");
+	if (!o.model && (o.layers || o.sample || seeded || o.any_tok || o.parallel))
+		ifg_usage_error("-L, --sample, --seed, -P and --any-tokenizer go with -m");
 	if (!strcmp(stage, "covariance"))
 		stage_covariance(files, n, &o);
 	else if (!strcmp(stage, "eigen")) {

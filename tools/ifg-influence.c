@@ -7,6 +7,7 @@
  * P = H̃⁻¹ (G_tox / K_tox − G_safe / K_safe).  Ablations: toxic queries only
  * (no -n), document-level scores (-D).  With -m it reads tokens and computes
  * the gradients in-process (gradsrc.h) instead of reading grads. */
+#include <cblas.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,6 +20,7 @@
 #include "gradsrc.h"
 #include "influence.h"
 #include "kinds.h"
+#include "parallel.h"
 #include "rec.h"
 #include "util.h"
 
@@ -41,7 +43,8 @@ static void usage(FILE *f)
 		"  -l, --layer-scores    also write each layer's scores\n"
 		"  -m, --model CKPT      read tokens and compute their gradients in-process with\n"
 		"                        this checkpoint, instead of reading ifg-grad's output\n"
-		"  -j, --threads N       BLAS threads (default: OpenBLAS's)\n"
+		"  -j, --threads N       threads; with -m, N records side by side (default:\n"
+		"                        OpenBLAS's count)\n"
 		"      --any-tokenizer   with -m: run even when the model was trained with\n"
 		"                        another tokenizer than the records'\n"
 		"  -p, --precision P     f32 (default): per-token products in float32, summed\n"
@@ -60,6 +63,7 @@ struct opts {
 	int compress;
 	enum ifg_precision prec;
 	const char *model;
+	int threads;		/* -j; 0: OpenBLAS's */
 };
 
 static const char *const drop[] = { IFG_K_GRADS, IFG_K_SCORES, IFG_K_LAYER_SCORES,
@@ -73,14 +77,11 @@ struct bufs {
 	size_t tcap;
 };
 
-/* Scores one record and writes it: the record's fields but its gradients,
- * plus scores (or score) and optionally the per-layer values. */
-static void score_record(const struct ifg_gradsrc *src, const msgpack_object *rec,
-			 struct ifg_scorer *sc, const struct opts *o, struct bufs *b,
-			 struct ifg_writer *w, uint64_t *tokens)
+/* One record's scores into b (total per token and, per layer, lay or
+ * lay_doc; *doc with -D) from its per-layer a (T, na), s (T, o). */
+static void score_arrays(const float *const *a, const float *const *s, uint64_t T, int L,
+			 struct ifg_scorer *sc, const struct opts *o, struct bufs *b, double *doc)
 {
-	uint64_t T = src->T;
-	int L = src->n_layers;
 	if (T > b->tcap || !b->total) {
 		free(b->tok);
 		free(b->total);
@@ -90,21 +91,29 @@ static void score_record(const struct ifg_gradsrc *src, const msgpack_object *re
 		b->total = ifg_xmalloc(b->tcap, sizeof(double));
 		b->lay = ifg_xmalloc((size_t)L * b->tcap, sizeof(float));
 	}
-	double doc = 0, *lay_doc = b->lay_doc;
+	if (!b->lay_doc)
+		b->lay_doc = ifg_xcalloc(L ? L : 1, sizeof *b->lay_doc);
+	*doc = 0;
 	memset(b->total, 0, T * sizeof(double));
 	for (int l = 0; l < L; l++) {
-		const float *a = src->a[l], *s = src->s[l];
 		if (o->document) {
-			lay_doc[l] = ifg_score_document(sc, l, a, s, (int64_t)T);
-			doc += lay_doc[l];
+			b->lay_doc[l] = ifg_score_document(sc, l, a[l], s[l], (int64_t)T);
+			*doc += b->lay_doc[l];
 			continue;
 		}
-		ifg_score_tokens(sc, l, a, s, (int64_t)T, b->tok);
+		ifg_score_tokens(sc, l, a[l], s[l], (int64_t)T, b->tok);
 		for (uint64_t t = 0; t < T; t++) {
 			b->total[t] += b->tok[t];
 			b->lay[l * T + t] = (float)b->tok[t];
 		}
 	}
+}
+
+/* Writes a scored record: its fields but its gradients, plus scores (or
+ * score) and optionally the per-layer values. */
+static void write_scores(const msgpack_object *rec, uint64_t T, int L, double doc,
+			 const struct opts *o, struct bufs *b, struct ifg_writer *w)
+{
 	msgpack_packer *pk = ifg_writer_pk(w);
 	msgpack_pack_map(pk, ifg_map_count_except(rec, drop) + 1 + o->layer_scores);
 	ifg_pack_pairs_except(pk, rec, drop);
@@ -112,7 +121,7 @@ static void score_record(const struct ifg_gradsrc *src, const msgpack_object *re
 		ifg_pack_kv_f64(pk, IFG_K_SCORE, doc);
 		if (o->layer_scores)
 			ifg_pack_kv_array(pk, IFG_K_LAYER_SCORE, IFG_F64, 1,
-					  (uint64_t[]){ (uint64_t)L }, lay_doc);
+					  (uint64_t[]){ (uint64_t)L }, b->lay_doc);
 	} else {
 		/* the f32 [T] output, converted in place over the double sums */
 		float *s32 = (float *)b->tok;
@@ -125,7 +134,106 @@ static void score_record(const struct ifg_gradsrc *src, const msgpack_object *re
 	}
 	if (ifg_writer_end(w) < 0)
 		ifg_die_err("write to '%s' failed", ifg_writer_name(w));
-	*tokens += T;
+}
+
+static void bufs_release(struct bufs *b)
+{
+	free(b->lay);
+	free(b->tok);
+	free(b->total);
+	free(b->lay_doc);
+	memset(b, 0, sizeof *b);
+}
+
+/* Records side by side (-m with -j N > 1): lane i computes the gradients
+ * and scores of record i of each batch of N with its own twin of the model
+ * and its own scratch, one BLAS thread each; the batch is then written in
+ * input order, so the output is the same bytes as one lane's. */
+struct lane {
+	struct ifg_gradmodel *gm;	/* lane 0: the opened model, others their twin */
+	struct ifg_gradmodel twin;
+	struct ifg_scorer sc;
+	struct bufs b;
+	struct ifg_gradjob job;
+	msgpack_sbuffer rec_sb;		/* the record, kept past the reader's next */
+	msgpack_unpacked rec_up;
+	double doc;
+	int rc;
+	char err[1024];
+};
+
+struct batch {
+	struct lane *lane;
+	int n, L;
+	const struct opts *o;
+};
+
+static void run_lane(void *arg, int i)
+{
+	struct batch *bt = arg;
+	struct lane *ln = &bt->lane[i];
+	if ((ln->rc = ifg_gradjob_run(ln->gm, &ln->job)) < 0) {
+		snprintf(ln->err, sizeof ln->err, "%s", ifg_err());
+		return;
+	}
+	score_arrays((const float *const *)ln->gm->g.a, (const float *const *)ln->gm->g.s,
+		     (uint64_t)ln->gm->g.T, bt->L, &ln->sc, bt->o, &ln->b, &ln->doc);
+}
+
+/* Keeps a copy of rec in the lane (the reader reuses its buffer). */
+static void keep_record(struct lane *ln, const msgpack_object *rec)
+{
+	msgpack_sbuffer_clear(&ln->rec_sb);
+	msgpack_packer pk;
+	msgpack_packer_init(&pk, &ln->rec_sb, msgpack_sbuffer_write);
+	msgpack_pack_object(&pk, *rec);
+	size_t off = 0;
+	if (msgpack_unpack_next(&ln->rec_up, ln->rec_sb.data, ln->rec_sb.size, &off) !=
+	    MSGPACK_UNPACK_SUCCESS)
+		ifg_die("cannot copy a record");
+}
+
+/* The records of src scored nl at a time; returns the records and adds
+ * their tokens to *tokens and the longest to *tmax. */
+static uint64_t score_lanes(struct ifg_gradsrc *src, struct lane *lane, int nl,
+			    const struct opts *o, struct ifg_writer *w, uint64_t *tokens,
+			    int64_t *tmax, uint64_t done)
+{
+	struct batch bt = { lane, 0, src->n_layers, o };
+	uint64_t records = 0;
+	for (;;) {
+		int n = 0, rc = 0;
+		const msgpack_object *rec;
+		while (n < nl && (rc = ifg_reader_next(src->r, &rec)) > 0) {
+			if (ifg_gradjob_parse(src, rec, src->records, &lane[n].job) < 0)
+				ifg_die_err("cannot read tokens");
+			keep_record(&lane[n], rec);
+			src->records++;
+			n++;
+		}
+		if (rc < 0)
+			ifg_die_err("cannot read tokens");
+		if (n == 0)
+			break;
+		bt.n = n;
+		ifg_parallel(n, run_lane, &bt);
+		for (int i = 0; i < n; i++) {
+			struct lane *ln = &lane[i];
+			if (ln->rc < 0)
+				ifg_die("'%s': record %llu: %s", ifg_reader_name(src->r),
+					(unsigned long long)(src->records - n + i + 1), ln->err);
+			uint64_t T = (uint64_t)ln->job.T;
+			write_scores(&ln->rec_up.data, T, src->n_layers, ln->doc, o, &ln->b, w);
+			*tokens += T;
+			*tmax = (int64_t)T > *tmax ? (int64_t)T : *tmax;
+			ifg_progress("%llu records, %llu tokens",
+				     (unsigned long long)(done + ++records),
+				     (unsigned long long)*tokens);
+		}
+		if (n < nl)
+			break;
+	}
+	return records;
 }
 
 /* The memory scoring holds, in MiB (ifg-influence(1), MEMORY), T the
@@ -135,7 +243,7 @@ static void score_record(const struct ifg_gradsrc *src, const msgpack_object *re
  * doubles), one record (as read and as f32, or as the model computes it)
  * and the scores (T (2 + L) doubles). */
 static double score_mib(const struct ifg_factors *f, const struct opts *o,
-			const struct ifg_gradmodel *gm, int64_t T)
+			const struct ifg_gradmodel *gm, int64_t T, int lanes)
 {
 	double d = 0, s = 0, rec = 0, widest = 0, t = (double)T;
 	for (int l = 0; l < f->n_layers; l++) {
@@ -153,8 +261,12 @@ static double score_mib(const struct ifg_factors *f, const struct opts *o,
 		double x = o->prec == IFG_PREC_F64 ? 8 * t * (2 * od + na) : 4 * t * od;
 		w = x > w ? x : w;
 	}
-	double bytes = 8 * d + 4 * s + w + 4 * t * rec * (gm ? 1 : 3) +
-		       8 * t * (2 + f->n_layers) + (gm ? ifg_model_bytes(gm, T) : 0);
+	double lane = w + 8 * t * (2 + f->n_layers) + (gm ? ifg_model_bytes(gm, T) : 0);
+	double bytes = 8 * d + 4 * s + 4 * t * rec * (gm ? 1 : 3) + lane;
+	/* each further lane: the same but the weights it shares and the record
+	 * read (its copy is a few bytes a token) */
+	if (gm && lanes > 1)
+		bytes += (lanes - 1) * (lane - 4.0 * (double)ifg_gpt_nparams(gm->m) + 4 * t);
 	return bytes / (1024.0 * 1024.0);
 }
 
@@ -211,7 +323,10 @@ int main(int argc, char **argv)
 		case 'D': o.document = true; break;
 		case 'l': o.layer_scores = true; break;
 		case 'm': o.model = optarg; break;
-		case 'j': ifg_gpt_set_threads((int)ifg_opt_long("-j", optarg, 1, 1024)); break;
+		case 'j':
+			o.threads = (int)ifg_opt_long("-j", optarg, 1, 1024);
+			ifg_gpt_set_threads(o.threads);
+			break;
 		case 'T': o.any_tok = true; break;
 		case 'p':
 			if (ifg_precision_parse(optarg, &o.prec) < 0)
@@ -286,8 +401,26 @@ int main(int argc, char **argv)
 	struct ifg_writer *w = ifg_writer_open(o.out, o.compress);
 	if (!w)
 		ifg_die_err("cannot write output");
+	/* with -m, records side by side, one per thread (struct lane) */
+	int nl = o.threads ? o.threads : openblas_get_num_threads();
+	if (!gmp || nl < 1)
+		nl = 1;
+	struct lane *lane = NULL;
+	char *list = ifg_layer_list(&hq);
+	if (nl > 1) {
+		lane = ifg_xcalloc(nl, sizeof *lane);
+		for (int i = 0; i < nl; i++) {
+			lane[i].gm = i ? &lane[i].twin : &gm;
+			if (i && ifg_gradmodel_twin(&lane[i].twin, &gm, list) < 0)
+				ifg_die_err("cannot use the model");
+			ifg_scorer_lane(&lane[i].sc, &sc);
+			msgpack_sbuffer_init(&lane[i].rec_sb);
+			msgpack_unpacked_init(&lane[i].rec_up);
+		}
+		openblas_set_num_threads(1);
+	}
+	free(list);
 	struct bufs b = { 0 };
-	b.lay_doc = ifg_xcalloc(f.n_layers, sizeof *b.lay_doc);
 	uint64_t records = 0, tokens = 0;
 	double t0 = ifg_now(), blas0 = sc.blas_seconds;
 	int nfiles = argc - optind;
@@ -308,17 +441,30 @@ int main(int argc, char **argv)
 			if (ifg_writer_end(w) < 0)
 				ifg_die_err("write to '%s' failed", ifg_writer_name(w));
 		}
-		const msgpack_object *rec;
-		int rc;
-		while ((rc = ifg_gradsrc_next(&src, &rec)) > 0) {
-			score_record(&src, rec, &sc, &o, &b, w, &tokens);
-			tmax = (int64_t)src.T > tmax ? (int64_t)src.T : tmax;
-			ifg_progress("%llu records, %llu tokens", (unsigned long long)++records,
-				     (unsigned long long)tokens);
+		if (lane) {
+			records += score_lanes(&src, lane, nl, &o, w, &tokens, &tmax, records);
+		} else {
+			const msgpack_object *rec;
+			int rc;
+			double doc;
+			while ((rc = ifg_gradsrc_next(&src, &rec)) > 0) {
+				score_arrays(src.a, src.s, src.T, src.n_layers, &sc, &o, &b, &doc);
+				write_scores(rec, src.T, src.n_layers, doc, &o, &b, w);
+				tokens += src.T;
+				tmax = (int64_t)src.T > tmax ? (int64_t)src.T : tmax;
+				ifg_progress("%llu records, %llu tokens",
+					     (unsigned long long)++records,
+					     (unsigned long long)tokens);
+			}
+			if (rc < 0)
+				ifg_die_err(gmp ? "cannot read tokens" : "cannot read gradients");
 		}
-		if (rc < 0)
-			ifg_die_err(gmp ? "cannot read tokens" : "cannot read gradients");
 		ifg_gradsrc_close(&src);
+	}
+	if (lane) {
+		openblas_set_num_threads(nl);
+		for (int i = 0; i < nl; i++)
+			sc.blas_seconds += lane[i].sc.blas_seconds / nl;
 	}
 	ifg_progress_done();
 	if (ifg_writer_close(w) < 0)
@@ -329,7 +475,7 @@ int main(int argc, char **argv)
 		 dt > 0 ? (double)tokens / dt : 0.0, dt > 0 ? 100 * (sc.blas_seconds - blas0) / dt : 0.0,
 		 ifg_precision_name(o.prec), gmp ? ", gradients in-process" : "");
 	ifg_info("memory %.1f MiB by the formula of ifg-influence(1) at T %lld, peak resident "
-		 "%.1f MiB", score_mib(&f, &o, gmp, tmax), (long long)tmax, ifg_peak_rss_mib());
+		 "%.1f MiB", score_mib(&f, &o, gmp, tmax, nl), (long long)tmax, ifg_peak_rss_mib());
 
 	for (int l = 0; l < f.n_layers; l++) {
 		free(dg[l]);
@@ -340,12 +486,21 @@ int main(int argc, char **argv)
 	free(dg);
 	free(Gq);
 	free(Gn);
+	if (lane) {
+		for (int i = nl - 1; i >= 0; i--) {
+			if (i > 0)
+				ifg_gradmodel_close(&lane[i].twin);
+			ifg_scorer_lane_release(&lane[i].sc);
+			bufs_release(&lane[i].b);
+			ifg_gradjob_release(&lane[i].job);
+			msgpack_sbuffer_destroy(&lane[i].rec_sb);
+			msgpack_unpacked_destroy(&lane[i].rec_up);
+		}
+		free(lane);
+	}
 	if (gmp)
 		ifg_gradmodel_close(gmp);
-	free(b.lay);
-	free(b.tok);
-	free(b.total);
-	free(b.lay_doc);
+	bufs_release(&b);
 	ifg_scorer_release(&sc);
 	ifg_factors_release(&f);
 	ifg_gradhdr_release(&hq);

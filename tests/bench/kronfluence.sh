@@ -4,12 +4,14 @@
 # context 256, vocabulary 8192, 64 records of 256 tokens, 2 toxic and 2
 # non-toxic queries, true labels, damping 1e-8, 2 threads each.  Stage by
 # stage, each tool's forward+backward passes included where it runs them;
-# ifg computes the per-token gradients in-process (-m) and runs its default
-# precision (covariance f64, lambda and scores f32; ifg-factor(1)):
-#   covariance  ifg-factor covariance -m           (Kronfluence: fit_covariance)
+# ifg computes the per-token gradients in-process (-m), 2 records side by
+# side (ifg-factor -P 2, ifg-influence -j 2: one thread each), and runs its
+# default precision (covariance f64, lambda and scores f32; ifg-factor(1)):
+#   covariance  ifg-factor covariance -m -P 2      (Kronfluence: fit_covariance)
 #   eigen       ifg-factor eigen                   (perform_eigendecomposition)
-#   lambda      ifg-factor lambda -m               (fit_lambda)
-#   scores      ifg-grad --sum (queries), ifg-influence -m
+#   lambda      ifg-factor lambda -m -P 2          (fit_lambda)
+#   scores      ifg-grad --sum (the two query sets side by side),
+#               ifg-influence -m -j 2
 #                                                  (compute_pairwise_scores x2)
 # BENCH_PIPE=1 runs the ifg-grad | ... pipelines instead of -m.
 #
@@ -73,7 +75,8 @@ ifg_round() {
 		"$bin/ifg-grad" -q -j $threads -m "$dir/m" "$dir/train.ifg" |
 			"$bin/ifg-factor" covariance -q -o "$dir/cov.ifg" || return 1
 	else
-		"$bin/ifg-factor" covariance -q $m -o "$dir/cov.ifg" "$dir/train.ifg" || return 1
+		"$bin/ifg-factor" covariance -q $m -P $threads -o "$dir/cov.ifg" "$dir/train.ifg" ||
+			return 1
 	fi
 	t1=$(date +%s.%N)
 	"$bin/ifg-factor" eigen -q -o "$dir/eigen.ifg" "$dir/cov.ifg" || return 1
@@ -82,13 +85,18 @@ ifg_round() {
 		"$bin/ifg-grad" -q -j $threads -m "$dir/m" "$dir/train.ifg" |
 			"$bin/ifg-factor" lambda -q -e "$dir/eigen.ifg" -o "$dir/factors.ifg" || return 1
 	else
-		"$bin/ifg-factor" lambda -q $m -e "$dir/eigen.ifg" -o "$dir/factors.ifg" \
-			"$dir/train.ifg" || return 1
+		"$bin/ifg-factor" lambda -q $m -P $threads -e "$dir/eigen.ifg" \
+			-o "$dir/factors.ifg" "$dir/train.ifg" || return 1
 	fi
 	t3=$(date +%s.%N)
-	"$bin/ifg-grad" -q -j $threads -m "$dir/m" --sum -o "$dir/gtox.ifg" "$dir/qtox.ifg" &&
-	"$bin/ifg-grad" -q -j $threads -m "$dir/m" --sum -o "$dir/gsafe.ifg" "$dir/qsafe.ifg" ||
-		return 1
+	# the two query sums side by side, one thread each
+	OPENBLAS_NUM_THREADS=1 "$bin/ifg-grad" -q -j 1 -m "$dir/m" --sum -o "$dir/gtox.ifg" \
+		"$dir/qtox.ifg" &
+	pids="$pids $!"
+	OPENBLAS_NUM_THREADS=1 "$bin/ifg-grad" -q -j 1 -m "$dir/m" --sum -o "$dir/gsafe.ifg" \
+		"$dir/qsafe.ifg" &
+	pids="$pids $!"
+	wait_all || return 1
 	if [ "${BENCH_PIPE:-0}" = 1 ]; then
 		"$bin/ifg-grad" -q -j $threads -m "$dir/m" "$dir/train.ifg" |
 			OPENBLAS_NUM_THREADS=$threads "$bin/ifg-influence" --quiet -f "$dir/factors.ifg" \
