@@ -208,6 +208,21 @@ int ifg_gradjob_run(struct ifg_gradmodel *gm, struct ifg_gradjob *job)
 				  &job->loss);
 }
 
+int ifg_gradsrc_next_jobs(struct ifg_gradsrc *src, int n,
+			  struct ifg_gradjob *(*slot)(void *arg, int i, const msgpack_object *rec),
+			  void *arg)
+{
+	int k = 0, rc = 0;
+	const msgpack_object *rec;
+	while (k < n && (rc = ifg_reader_next(src->r, &rec)) > 0) {
+		if (ifg_gradjob_parse(src, rec, src->records, slot(arg, k, rec)) < 0)
+			return -1;
+		src->records++;
+		k++;
+	}
+	return rc < 0 ? -1 : k;
+}
+
 void ifg_gradjob_release(struct ifg_gradjob *job)
 {
 	free(job->tok);

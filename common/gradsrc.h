@@ -100,6 +100,12 @@ void ifg_gradsrc_close(struct ifg_gradsrc *src);
 int ifg_gradjob_parse(struct ifg_gradsrc *src, const msgpack_object *rec, uint64_t recno,
 		      struct ifg_gradjob *job);
 int ifg_gradjob_run(struct ifg_gradmodel *gm, struct ifg_gradjob *job);
+/* Up to n records parsed, record i into the job slot(arg, i, rec) returns
+ * (which may keep a copy of rec: the reader reuses its buffer): the count
+ * (fewer at the end, 0 when none is left), or -1 with a message. */
+int ifg_gradsrc_next_jobs(struct ifg_gradsrc *src, int n,
+			  struct ifg_gradjob *(*slot)(void *arg, int i, const msgpack_object *rec),
+			  void *arg);
 void ifg_gradjob_release(struct ifg_gradjob *job);
 
 /* The sampling key of a record: an integer id, the FNV-1a hash of a string

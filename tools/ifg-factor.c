@@ -262,6 +262,11 @@ static void run_lane(void *arg, int i)
 	}
 }
 
+static struct ifg_gradjob *lane_job(void *arg, int i, const msgpack_object *rec)
+{
+	return &((struct lane *)arg)[i].job;
+}
+
 /* The records of src, nl at a time. */
 static void pass_lanes(struct ifg_gradsrc *src, struct lane *lane, int nl, bool lambda,
 		       const struct ifg_strategy *st, enum ifg_precision prec, const char *what,
@@ -269,15 +274,8 @@ static void pass_lanes(struct ifg_gradsrc *src, struct lane *lane, int nl, bool 
 {
 	struct lane_batch bt = { lane, lambda, st, prec };
 	for (;;) {
-		int k = 0, rc = 0;
-		const msgpack_object *rec;
-		while (k < nl && (rc = ifg_reader_next(src->r, &rec)) > 0) {
-			if (ifg_gradjob_parse(src, rec, src->records, &lane[k].job) < 0)
-				ifg_die_err("cannot read tokens");
-			src->records++;
-			k++;
-		}
-		if (rc < 0)
+		int k = ifg_gradsrc_next_jobs(src, nl, lane_job, lane);
+		if (k < 0)
 			ifg_die_err("cannot read tokens");
 		if (k == 0)
 			break;

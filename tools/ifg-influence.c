@@ -180,9 +180,11 @@ static void run_lane(void *arg, int i)
 		     (uint64_t)ln->gm->g.T, bt->L, &ln->sc, bt->o, &ln->b, &ln->doc);
 }
 
-/* Keeps a copy of rec in the lane (the reader reuses its buffer). */
-static void keep_record(struct lane *ln, const msgpack_object *rec)
+/* Lane i's job, with a copy of rec kept in the lane (the reader reuses its
+ * buffer). */
+static struct ifg_gradjob *keep_record(void *arg, int i, const msgpack_object *rec)
 {
+	struct lane *ln = &((struct lane *)arg)[i];
 	msgpack_sbuffer_clear(&ln->rec_sb);
 	msgpack_packer pk;
 	msgpack_packer_init(&pk, &ln->rec_sb, msgpack_sbuffer_write);
@@ -191,6 +193,7 @@ static void keep_record(struct lane *ln, const msgpack_object *rec)
 	if (msgpack_unpack_next(&ln->rec_up, ln->rec_sb.data, ln->rec_sb.size, &off) !=
 	    MSGPACK_UNPACK_SUCCESS)
 		ifg_die("cannot copy a record");
+	return &ln->job;
 }
 
 /* The records of src scored nl at a time; returns the records and adds
@@ -202,16 +205,8 @@ static uint64_t score_lanes(struct ifg_gradsrc *src, struct lane *lane, int nl,
 	struct batch bt = { lane, 0, src->n_layers, o };
 	uint64_t records = 0;
 	for (;;) {
-		int n = 0, rc = 0;
-		const msgpack_object *rec;
-		while (n < nl && (rc = ifg_reader_next(src->r, &rec)) > 0) {
-			if (ifg_gradjob_parse(src, rec, src->records, &lane[n].job) < 0)
-				ifg_die_err("cannot read tokens");
-			keep_record(&lane[n], rec);
-			src->records++;
-			n++;
-		}
-		if (rc < 0)
+		int n = ifg_gradsrc_next_jobs(src, nl, keep_record, lane);
+		if (n < 0)
 			ifg_die_err("cannot read tokens");
 		if (n == 0)
 			break;
