@@ -30,14 +30,17 @@ int ifg_gradmodel_open(struct ifg_gradmodel *gm, const char *ckpt, const char *l
 	return 0;
 }
 
-int ifg_gradmodel_twin(struct ifg_gradmodel *twin, struct ifg_gradmodel *gm, const char *layers)
+int ifg_gradmodel_twin(struct ifg_gradmodel *twin, struct ifg_gradmodel *gm)
 {
 	*twin = *gm;
 	twin->loss_sum = 0;
 	memset(&twin->g, 0, sizeof twin->g);
 	if (!(twin->m = ifg_gpt_twin(gm->m)))
 		return -1;
-	if (ifg_gradext_init(&twin->g, twin->m, layers) < 0) {
+	char *list = ifg_layer_list(gm->g.n_layers, gm->g.layers);	/* gm's layers */
+	int rc = ifg_gradext_init(&twin->g, twin->m, list);
+	free(list);
+	if (rc < 0) {
 		ifg_gpt_free(twin->m);
 		twin->m = NULL;
 		return -1;
@@ -54,13 +57,13 @@ void ifg_gradmodel_close(struct ifg_gradmodel *gm)
 	memset(gm, 0, sizeof *gm);
 }
 
-char *ifg_layer_list(const struct ifg_gradhdr *h)
+char *ifg_layer_list(int n, const struct ifg_layer_shape *layers)
 {
 	struct ifg_bytes b = { 0 };
-	for (int i = 0; i < h->n_layers; i++) {
+	for (int i = 0; i < n; i++) {
 		if (i)
 			ifg_bytes_putc(&b, ',');
-		ifg_bytes_append(&b, h->layers[i].name, strlen(h->layers[i].name));
+		ifg_bytes_append(&b, layers[i].name, strlen(layers[i].name));
 	}
 	ifg_bytes_putc(&b, 0); /* p allocated and terminated even without layers */
 	return (char *)b.p;
@@ -208,21 +211,6 @@ int ifg_gradjob_run(struct ifg_gradmodel *gm, struct ifg_gradjob *job)
 				  &job->loss);
 }
 
-int ifg_gradsrc_next_jobs(struct ifg_gradsrc *src, int n,
-			  struct ifg_gradjob *(*slot)(void *arg, int i, const msgpack_object *rec),
-			  void *arg)
-{
-	int k = 0, rc = 0;
-	const msgpack_object *rec;
-	while (k < n && (rc = ifg_reader_next(src->r, &rec)) > 0) {
-		if (ifg_gradjob_parse(src, rec, src->records, slot(arg, k, rec)) < 0)
-			return -1;
-		src->records++;
-		k++;
-	}
-	return rc < 0 ? -1 : k;
-}
-
 void ifg_gradjob_release(struct ifg_gradjob *job)
 {
 	free(job->tok);
@@ -298,11 +286,16 @@ int ifg_gradsrc_f64(struct ifg_gradsrc *src, int l, double **a, size_t *acap, do
 			return ifg_reader_err(src->r, "layer '%s': %s", L->name, ifg_err());
 		return 0;
 	}
-	for (size_t i = 0; i < na; i++)
-		(*a)[i] = src->a[l][i];
-	for (size_t i = 0; i < no; i++)
-		(*s)[i] = src->s[l][i];
+	ifg_widen_f64(src->a[l], na, a, acap);
+	ifg_widen_f64(src->s[l], no, s, scap);
 	return 0;
+}
+
+void ifg_widen_f64(const float *x, size_t n, double **out, size_t *cap)
+{
+	*out = grow64(*out, cap, n);
+	for (size_t i = 0; i < n; i++)
+		(*out)[i] = x[i];
 }
 
 void ifg_gradsrc_close(struct ifg_gradsrc *src)

@@ -45,19 +45,19 @@ struct ifg_gradjob {
  * tokenizer check.  -1 with a message. */
 int ifg_gradmodel_open(struct ifg_gradmodel *gm, const char *ckpt, const char *layers,
 		       bool sample, uint64_t seed, bool any_tok);
-/* twin: gm's model with its own activations (gpt.h ifg_gpt_twin; the same
- * layers select), to compute other records' gradients beside gm on another
- * thread; closed before gm.  -1 with a message. */
-int ifg_gradmodel_twin(struct ifg_gradmodel *twin, struct ifg_gradmodel *gm, const char *layers);
+/* twin: gm's model with its own activations (gpt.h ifg_gpt_twin) and gm's
+ * layers, to compute other records' gradients beside gm on another thread
+ * (gradlanes.h); closed before gm.  -1 with a message. */
+int ifg_gradmodel_twin(struct ifg_gradmodel *twin, struct ifg_gradmodel *gm);
 void ifg_gradmodel_close(struct ifg_gradmodel *gm);
 /* The bytes the model holds for records of up to T tokens: weights and
  * their gradients 8 P, activations and the backward's buffers
  * 4 T (L (25 C + 4 + H T) + 9 C + V + 6) + 4 T² (P parameters, L blocks of
  * width C with H heads, vocabulary V). */
 double ifg_model_bytes(const struct ifg_gradmodel *gm, int64_t T);
-/* "name,name,...": the layers of h, a select list for ifg_gradmodel_open
- * (free it). */
-char *ifg_layer_list(const struct ifg_gradhdr *h);
+/* "name,name,...": the names of n layers (a header's, a model's), a select
+ * list for ifg_gradmodel_open (free it). */
+char *ifg_layer_list(int n, const struct ifg_layer_shape *layers);
 
 struct ifg_gradsrc {
 	struct ifg_reader *r;
@@ -90,6 +90,8 @@ int ifg_gradsrc_next(struct ifg_gradsrc *src, const msgpack_object **rec);
 int ifg_gradsrc_f64(struct ifg_gradsrc *src, int l, double **a, size_t *acap, double **s,
 		    size_t *scap);
 void ifg_gradsrc_close(struct ifg_gradsrc *src);
+/* x (n floats) in double into *out, grown as needed. */
+void ifg_widen_f64(const float *x, size_t n, double **out, size_t *cap);
 
 /* The record-parallel form of an in-process source: ifg_reader_next on
  * src->r gives the records; ifg_gradjob_parse takes one's tokens (recno: its
@@ -100,12 +102,6 @@ void ifg_gradsrc_close(struct ifg_gradsrc *src);
 int ifg_gradjob_parse(struct ifg_gradsrc *src, const msgpack_object *rec, uint64_t recno,
 		      struct ifg_gradjob *job);
 int ifg_gradjob_run(struct ifg_gradmodel *gm, struct ifg_gradjob *job);
-/* Up to n records parsed, record i into the job slot(arg, i, rec) returns
- * (which may keep a copy of rec: the reader reuses its buffer): the count
- * (fewer at the end, 0 when none is left), or -1 with a message. */
-int ifg_gradsrc_next_jobs(struct ifg_gradsrc *src, int n,
-			  struct ifg_gradjob *(*slot)(void *arg, int i, const msgpack_object *rec),
-			  void *arg);
 void ifg_gradjob_release(struct ifg_gradjob *job);
 
 /* The sampling key of a record: an integer id, the FNV-1a hash of a string

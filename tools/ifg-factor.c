@@ -12,7 +12,6 @@
  * gradients in-process (gradsrc.h) instead of reading grads; --precision
  * says whether a record's products are float32 or double (the sums across
  * records are double either way). */
-#include <cblas.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,10 +20,10 @@
 #include "cli.h"
 #include "ekfac.h"
 #include "gpt.h"
+#include "gradlanes.h"
 #include "gradrec.h"
 #include "gradsrc.h"
 #include "kinds.h"
-#include "parallel.h"
 #include "rec.h"
 #include "util.h"
 
@@ -82,7 +81,7 @@ static void open_model(struct opts *o, const struct ifg_gradhdr *like)
 	static struct ifg_gradmodel gm;
 	if (!o->model)
 		return;
-	char *list = !o->layers && like ? ifg_layer_list(like) : NULL;
+	char *list = !o->layers && like ? ifg_layer_list(like->n_layers, like->layers) : NULL;
 	if (ifg_gradmodel_open(&gm, o->model, list ? list : o->layers ? o->layers : "all",
 			       o->sample, o->seed, o->any_tok) < 0)
 		ifg_die_err("cannot use the model");
@@ -159,148 +158,97 @@ static int add_layer(struct ifg_layer_factors *L, bool lambda, const struct ifg_
 	return ifg_lambda_add(L, st, a64, s64, T, blas_seconds);
 }
 
-/* Records side by side (-m with -P N > 1): lane i takes record i of each
- * batch of N with its own twin of the model and its own sums and scratch
- * over the shared eigenbases, one BLAS thread each; at the end the lanes'
- * sums are added to lane 0's (f's) in lane order, as shards merge.  The
- * result is the same bytes for the same N. */
+/* Records side by side (-m with -P N > 1, gradlanes.h): lane i adds record
+ * i of each batch to sums of its own over the shared eigenbases; at the end
+ * the lanes' sums are added to lane 0's (f's) in lane order, as merge adds
+ * shards.  The result is the same bytes for the same N. */
 struct lane {
-	struct ifg_gradmodel *gm, twin;
 	struct ifg_factors *f, own;	/* lane 0: the pass's own factors */
-	struct ifg_gradjob job;
-	double *a64, *s64;
+	double *a64, *s64;		/* f64: the record's layer widened */
 	size_t acap, scap;
 	double blas_seconds;
-	int rc;
-	char err[1024];
 };
 
-struct lane_batch {
+struct lanes {
+	struct ifg_gradlanes gl;
 	struct lane *lane;
 	bool lambda;
 	const struct ifg_strategy *st;
 	enum ifg_precision prec;
 };
 
-static struct lane *lanes_open(const struct opts *o, struct ifg_factors *f, int nl, bool lambda)
+static void lanes_open(struct lanes *ls, struct ifg_gradmodel *gm, struct ifg_factors *f,
+		       int nl)
 {
-	struct lane *lane = ifg_xcalloc(nl, sizeof *lane);
-	char *list = NULL;
-	for (int l = 0; l < f->n_layers; l++) {
-		size_t k = list ? strlen(list) : 0, m = strlen(f->layer[l].name);
-		list = realloc(list, k + m + 2);
-		if (!list)
-			ifg_die("out of memory");
-		if (k)
-			list[k++] = ',';
-		memcpy(list + k, f->layer[l].name, m + 1);
-	}
-	for (int i = 0; i < nl; i++) {
-		struct lane *ln = &lane[i];
-		ln->gm = i ? &ln->twin : o->gm;
-		ln->f = i ? &ln->own : f;
-		if (i && ifg_gradmodel_twin(&ln->twin, o->gm, list ? list : "") < 0)
-			ifg_die_err("cannot use the model");
-		if (i == 0)
-			continue;
-		/* the layers' shapes and eigenbases, sums and scratch of its own */
-		ln->own.n_layers = f->n_layers;
-		ln->own.layer = ifg_xcalloc(f->n_layers, sizeof *ln->own.layer);
+	if (ifg_gradlanes_open(&ls->gl, gm, nl, false) < 0)
+		ifg_die_err("cannot use the model");
+	ls->lane = ifg_xcalloc(nl, sizeof *ls->lane);
+	ls->lane[0].f = f;
+	for (int i = 1; i < nl; i++) {
+		struct ifg_factors *o = ls->lane[i].f = &ls->lane[i].own;
+		o->n_layers = f->n_layers;
+		o->layer = ifg_xcalloc(f->n_layers, sizeof *o->layer);
 		for (int l = 0; l < f->n_layers; l++) {
 			const struct ifg_layer_factors *F = &f->layer[l];
-			struct ifg_layer_factors *L = &ln->own.layer[l];
+			struct ifg_layer_factors *L = &o->layer[l];
 			*L = (struct ifg_layer_factors){ .name = F->name, .d_in = F->d_in,
 							 .d_out = F->d_out, .bias = F->bias,
 							 .QA = F->QA, .eigvals_A = F->eigvals_A,
 							 .QS = F->QS, .eigvals_S = F->eigvals_S,
 							 .QA32 = F->QA32, .QS32 = F->QS32 };
-			if (!lambda)
+			if (!ls->lambda)
 				ifg_cov_add(L, NULL, NULL, 0, NULL);
 			else
 				L->Lambda_sum = ifg_xcalloc((size_t)L->d_out * ifg_layer_na(L),
 							    sizeof(double));
 		}
 	}
-	free(list);
-	return lane;
 }
 
-static void run_lane(void *arg, int i)
+static int add_lane(void *arg, int i, const struct ifg_gradext *g)
 {
-	struct lane_batch *bt = arg;
-	struct lane *ln = &bt->lane[i];
-	struct ifg_gradext *g = &ln->gm->g;
-	if ((ln->rc = ifg_gradjob_run(ln->gm, &ln->job)) < 0) {
-		snprintf(ln->err, sizeof ln->err, "%s", ifg_err());
-		return;
-	}
+	struct lanes *ls = arg;
+	struct lane *ln = &ls->lane[i];
 	for (int l = 0; l < ln->f->n_layers; l++) {
-		const double *ad = NULL, *sd = NULL;
-		if (bt->prec == IFG_PREC_F64) {
-			size_t na = (size_t)g->T * (g->layers[l].d_in + g->layers[l].bias),
-			       no = (size_t)g->T * g->layers[l].d_out;
-			if (na > ln->acap) {
-				free(ln->a64);
-				ln->a64 = ifg_xaligned(ln->acap = na, sizeof(double));
-			}
-			if (no > ln->scap) {
-				free(ln->s64);
-				ln->s64 = ifg_xaligned(ln->scap = no, sizeof(double));
-			}
-			for (size_t k = 0; k < na; k++)
-				ln->a64[k] = g->a[l][k];
-			for (size_t k = 0; k < no; k++)
-				ln->s64[k] = g->s[l][k];
-			ad = ln->a64;
-			sd = ln->s64;
+		if (ls->prec == IFG_PREC_F64) {
+			ifg_widen_f64(g->a[l], (size_t)g->T * (g->layers[l].d_in + g->layers[l].bias),
+				      &ln->a64, &ln->acap);
+			ifg_widen_f64(g->s[l], (size_t)g->T * g->layers[l].d_out, &ln->s64,
+				      &ln->scap);
 		}
-		if ((ln->rc = add_layer(&ln->f->layer[l], bt->lambda, bt->st, bt->prec, g->a[l],
-					g->s[l], ad, sd, g->T, &ln->blas_seconds)) < 0) {
-			snprintf(ln->err, sizeof ln->err, "%s", ifg_err());
-			return;
-		}
+		if (add_layer(&ln->f->layer[l], ls->lambda, ls->st, ls->prec, g->a[l], g->s[l],
+			      ln->a64, ln->s64, g->T, &ln->blas_seconds) < 0)
+			return -1;
 	}
+	return 0;
 }
 
-static struct ifg_gradjob *lane_job(void *arg, int i, const msgpack_object *rec)
-{
-	return &((struct lane *)arg)[i].job;
-}
-
-/* The records of src, nl at a time. */
-static void pass_lanes(struct ifg_gradsrc *src, struct lane *lane, int nl, bool lambda,
-		       const struct ifg_strategy *st, enum ifg_precision prec, const char *what,
+/* The records of src, gl.n at a time. */
+static void pass_lanes(struct ifg_gradsrc *src, struct lanes *ls, const char *what,
 		       uint64_t *records, uint64_t *tokens, int64_t *tmax)
 {
-	struct lane_batch bt = { lane, lambda, st, prec };
-	for (;;) {
-		int k = ifg_gradsrc_next_jobs(src, nl, lane_job, lane);
-		if (k < 0)
-			ifg_die_err("cannot read tokens");
-		if (k == 0)
-			break;
-		ifg_parallel(k, run_lane, &bt);
+	int k;
+	while ((k = ifg_gradlanes_next(&ls->gl, src, add_lane, ls)) > 0) {
 		for (int i = 0; i < k; i++) {
-			if (lane[i].rc < 0)
-				ifg_die("%s: '%s': record %llu: %s", what, ifg_reader_name(src->r),
-					(unsigned long long)(src->records - k + i + 1), lane[i].err);
-			int64_t T = lane[i].job.T;
+			int64_t T = ls->gl.lane[i].job.T;
 			++*records;
 			*tokens += (uint64_t)T;
 			*tmax = T > *tmax ? T : *tmax;
 		}
 		ifg_progress("%s: %llu records, %llu tokens", what, (unsigned long long)*records,
 			     (unsigned long long)*tokens);
-		if (k < nl)
-			break;
 	}
+	if (k < 0)
+		ifg_die_err("cannot read tokens");
 }
 
-/* Adds lanes 1.. to f (lane 0's sums), in order, and frees them. */
-static void lanes_merge(struct lane *lane, int nl, struct ifg_factors *f)
+/* Adds lanes 1.. to lane 0's sums, in order, and frees them. */
+static void lanes_close(struct lanes *ls)
 {
+	int nl = ls->gl.n;
+	struct ifg_factors *f = ls->lane[0].f;
 	for (int i = 0; i < nl; i++) {
-		struct lane *ln = &lane[i];
+		struct lane *ln = &ls->lane[i];
 		f->blas_seconds += ln->blas_seconds / nl;
 		for (int l = 0; i > 0 && l < f->n_layers; l++) {
 			struct ifg_layer_factors *F = &f->layer[l], *L = &ln->own.layer[l];
@@ -318,13 +266,11 @@ static void lanes_merge(struct lane *lane, int nl, struct ifg_factors *f)
 				free(L->QS32);
 		}
 		free(ln->own.layer);
-		if (i > 0)
-			ifg_gradmodel_close(&ln->twin);
-		ifg_gradjob_release(&ln->job);
 		free(ln->a64);
 		free(ln->s64);
 	}
-	free(lane);
+	free(ls->lane);
+	ifg_gradlanes_close(&ls->gl);
 }
 
 /* One pass over grads files (or tokens files whose gradients o->gm
@@ -344,8 +290,7 @@ static void pass(char **files, int n, bool lambda, const struct ifg_strategy *st
 	enum ifg_precision prec = pass_prec(o, lambda);
 	/* -m -P N: records side by side, one per thread (struct lane) */
 	int nl = o->gm && o->parallel > 1 ? o->parallel : 1;
-	int blas_threads = openblas_get_num_threads();
-	struct lane *lanes = NULL;
+	struct lanes ls = { .lambda = lambda, .st = st, .prec = prec };
 	for (int i = 0; i < (n ? n : 1); i++) {
 		struct ifg_gradsrc src;
 		if (ifg_gradsrc_open(&src, n ? files[i] : NULL, o->gm) < 0)
@@ -368,14 +313,12 @@ static void pass(char **files, int n, bool lambda, const struct ifg_strategy *st
 				L->Lambda_sum = ifg_xcalloc((size_t)L->d_out * ifg_layer_na(L),
 							    sizeof(double));
 		}
-		if (i == 0 && nl > 1) {
-			lanes = lanes_open(o, f, nl, lambda);
-			openblas_set_num_threads(1);
-		}
+		if (i == 0 && nl > 1)
+			lanes_open(&ls, o->gm, f, nl);
 		const msgpack_object *rec;
 		int rc = 0;
-		if (lanes) {
-			pass_lanes(&src, lanes, nl, lambda, st, prec, what, &records, &tokens, &tmax);
+		if (nl > 1) {
+			pass_lanes(&src, &ls, what, &records, &tokens, &tmax);
 			ifg_gradsrc_close(&src);
 			continue;
 		}
@@ -405,11 +348,8 @@ static void pass(char **files, int n, bool lambda, const struct ifg_strategy *st
 		ifg_gradsrc_close(&src);
 	}
 	ifg_progress_done();
-	int threads_used = lanes ? nl : 1;
-	if (lanes) {
-		lanes_merge(lanes, nl, f);
-		openblas_set_num_threads(blas_threads);
-	}
+	if (nl > 1)
+		lanes_close(&ls);
 	free(a64);
 	free(s64);
 	f->records = (int64_t)records;
@@ -419,7 +359,7 @@ static void pass(char **files, int n, bool lambda, const struct ifg_strategy *st
 		 tokens ? 1e6 * dt / (double)tokens : 0.0, dt > 0 ? 100 * blas / dt : 0.0,
 		 ifg_precision_name(prec), o->gm ? ", gradients in-process" : "");
 	ifg_info("%s: memory %.1f MiB by the formula of ifg-factor(1) at T %lld, "
-		 "peak resident %.1f MiB", what, pass_mib(f, lambda, o, tmax, threads_used), (long long)tmax,
+		 "peak resident %.1f MiB", what, pass_mib(f, lambda, o, tmax, nl), (long long)tmax,
 		 ifg_peak_rss_mib());
 }
 

@@ -16,11 +16,11 @@
 #include "cli.h"
 #include "ekfac.h"
 #include "gpt.h"
+#include "gradlanes.h"
 #include "gradrec.h"
 #include "gradsrc.h"
 #include "influence.h"
 #include "kinds.h"
-#include "parallel.h"
 #include "rec.h"
 #include "util.h"
 
@@ -145,89 +145,53 @@ static void bufs_release(struct bufs *b)
 	memset(b, 0, sizeof *b);
 }
 
-/* Records side by side (-m with -j N > 1): lane i computes the gradients
- * and scores of record i of each batch of N with its own twin of the model
- * and its own scratch, one BLAS thread each; the batch is then written in
+/* Records side by side (-m with -j N > 1, gradlanes.h): lane i scores
+ * record i of each batch with its own scratch; the batch is then written in
  * input order, so the output is the same bytes as one lane's. */
 struct lane {
-	struct ifg_gradmodel *gm;	/* lane 0: the opened model, others their twin */
-	struct ifg_gradmodel twin;
-	struct ifg_scorer sc;
+	struct ifg_scorer sc;	/* the shared P, scratch of its own */
 	struct bufs b;
-	struct ifg_gradjob job;
-	msgpack_sbuffer rec_sb;		/* the record, kept past the reader's next */
-	msgpack_unpacked rec_up;
 	double doc;
-	int rc;
-	char err[1024];
 };
 
-struct batch {
+struct lanes {
 	struct lane *lane;
-	int n, L;
+	int L;
 	const struct opts *o;
 };
 
-static void run_lane(void *arg, int i)
+static int score_lane(void *arg, int i, const struct ifg_gradext *g)
 {
-	struct batch *bt = arg;
-	struct lane *ln = &bt->lane[i];
-	if ((ln->rc = ifg_gradjob_run(ln->gm, &ln->job)) < 0) {
-		snprintf(ln->err, sizeof ln->err, "%s", ifg_err());
-		return;
-	}
-	score_arrays((const float *const *)ln->gm->g.a, (const float *const *)ln->gm->g.s,
-		     (uint64_t)ln->gm->g.T, bt->L, &ln->sc, bt->o, &ln->b, &ln->doc);
+	struct lanes *ls = arg;
+	struct lane *ln = &ls->lane[i];
+	score_arrays((const float *const *)g->a, (const float *const *)g->s, (uint64_t)g->T,
+		     ls->L, &ln->sc, ls->o, &ln->b, &ln->doc);
+	return 0;
 }
 
-/* Lane i's job, with a copy of rec kept in the lane (the reader reuses its
- * buffer). */
-static struct ifg_gradjob *keep_record(void *arg, int i, const msgpack_object *rec)
-{
-	struct lane *ln = &((struct lane *)arg)[i];
-	msgpack_sbuffer_clear(&ln->rec_sb);
-	msgpack_packer pk;
-	msgpack_packer_init(&pk, &ln->rec_sb, msgpack_sbuffer_write);
-	msgpack_pack_object(&pk, *rec);
-	size_t off = 0;
-	if (msgpack_unpack_next(&ln->rec_up, ln->rec_sb.data, ln->rec_sb.size, &off) !=
-	    MSGPACK_UNPACK_SUCCESS)
-		ifg_die("cannot copy a record");
-	return &ln->job;
-}
-
-/* The records of src scored nl at a time; returns the records and adds
+/* The records of src scored gl->n at a time; returns the records and adds
  * their tokens to *tokens and the longest to *tmax. */
-static uint64_t score_lanes(struct ifg_gradsrc *src, struct lane *lane, int nl,
-			    const struct opts *o, struct ifg_writer *w, uint64_t *tokens,
-			    int64_t *tmax, uint64_t done)
+static uint64_t score_lanes(struct ifg_gradsrc *src, struct ifg_gradlanes *gl,
+			    struct lane *lane, const struct opts *o, struct ifg_writer *w,
+			    uint64_t *tokens, int64_t *tmax, uint64_t done)
 {
-	struct batch bt = { lane, 0, src->n_layers, o };
+	struct lanes ls = { lane, src->n_layers, o };
 	uint64_t records = 0;
-	for (;;) {
-		int n = ifg_gradsrc_next_jobs(src, nl, keep_record, lane);
-		if (n < 0)
-			ifg_die_err("cannot read tokens");
-		if (n == 0)
-			break;
-		bt.n = n;
-		ifg_parallel(n, run_lane, &bt);
+	int n;
+	while ((n = ifg_gradlanes_next(gl, src, score_lane, &ls)) > 0) {
 		for (int i = 0; i < n; i++) {
-			struct lane *ln = &lane[i];
-			if (ln->rc < 0)
-				ifg_die("'%s': record %llu: %s", ifg_reader_name(src->r),
-					(unsigned long long)(src->records - n + i + 1), ln->err);
-			uint64_t T = (uint64_t)ln->job.T;
-			write_scores(&ln->rec_up.data, T, src->n_layers, ln->doc, o, &ln->b, w);
+			uint64_t T = (uint64_t)gl->lane[i].job.T;
+			write_scores(ifg_gradlanes_record(gl, i), T, src->n_layers, lane[i].doc, o,
+				     &lane[i].b, w);
 			*tokens += T;
 			*tmax = (int64_t)T > *tmax ? (int64_t)T : *tmax;
 			ifg_progress("%llu records, %llu tokens",
 				     (unsigned long long)(done + ++records),
 				     (unsigned long long)*tokens);
 		}
-		if (n < nl)
-			break;
 	}
+	if (n < 0)
+		ifg_die_err("cannot read tokens");
 	return records;
 }
 
@@ -383,7 +347,7 @@ int main(int argc, char **argv)
 	/* in-process gradients of the queries' layers */
 	struct ifg_gradmodel gm, *gmp = NULL;
 	if (o.model) {
-		char *list = ifg_layer_list(&hq);
+		char *list = ifg_layer_list(hq.n_layers, hq.layers);
 		if (ifg_gradmodel_open(&gm, o.model, list, false, 0, o.any_tok) < 0)
 			ifg_die_err("cannot use the model");
 		free(list);
@@ -400,21 +364,15 @@ int main(int argc, char **argv)
 	int nl = o.threads ? o.threads : openblas_get_num_threads();
 	if (!gmp || nl < 1)
 		nl = 1;
+	struct ifg_gradlanes gl = { 0 };
 	struct lane *lane = NULL;
-	char *list = ifg_layer_list(&hq);
 	if (nl > 1) {
+		if (ifg_gradlanes_open(&gl, &gm, nl, true) < 0)
+			ifg_die_err("cannot use the model");
 		lane = ifg_xcalloc(nl, sizeof *lane);
-		for (int i = 0; i < nl; i++) {
-			lane[i].gm = i ? &lane[i].twin : &gm;
-			if (i && ifg_gradmodel_twin(&lane[i].twin, &gm, list) < 0)
-				ifg_die_err("cannot use the model");
+		for (int i = 0; i < nl; i++)
 			ifg_scorer_lane(&lane[i].sc, &sc);
-			msgpack_sbuffer_init(&lane[i].rec_sb);
-			msgpack_unpacked_init(&lane[i].rec_up);
-		}
-		openblas_set_num_threads(1);
 	}
-	free(list);
 	struct bufs b = { 0 };
 	uint64_t records = 0, tokens = 0;
 	double t0 = ifg_now(), blas0 = sc.blas_seconds;
@@ -437,7 +395,7 @@ int main(int argc, char **argv)
 				ifg_die_err("write to '%s' failed", ifg_writer_name(w));
 		}
 		if (lane) {
-			records += score_lanes(&src, lane, nl, &o, w, &tokens, &tmax, records);
+			records += score_lanes(&src, &gl, lane, &o, w, &tokens, &tmax, records);
 		} else {
 			const msgpack_object *rec;
 			int rc;
@@ -456,11 +414,10 @@ int main(int argc, char **argv)
 		}
 		ifg_gradsrc_close(&src);
 	}
-	if (lane) {
-		openblas_set_num_threads(nl);
-		for (int i = 0; i < nl; i++)
-			sc.blas_seconds += lane[i].sc.blas_seconds / nl;
-	}
+	for (int i = 0; lane && i < nl; i++)
+		sc.blas_seconds += lane[i].sc.blas_seconds / nl;
+	if (lane)
+		ifg_gradlanes_close(&gl);
 	ifg_progress_done();
 	if (ifg_writer_close(w) < 0)
 		ifg_die_err("cannot finish output");
@@ -481,18 +438,11 @@ int main(int argc, char **argv)
 	free(dg);
 	free(Gq);
 	free(Gn);
-	if (lane) {
-		for (int i = nl - 1; i >= 0; i--) {
-			if (i > 0)
-				ifg_gradmodel_close(&lane[i].twin);
-			ifg_scorer_lane_release(&lane[i].sc);
-			bufs_release(&lane[i].b);
-			ifg_gradjob_release(&lane[i].job);
-			msgpack_sbuffer_destroy(&lane[i].rec_sb);
-			msgpack_unpacked_destroy(&lane[i].rec_up);
-		}
-		free(lane);
+	for (int i = 0; lane && i < nl; i++) {
+		ifg_scorer_lane_release(&lane[i].sc);
+		bufs_release(&lane[i].b);
 	}
+	free(lane);
 	if (gmp)
 		ifg_gradmodel_close(gmp);
 	bufs_release(&b);
