@@ -361,16 +361,33 @@ static int take_f64(const struct ifg_reader *r, const msgpack_object *v, const c
 
 int ifg_gradsum_read(const char *path, struct ifg_gradhdr *h, double ***Gout, int64_t *count)
 {
-	static const char *const kinds[] = { IFG_KIND_GRADSUM, NULL };
+	*Gout = NULL;
 	struct ifg_reader *r = ifg_reader_open(path);
 	if (!r) {
 		gradhdr_init(h);
 		return -1;
 	}
+	int rc = -1;
+	if (ifg_reader_header(r, IFG_KIND_GRADSUM) < 0)
+		gradhdr_init(h);
+	else
+		rc = ifg_gradsum_from(r, h, Gout, count);
+	ifg_reader_close(r);
+	return rc;
+}
+
+int ifg_gradsum_from(struct ifg_reader *r, struct ifg_gradhdr *h, double ***Gout, int64_t *count)
+{
 	const msgpack_object *rec;
 	double **G = NULL;
 	int rc = -1, n = 0;
-	if (ifg_gradhdr_read(r, kinds, h) < 0)
+	*Gout = NULL;
+	if (strcmp(ifg_reader_kind(r), IFG_KIND_GRADSUM)) {
+		gradhdr_init(h);
+		return ifg_reader_err(r, "expected a '%s' stream, got '%s'", IFG_KIND_GRADSUM,
+				      ifg_reader_kind(r));
+	}
+	if (ifg_gradhdr_from_map(r, IFG_KIND_GRADSUM, ifg_reader_hdr(r), h) < 0)
 		goto out;
 	n = h->n_layers;
 	int got = ifg_reader_next(r, &rec);
@@ -401,7 +418,6 @@ int ifg_gradsum_read(const char *path, struct ifg_gradhdr *h, double ***Gout, in
 	}
 	rc = 0;
 out:
-	ifg_reader_close(r);
 	if (rc < 0 && G) {
 		for (int i = 0; i < n; i++)
 			free(G[i]);

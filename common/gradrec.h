@@ -105,6 +105,9 @@ void ifg_pack_gradsum(msgpack_packer *pk, int n, const struct ifg_layer_shape *l
 /* Reads a whole gradsum stream: header into h, *G gets h->n_layers arrays
  * (each (d_out, na), free each and the array), *count its count. */
 int ifg_gradsum_read(const char *path, struct ifg_gradhdr *h, double ***G, int64_t *count);
+/* The same from r, whose header has been read (ifg_reader_header); fails
+ * when it is not a gradsum stream's.  r is left open. */
+int ifg_gradsum_from(struct ifg_reader *r, struct ifg_gradhdr *h, double ***G, int64_t *count);
 
 /* ---- cov, eigen, factors ---- */
 

@@ -103,6 +103,19 @@ uint64_t ifg_sample_key(const msgpack_object *rec, uint64_t recno)
 
 /* The grads header ifg-grad would write for these tokens: model,
  * tokenizer (the tokens stream's), layers, labels, seed, dtype f32. */
+/* The per-layer array tables of an opened source. */
+static void alloc_layers(struct ifg_gradsrc *src)
+{
+	int n = src->n_layers = src->h.n_layers;
+	src->g = ifg_xcalloc(n, sizeof *src->g);
+	src->a = ifg_xcalloc(n, sizeof *src->a);
+	src->s = ifg_xcalloc(n, sizeof *src->s);
+	src->abuf = ifg_xcalloc(n, sizeof *src->abuf);
+	src->sbuf = ifg_xcalloc(n, sizeof *src->sbuf);
+	src->acap = ifg_xcalloc(n, sizeof *src->acap);
+	src->scap = ifg_xcalloc(n, sizeof *src->scap);
+}
+
 static int model_header(struct ifg_gradsrc *src)
 {
 	struct ifg_gradmodel *gm = src->gm;
@@ -135,27 +148,37 @@ static int model_header(struct ifg_gradsrc *src)
 	return ifg_gradhdr_from_map(src->r, IFG_KIND_GRADS, &src->hdrunp_.data, &src->h);
 }
 
+static void src_init(struct ifg_gradsrc *src, struct ifg_reader *r, struct ifg_gradmodel *gm)
+{
+	memset(src, 0, sizeof *src);
+	msgpack_sbuffer_init(&src->hdrbuf_);
+	msgpack_unpacked_init(&src->hdrunp_);
+	src->r = r;
+	src->gm = gm;
+}
+
 int ifg_gradsrc_open(struct ifg_gradsrc *src, const char *path, struct ifg_gradmodel *gm)
 {
 	static const char *const k_grads[] = { IFG_KIND_GRADS, NULL };
-	memset(src, 0, sizeof *src);
-	src->gm = gm;
-	msgpack_sbuffer_init(&src->hdrbuf_);
-	msgpack_unpacked_init(&src->hdrunp_);
-	if (!(src->r = ifg_reader_open(path && strcmp(path, "-") ? path : NULL)))
+	struct ifg_reader *r = ifg_reader_open(path && strcmp(path, "-") ? path : NULL);
+	if (gm && r && ifg_reader_header(r, IFG_KIND_TOKENS) == 0)
+		return ifg_gradsrc_attach(src, r, gm);
+	src_init(src, r, gm);
+	if (!r || gm || ifg_gradhdr_read(r, k_grads, &src->h) < 0)
 		return -1;
-	int rc = gm ? ifg_reader_header(src->r, IFG_KIND_TOKENS) < 0 ? -1 : model_header(src)
-		    : ifg_gradhdr_read(src->r, k_grads, &src->h);
-	if (rc < 0)
+	alloc_layers(src);
+	return 0;
+}
+
+int ifg_gradsrc_attach(struct ifg_gradsrc *src, struct ifg_reader *r, struct ifg_gradmodel *gm)
+{
+	src_init(src, r, gm);
+	if (strcmp(ifg_reader_kind(r), IFG_KIND_TOKENS))
+		return ifg_reader_err(r, "expected a '%s' stream, got '%s'", IFG_KIND_TOKENS,
+				      ifg_reader_kind(r));
+	if (model_header(src) < 0)
 		return -1;
-	int n = src->n_layers = src->h.n_layers;
-	src->g = ifg_xcalloc(n, sizeof *src->g);
-	src->a = ifg_xcalloc(n, sizeof *src->a);
-	src->s = ifg_xcalloc(n, sizeof *src->s);
-	src->abuf = ifg_xcalloc(n, sizeof *src->abuf);
-	src->sbuf = ifg_xcalloc(n, sizeof *src->sbuf);
-	src->acap = ifg_xcalloc(n, sizeof *src->acap);
-	src->scap = ifg_xcalloc(n, sizeof *src->scap);
+	alloc_layers(src);
 	return 0;
 }
 

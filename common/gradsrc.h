@@ -80,6 +80,10 @@ struct ifg_gradsrc {
 /* Opens path (NULL or "-": stdin): a grads stream when gm is NULL, a tokens
  * stream whose gradients gm computes otherwise.  -1 with a message. */
 int ifg_gradsrc_open(struct ifg_gradsrc *src, const char *path, struct ifg_gradmodel *gm);
+/* The in-process form over r, a tokens stream whose header has been read
+ * (ifg_reader_header); the source owns r from here on, failing or not
+ * (ifg_gradsrc_close closes it).  -1 with a message. */
+int ifg_gradsrc_attach(struct ifg_gradsrc *src, struct ifg_reader *r, struct ifg_gradmodel *gm);
 /* The next record: 1 with *rec its fields (grads included when read from a
  * stream) and src->a, src->s, src->T set; 0 at the end; -1 with a message
  * naming the stream and record. */

@@ -53,7 +53,7 @@ static void prec_worker(void *arg, int w)
 
 int ifg_scorer_init(struct ifg_scorer *sc, const struct ifg_factors *f,
 		    const struct ifg_strategy *st, const struct ifg_damping *d,
-		    const double *const *dg)
+		    const double *const *dg, int threads)
 {
 	memset(sc, 0, sizeof *sc);
 	int n = f->n_layers;
@@ -75,7 +75,9 @@ int ifg_scorer_init(struct ifg_scorer *sc, const struct ifg_factors *f,
 		sc->P32[l] = ifg_xaligned(m, sizeof(float));
 	}
 	int saved = openblas_get_num_threads();
-	int workers = saved < n ? saved : n;
+	if (threads <= 0)
+		threads = saved;
+	int workers = threads < n ? threads : n;
 	struct prec_pool pool = { sc, f, st, d, dg, 0, ifg_xcalloc(n ? n : 1, sizeof(int)),
 				  ifg_xcalloc(n ? n : 1, sizeof *pool.err),
 				  ifg_xcalloc(workers > 0 ? workers : 1, sizeof(double)) };

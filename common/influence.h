@@ -40,10 +40,11 @@ struct ifg_scorer {
 	double blas_seconds;
 };
 
-/* P[ℓ] = H̃⁻¹ dg[ℓ] for every layer of f (identity needs no parts). */
+/* P[ℓ] = H̃⁻¹ dg[ℓ] for every layer of f (identity needs no parts), up to
+ * threads layers at once (0: OpenBLAS's thread count). */
 int ifg_scorer_init(struct ifg_scorer *sc, const struct ifg_factors *f,
 		    const struct ifg_strategy *st, const struct ifg_damping *d,
-		    const double *const *dg);
+		    const double *const *dg, int threads);
 void ifg_scorer_release(struct ifg_scorer *sc);
 /* lane: sc's P with scratch of its own, to score other records beside sc
  * on another thread; released (its scratch only) before sc. */

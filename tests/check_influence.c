@@ -88,7 +88,7 @@ START_TEST(test_token_scores_naive)
 	const double *dgs[1] = { dg };
 	struct ifg_damping d = { IFG_DAMP_HEURISTIC, 0.25 };
 	struct ifg_scorer sc;
-	ck_assert_int_eq(ifg_scorer_init(&sc, &f, ifg_strategy_find("ekfac"), &d, dgs), 0);
+	ck_assert_int_eq(ifg_scorer_init(&sc, &f, ifg_strategy_find("ekfac"), &d, dgs, 0), 0);
 	ck_assert_double_gt(sc.delta[0], 0);
 	/* P really is H̃⁻¹ dg */
 	double P[M];
@@ -142,9 +142,9 @@ START_TEST(test_linear_in_queries)
 	struct ifg_damping d = { IFG_DAMP_FIXED, 1e-3 };
 	const struct ifg_strategy *ek = ifg_strategy_find("ekfac");
 	struct ifg_scorer s1, s2, s3;
-	ck_assert_int_eq(ifg_scorer_init(&s1, &f, ek, &d, p1), 0);
-	ck_assert_int_eq(ifg_scorer_init(&s2, &f, ek, &d, p2), 0);
-	ck_assert_int_eq(ifg_scorer_init(&s3, &f, ek, &d, p3), 0);
+	ck_assert_int_eq(ifg_scorer_init(&s1, &f, ek, &d, p1, 0), 0);
+	ck_assert_int_eq(ifg_scorer_init(&s2, &f, ek, &d, p2, 0), 0);
+	ck_assert_int_eq(ifg_scorer_init(&s3, &f, ek, &d, p3, 0), 0);
 	float a[T * NA], s[T * DO];
 	fill(a, T * NA);
 	fill(s, T * DO);
@@ -178,12 +178,12 @@ START_TEST(test_identity_and_missing)
 	const double *p[1] = { dg };
 	struct ifg_damping d = { IFG_DAMP_FIXED, 0.5 };
 	struct ifg_scorer sc;
-	ck_assert_int_eq(ifg_scorer_init(&sc, &f, ifg_strategy_find("identity"), &d, p), 0);
+	ck_assert_int_eq(ifg_scorer_init(&sc, &f, ifg_strategy_find("identity"), &d, p, 0), 0);
 	for (int i = 0; i < M; i++)
 		ck_assert_double_eq(sc.P[0][i], dg[i]);
 	ck_assert_double_eq(sc.delta[0], 0);
 	ifg_scorer_release(&sc);
-	ck_assert_int_eq(ifg_scorer_init(&sc, &f, ifg_strategy_find("kfac"), &d, p), -1);
+	ck_assert_int_eq(ifg_scorer_init(&sc, &f, ifg_strategy_find("kfac"), &d, p, 0), -1);
 	ck_assert_ptr_nonnull(strstr(ifg_err(), "eigenbases"));
 	ifg_scorer_release(&sc);
 	ifg_factors_release(&f);
@@ -220,7 +220,7 @@ START_TEST(test_scores_header)
 	const double *p[1] = { dg };
 	struct ifg_scorer sc;
 	struct ifg_damping d = { IFG_DAMP_HEURISTIC, 0.25 };
-	ck_assert_int_eq(ifg_scorer_init(&sc, &f, ifg_strategy_find("ekfac"), &d, p), 0);
+	ck_assert_int_eq(ifg_scorer_init(&sc, &f, ifg_strategy_find("ekfac"), &d, p, 0), 0);
 	w = ifg_writer_open(spath, IFG_COMPRESS_NO);
 	ifg_scores_header(w, &h, &sc, true, false, 7, 11);
 	ck_assert_int_eq(ifg_writer_end(w), 0);

@@ -21,6 +21,7 @@
 #include "gradrec.h"
 #include "gradsrc.h"
 #include "kinds.h"
+#include "querysum.h"
 #include "modeltok.h"
 #include "rec.h"
 #include "rng.h"
@@ -80,14 +81,6 @@ static void write_header(struct ifg_writer *w, const char *kind, const struct if
 		ifg_pack_kv_i64(pk, IFG_K_COUNT, count);
 	if (ifg_writer_end(w) < 0)
 		ifg_die_err("write to '%s' failed", ifg_writer_name(w));
-}
-
-/* G[l] += Σ_t s_t ā_tᵀ : (d_out, na), in double from the f32 blocks. */
-static void accumulate(const struct ifg_gradext *g, double **G, double **buf, size_t *cap)
-{
-	for (int l = 0; l < g->n_layers; l++)
-		ifg_weight_grad_f32(g->layers[l].d_out, g->layers[l].d_in + g->layers[l].bias, g->T, g->s[l],
-				    g->a[l], 1.0, G[l], buf, cap, NULL);
 }
 
 int main(int argc, char **argv)
@@ -206,7 +199,7 @@ int main(int argc, char **argv)
 			}
 			loss_sum += loss;
 			if (o.sum) {
-				accumulate(&g, G, &buf, &bufcap);
+				ifg_gradsum_add(&g, G, &buf, &bufcap);
 			} else {
 				msgpack_packer *pk = ifg_writer_pk(w);
 				msgpack_pack_map(pk, ifg_map_count_except(rec, drop) + 1);

@@ -6,7 +6,8 @@
  * scores (f32 [T]), S[t] = Σ_layers s_tᵀ P ā_t with
  * P = H̃⁻¹ (G_tox / K_tox − G_safe / K_safe).  Ablations: toxic queries only
  * (no -n), document-level scores (-D).  With -m it reads tokens and computes
- * the gradients in-process (gradsrc.h) instead of reading grads. */
+ * the gradients in-process (gradsrc.h) instead of reading grads, the
+ * queries' sums too when they are given as tokens (querysum.h). */
 #include <cblas.h>
 #include <getopt.h>
 #include <stdio.h>
@@ -21,6 +22,7 @@
 #include "gradsrc.h"
 #include "influence.h"
 #include "kinds.h"
+#include "querysum.h"
 #include "rec.h"
 #include "util.h"
 
@@ -32,8 +34,9 @@ static void usage(FILE *f)
 		"                     [-o file] [file ...]\n"
 		"Score every training token's influence on toxic vs non-toxic queries.\n"
 		"  -f, --factors FILE    EK-FAC factors (ifg-factor); not needed for identity\n"
-		"  -q, --queries FILE    summed toxic query gradients (ifg-grad --sum)\n"
-		"  -n, --negatives FILE  summed non-toxic query gradients; without it the\n"
+		"  -q, --queries FILE    summed toxic query gradients (ifg-grad --sum), or\n"
+		"                        with -m the toxic queries' tokens\n"
+		"  -n, --negatives FILE  the same for the non-toxic queries; without it the\n"
 		"                        scores are plain influence on the toxic queries\n"
 		"  -s, --strategy NAME   identity, diagonal, kfac or ekfac (default: the\n"
 		"                        factors' own; identity without -f)\n"
@@ -41,8 +44,9 @@ static void usage(FILE *f)
 		"                        for 0.1 * mean(curvature) per layer\n"
 		"  -D, --document        one score per record instead of per token\n"
 		"  -l, --layer-scores    also write each layer's scores\n"
-		"  -m, --model CKPT      read tokens and compute their gradients in-process with\n"
-		"                        this checkpoint, instead of reading ifg-grad's output\n"
+		"  -m, --model CKPT      read tokens (records and queries) and compute their\n"
+		"                        gradients in-process with this checkpoint, instead of\n"
+		"                        reading ifg-grad's output\n"
 		"  -j, --threads N       threads; with -m, N records side by side (default:\n"
 		"                        OpenBLAS's count)\n"
 		"      --any-tokenizer   with -m: run even when the model was trained with\n"
@@ -199,10 +203,11 @@ static uint64_t score_lanes(struct ifg_gradsrc *src, struct ifg_gradlanes *gl,
  * longest record, per layer na and o: P in double and f32, the query sums
  * and their difference (4 o na doubles in all), factors as read (Q_A,
  * Q_S, λ, Λ), the per-token scratch (T o f32, in f64 T (2 o + na)
- * doubles), one record (as read and as f32, or as the model computes it)
- * and the scores (T (2 + L) doubles). */
+ * doubles), one record (as read and as f32, or as the model computes it),
+ * the scores (T (2 + L) doubles) and, for queries read as tokens, T_q
+ * (na + o) doubles of the widest layer. */
 static double score_mib(const struct ifg_factors *f, const struct opts *o,
-			const struct ifg_gradmodel *gm, int64_t T, int lanes)
+			const struct ifg_gradmodel *gm, int64_t T, int lanes, int64_t Tq)
 {
 	double d = 0, s = 0, rec = 0, widest = 0, t = (double)T;
 	for (int l = 0; l < f->n_layers; l++) {
@@ -220,22 +225,16 @@ static double score_mib(const struct ifg_factors *f, const struct opts *o,
 		double x = o->prec == IFG_PREC_F64 ? 8 * t * (2 * od + na) : 4 * t * od;
 		w = x > w ? x : w;
 	}
-	double lane = w + 8 * t * (2 + f->n_layers) + (gm ? ifg_model_bytes(gm, T) : 0);
+	double lane = w + 8 * t * (2 + f->n_layers) + (gm ? ifg_model_bytes(gm, T > Tq ? T : Tq) : 0);
 	double bytes = 8 * d + 4 * s + 4 * t * rec * (gm ? 1 : 3) + lane;
+	/* queries summed in-process: a double copy of the widest layer's
+	 * blocks of the longest query (ifg_weight_grad_f32) */
+	bytes += 8 * (double)Tq * widest;
 	/* each further lane: the same but the weights it shares and the record
 	 * read (its copy is a few bytes a token) */
 	if (gm && lanes > 1)
 		bytes += (lanes - 1) * (lane - 4.0 * (double)ifg_gpt_nparams(gm->m) + 4 * t);
 	return bytes / (1024.0 * 1024.0);
-}
-
-static void read_queries(const char *path, const char *what, struct ifg_gradhdr *h,
-			 double ***G, int64_t *count)
-{
-	if (ifg_gradsum_read(path, h, G, count) < 0)
-		ifg_die_err("cannot read %s", what);
-	if (*count <= 0)
-		ifg_die("'%s': the %s sum over no records", path, what);
 }
 
 int main(int argc, char **argv)
@@ -299,60 +298,91 @@ int main(int argc, char **argv)
 		ifg_usage_error("no toxic query gradients: give -q FILE");
 	if (o.any_tok && !o.model)
 		ifg_usage_error("--any-tokenizer goes with -m");
+	int on_stdin = !strcmp(o.queries, "-") + (o.negatives && !strcmp(o.negatives, "-")) +
+		       (optind == argc);
+	for (int i = optind; i < argc; i++)
+		on_stdin += !strcmp(argv[i], "-");
+	if (on_stdin > 1)
+		ifg_usage_error("-q, -n and the records: only one of them can be stdin");
 	const struct ifg_strategy *st = o.strategy ? ifg_strategy_find(o.strategy) : NULL;
 	if (o.strategy && !st)
 		ifg_usage_error("option -s: %s", ifg_err());
 	if (st && !o.factors && (st->needs_eigen || st->needs_lambda))
 		ifg_usage_error("strategy %s needs factors: give -f FILE", st->name);
 
-	/* query means and their difference, checked against one model */
-	struct ifg_gradhdr hq, hn, hf;
-	double **Gq, **Gn = NULL;
-	int64_t Kq, Kn = 0;
-	read_queries(o.queries, "toxic queries", &hq, &Gq, &Kq);
-	if (o.negatives) {
-		read_queries(o.negatives, "non-toxic queries", &hn, &Gn, &Kn);
-		if (ifg_gradhdr_same_model(&hq, "queries", &hn, "negatives") < 0)
-			ifg_die_err("refusing to mix models");
-	}
+	/* the query sums: read whole (ifg-grad --sum), or a tokens stream
+	 * whose sums the scoring model computes below */
+	struct ifg_querysum qt, qn = { 0 };
+	if (ifg_querysum_open(&qt, o.queries, o.model != NULL) < 0)
+		ifg_die_err("cannot read toxic queries");
+	if (o.negatives && ifg_querysum_open(&qn, o.negatives, o.model != NULL) < 0)
+		ifg_die_err("cannot read non-toxic queries");
+	struct ifg_gradhdr hf;
 	struct ifg_factors f;
 	if (o.factors) {
 		static const char *const kinds[] = { IFG_KIND_FACTORS, IFG_KIND_EIGEN, NULL };
 		if (ifg_factors_read(o.factors, kinds, &hf, &f) < 0)
 			ifg_die_err("cannot read factors");
-		if (ifg_gradhdr_same_model(&hf, "factors", &hq, "queries") < 0)
-			ifg_die_err("refusing to mix models");
 		/* by default the factors' own strategy; an eigen stream is kfac */
 		if (!st && !(st = ifg_strategy_find(hf.strategy[0] ? hf.strategy : "kfac")))
 			ifg_die("'%s': %s", o.factors, ifg_err());
-	} else {
-		ifg_factors_from_header(&f, &hq);
-		if (!st)
-			st = ifg_strategy_find("identity");
+		if (st->needs_lambda && strcmp(hf.strategy, st->name))
+			ifg_die("'%s': factors of strategy '%s' hold no lambda for strategy %s",
+				o.factors, hf.strategy[0] ? hf.strategy : hf.kind, st->name);
 	}
-	if (o.factors && st->needs_lambda && strcmp(hf.strategy, st->name))
-		ifg_die("'%s': factors of strategy '%s' hold no lambda for strategy %s", o.factors,
-			hf.strategy[0] ? hf.strategy : hf.kind, st->name);
-	double **dg = ifg_xcalloc(f.n_layers, sizeof *dg);
-	for (int l = 0; l < f.n_layers; l++) {
-		const struct ifg_layer_shape *s = &hq.layers[l];
-		size_t m = (size_t)s->d_out * (s->d_in + s->bias);
-		dg[l] = ifg_xmalloc(m, sizeof(double));
-		ifg_query_diff(m, Gq[l], Kq, Gn ? Gn[l] : NULL, Kn, dg[l]);
-	}
-	struct ifg_scorer sc;
-	if (ifg_scorer_init(&sc, &f, st, &o.damping, (const double *const *)dg) < 0)
-		ifg_die_err("cannot precondition the query gradient");
-	sc.prec = o.prec;
-	/* in-process gradients of the queries' layers */
+	/* in-process gradients of the factors' layers, else those of the sums
+	 * read, else of every layer */
 	struct ifg_gradmodel gm, *gmp = NULL;
 	if (o.model) {
-		char *list = ifg_layer_list(hq.n_layers, hq.layers);
-		if (ifg_gradmodel_open(&gm, o.model, list, false, 0, o.any_tok) < 0)
+		const struct ifg_gradhdr *lh = o.factors ? &hf : qt.G ? &qt.h : qn.G ? &qn.h : NULL;
+		char *list = lh ? ifg_layer_list(lh->n_layers, lh->layers) : NULL;
+		if (ifg_gradmodel_open(&gm, o.model, list ? list : "all", false, 0, o.any_tok) < 0)
 			ifg_die_err("cannot use the model");
 		free(list);
 		gmp = &gm;
 	}
+	/* with -m, records side by side, one per thread (struct lane) */
+	int nl = o.threads ? o.threads : openblas_get_num_threads();
+	if (!gmp || nl < 1)
+		nl = 1;
+	struct ifg_gradlanes gl = { 0 };
+	if (nl > 1 && ifg_gradlanes_open(&gl, &gm, nl, true) < 0)
+		ifg_die_err("cannot use the model");
+	if (ifg_querysum_compute(&qt, gmp, nl > 1 ? &gl : NULL) < 0)
+		ifg_die_err("cannot compute the toxic queries' gradients");
+	if (o.negatives && ifg_querysum_compute(&qn, gmp, nl > 1 ? &gl : NULL) < 0)
+		ifg_die_err("cannot compute the non-toxic queries' gradients");
+	if (qt.count <= 0)
+		ifg_die("'%s': the toxic queries' sum over no records", o.queries);
+	if (o.negatives && qn.count <= 0)
+		ifg_die("'%s': the non-toxic queries' sum over no records", o.negatives);
+	const struct ifg_gradhdr *hq = &qt.h;
+	if (o.negatives && ifg_gradhdr_same_model(hq, "queries", &qn.h, "negatives") < 0)
+		ifg_die_err("refusing to mix models");
+	if (o.factors && ifg_gradhdr_same_model(&hf, "factors", hq, "queries") < 0)
+		ifg_die_err("refusing to mix models");
+	if (!o.factors) {
+		ifg_factors_from_header(&f, hq);
+		if (!st)
+			st = ifg_strategy_find("identity");
+	}
+
+	/* P = H̃⁻¹ (G_tox / K_tox − G_safe / K_safe) */
+	double **dg = ifg_xcalloc(f.n_layers, sizeof *dg);
+	for (int l = 0; l < f.n_layers; l++) {
+		const struct ifg_layer_shape *s = &hq->layers[l];
+		size_t m = (size_t)s->d_out * (s->d_in + s->bias);
+		dg[l] = ifg_xmalloc(m, sizeof(double));
+		ifg_query_diff(m, qt.G[l], qt.count, o.negatives ? qn.G[l] : NULL, qn.count, dg[l]);
+	}
+	struct ifg_scorer sc;
+	if (ifg_scorer_init(&sc, &f, st, &o.damping, (const double *const *)dg,
+			    nl > 1 ? gl.blas_threads : o.threads) < 0)
+		ifg_die_err("cannot precondition the query gradient");
+	sc.prec = o.prec;
+	for (int l = 0; l < f.n_layers; l++)
+		free(dg[l]);
+	free(dg);
 	ifg_info("strategy %s, damping %s", st->name,
 		 !st->damped ? "none" : o.damping.rule == IFG_DAMP_FIXED ? "fixed" : "heuristic");
 
@@ -360,15 +390,8 @@ int main(int argc, char **argv)
 	struct ifg_writer *w = ifg_writer_open(o.out, o.compress);
 	if (!w)
 		ifg_die_err("cannot write output");
-	/* with -m, records side by side, one per thread (struct lane) */
-	int nl = o.threads ? o.threads : openblas_get_num_threads();
-	if (!gmp || nl < 1)
-		nl = 1;
-	struct ifg_gradlanes gl = { 0 };
 	struct lane *lane = NULL;
 	if (nl > 1) {
-		if (ifg_gradlanes_open(&gl, &gm, nl, true) < 0)
-			ifg_die_err("cannot use the model");
 		lane = ifg_xcalloc(nl, sizeof *lane);
 		for (int i = 0; i < nl; i++)
 			ifg_scorer_lane(&lane[i].sc, &sc);
@@ -383,14 +406,15 @@ int main(int argc, char **argv)
 		if (ifg_gradsrc_open(&src, nfiles ? argv[optind + i] : NULL, gmp) < 0)
 			ifg_die_err(gmp ? "cannot read tokens" : "cannot read gradients");
 		const struct ifg_gradhdr *h = &src.h;
-		if (ifg_gradhdr_same_model(o.factors ? &hf : &hq, o.factors ? "factors" : "queries",
+		if (ifg_gradhdr_same_model(o.factors ? &hf : hq, o.factors ? "factors" : "queries",
 					   h, "grads") < 0)
 			ifg_die_err("refusing to mix models");
 		if (!strcmp(h->labels, "sampled"))
 			ifg_warn("'%s': gradients of sampled labels; scores use true labels",
 				 h->source);
 		if (i == 0) {
-			ifg_scores_header(w, h, &sc, Gn != NULL, o.document, Kq, Kn);
+			ifg_scores_header(w, h, &sc, o.negatives != NULL, o.document, qt.count,
+					  qn.count);
 			if (ifg_writer_end(w) < 0)
 				ifg_die_err("write to '%s' failed", ifg_writer_name(w));
 		}
@@ -426,18 +450,11 @@ int main(int argc, char **argv)
 		 (unsigned long long)records, (unsigned long long)tokens, dt,
 		 dt > 0 ? (double)tokens / dt : 0.0, dt > 0 ? 100 * (sc.blas_seconds - blas0) / dt : 0.0,
 		 ifg_precision_name(o.prec), gmp ? ", gradients in-process" : "");
+	int64_t tq = qt.tmax > qn.tmax ? qt.tmax : qn.tmax;
 	ifg_info("memory %.1f MiB by the formula of ifg-influence(1) at T %lld, peak resident "
-		 "%.1f MiB", score_mib(&f, &o, gmp, tmax, nl), (long long)tmax, ifg_peak_rss_mib());
+		 "%.1f MiB", score_mib(&f, &o, gmp, tmax, nl, tq), (long long)tmax,
+		 ifg_peak_rss_mib());
 
-	for (int l = 0; l < f.n_layers; l++) {
-		free(dg[l]);
-		free(Gq[l]);
-		if (Gn)
-			free(Gn[l]);
-	}
-	free(dg);
-	free(Gq);
-	free(Gn);
 	for (int i = 0; lane && i < nl; i++) {
 		ifg_scorer_lane_release(&lane[i].sc);
 		bufs_release(&lane[i].b);
@@ -448,9 +465,8 @@ int main(int argc, char **argv)
 	bufs_release(&b);
 	ifg_scorer_release(&sc);
 	ifg_factors_release(&f);
-	ifg_gradhdr_release(&hq);
-	if (o.negatives)
-		ifg_gradhdr_release(&hn);
+	ifg_querysum_release(&qt);
+	ifg_querysum_release(&qn);
 	if (o.factors)
 		ifg_gradhdr_release(&hf);
 	return 0;

@@ -10,9 +10,8 @@
 #   covariance  ifg-factor covariance -m -P 2      (Kronfluence: fit_covariance)
 #   eigen       ifg-factor eigen                   (perform_eigendecomposition)
 #   lambda      ifg-factor lambda -m -P 2          (fit_lambda)
-#   scores      ifg-grad --sum (the two query sets side by side),
-#               ifg-influence -m -j 2
-#                                                  (compute_pairwise_scores x2)
+#   scores      ifg-influence -m -j 2, the queries' tokens summed in the
+#               same process            (compute_pairwise_scores x2)
 # BENCH_PIPE=1 runs the ifg-grad | ... pipelines instead of -m.
 #
 # What limits each ifg stage (perf, issue 14): covariance, lambda and scores
@@ -89,21 +88,22 @@ ifg_round() {
 			-o "$dir/factors.ifg" "$dir/train.ifg" || return 1
 	fi
 	t3=$(date +%s.%N)
-	# the two query sums side by side, one thread each
-	OPENBLAS_NUM_THREADS=1 "$bin/ifg-grad" -q -j 1 -m "$dir/m" --sum -o "$dir/gtox.ifg" \
-		"$dir/qtox.ifg" &
-	pids="$pids $!"
-	OPENBLAS_NUM_THREADS=1 "$bin/ifg-grad" -q -j 1 -m "$dir/m" --sum -o "$dir/gsafe.ifg" \
-		"$dir/qsafe.ifg" &
-	pids="$pids $!"
-	wait_all || return 1
 	if [ "${BENCH_PIPE:-0}" = 1 ]; then
+		# the two query sums side by side, one thread each
+		OPENBLAS_NUM_THREADS=1 "$bin/ifg-grad" -q -j 1 -m "$dir/m" --sum \
+			-o "$dir/gtox.ifg" "$dir/qtox.ifg" &
+		pids="$pids $!"
+		OPENBLAS_NUM_THREADS=1 "$bin/ifg-grad" -q -j 1 -m "$dir/m" --sum \
+			-o "$dir/gsafe.ifg" "$dir/qsafe.ifg" &
+		pids="$pids $!"
+		wait_all || return 1
 		"$bin/ifg-grad" -q -j $threads -m "$dir/m" "$dir/train.ifg" |
 			OPENBLAS_NUM_THREADS=$threads "$bin/ifg-influence" --quiet -f "$dir/factors.ifg" \
 			-q "$dir/gtox.ifg" -n "$dir/gsafe.ifg" -o "$dir/scores.ifg" || return 1
 	else
-		"$bin/ifg-influence" --quiet $m -f "$dir/factors.ifg" -q "$dir/gtox.ifg" \
-			-n "$dir/gsafe.ifg" -o "$dir/scores.ifg" "$dir/train.ifg" || return 1
+		# one process: the queries' sums and the records' scores, all in-process
+		"$bin/ifg-influence" --quiet $m -f "$dir/factors.ifg" -q "$dir/qtox.ifg" \
+			-n "$dir/qsafe.ifg" -o "$dir/scores.ifg" "$dir/train.ifg" || return 1
 	fi
 	t4=$(date +%s.%N)
 	echo "$t0 $t1 $t2 $t3 $t4" | awk '{printf "covariance %.4f eigen %.4f lambda %.4f scores %.4f\n",
@@ -204,8 +204,8 @@ if [ "${BENCH_KF64:-1}" = 1 ]; then
 		--nontoxic "$dir/safe.json" -o "$dir/kf64.json" --empirical-fisher --damping 1e-8 \
 		--bs 8 --fp64 2>"$dir/kf64.log" &&
 		"$bin/ifg-factor" fit -q -p f64 $m -o "$dir/f64.ifg" "$dir/train.ifg" &&
-		"$bin/ifg-influence" --quiet -p f64 $m -f "$dir/f64.ifg" -q "$dir/gtox.ifg" \
-			-n "$dir/gsafe.ifg" -o "$dir/s64.ifg" "$dir/train.ifg"; then
+		"$bin/ifg-influence" --quiet -p f64 $m -f "$dir/f64.ifg" -q "$dir/qtox.ifg" \
+			-n "$dir/qsafe.ifg" -o "$dir/s64.ifg" "$dir/train.ifg"; then
 		echo "kronfluence: agreement with Kronfluence fp64 (max|diff|/max, Pearson):" \
 			"ifg default $(/usr/bin/python3 "$here/kf_stages.py" agree "$dir/kf64.json" \
 			"$dir/scores.ifg"), ifg -p f64 $(/usr/bin/python3 "$here/kf_stages.py" agree \

@@ -13,15 +13,15 @@ head -n 4 examples.sh | sh -e 2>/dev/null
 $ref scores --fit fit.ifg --qsafe qsafe.ifg grads.ifg qtox.ifg scores.ifg
 $ref scores --fit fit.ifg grads.ifg qtox.ifg tox.ifg
 $ref scores --damping -1 --fit fit.ifg --qsafe qsafe.ifg grads.ifg qtox.ifg docs.ifg
-# the last: gradients in-process from a model and its tokens (factors and
-# queries of that model), equal to the ifg-grad pipeline's
+# the last: gradients in-process from a model and its tokens (records and
+# queries), equal to the ifg-grad pipeline's
 $ref tokens --seed 4 --hi 6 -o train.ifg
-$ref tokens --seed 5 --hi 3 -o tox.tok
-$ref tokens --seed 6 --hi 3 -o safe.tok
+$ref tokens --seed 5 --hi 3 -o qtox.tok
+$ref tokens --seed 6 --hi 3 -o qsafe.tok
 ifg-train -q --layers 1 --heads 2 --embd 8 --ctx 16 --vocab 50 -n 2 -o model train.ifg
 ifg-factor fit -q -m model -o factors.ifg train.ifg
-ifg-grad -q -m model --sum -o qtox.ifg tox.tok
-ifg-grad -q -m model --sum -o qsafe.ifg safe.tok
+ifg-grad -q -m model --sum -o qtox.ifg qtox.tok
+ifg-grad -q -m model --sum -o qsafe.ifg qsafe.tok
 tail -n 2 examples.sh | sh -e 2>/dev/null
 ifg-grad -q -m model train.ifg | ifg-influence -f factors.ifg -q qtox.ifg -n qsafe.ifg > piped.ifg
 cmp piped.ifg scores.ifg
