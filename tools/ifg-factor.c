@@ -20,6 +20,7 @@
 #include "cli.h"
 #include "ekfac.h"
 #include "gpt.h"
+#include "gradkeep.h"
 #include "gradlanes.h"
 #include "gradrec.h"
 #include "gradsrc.h"
@@ -38,7 +39,8 @@ static void usage(FILE *f)
 		"                  [-o file] [file ...]\n"
 		"       ifg-factor merge [-qvz] [-o file] file ...\n"
 		"       ifg-factor fit [-qvz] [-p prec] [-s strategy] [-m ckpt] [-L layers] [--sample]\n"
-		"                  [--seed N] [-j threads] [-P N] [--any-tokenizer] [-o file] file [file]\n"
+		"                  [--seed N] [-j threads] [-P N] [--keep MiB] [--any-tokenizer]\n"
+		"                  [-o file] file [file]\n"
 		"Fit EK-FAC factors of the tracked layers from gradient streams.\n"
 		"  -e, --eigen FILE      eigenbases for the lambda pass (eigen or factors)\n"
 		"  -m, --model CKPT      read tokens and compute the gradients in-process with\n"
@@ -49,6 +51,8 @@ static void usage(FILE *f)
 		"      --seed N          with -m --sample: the sampling seed (0)\n"
 		"  -j, --threads N       BLAS threads (default: OpenBLAS's)\n"
 		"  -P, --parallel N      with -m: N records side by side, one thread each (1)\n"
+		"      --keep MiB        fit -m of one file: keep the covariance pass's gradients\n"
+		"                        for the lambda pass when they fit in MiB (2048; 0: no)\n"
 		"      --any-tokenizer   with -m: run even when the model was trained with\n"
 		"                        another tokenizer than the records'\n"
 		"  -p, --precision P     f32: each record's products in float32, summed across\n"
@@ -72,6 +76,7 @@ struct opts {
 	uint64_t seed;
 	struct ifg_gradmodel *gm;	/* loaded from model for a pass, else NULL */
 	int parallel;		/* -P: records side by side with -m */
+	double keep_mib;	/* fit -m: --keep's budget for the kept gradients */
 };
 
 /* Loads -m's model for the passes; its layers are -L's, else like's (the
@@ -170,18 +175,23 @@ struct lane {
 };
 
 struct lanes {
-	struct ifg_gradlanes gl;
+	struct ifg_gradlanes gl;	/* the model's lanes; unopened for a replay */
+	int n;
 	struct lane *lane;
 	bool lambda;
 	const struct ifg_strategy *st;
 	enum ifg_precision prec;
+	struct ifg_gradkeep *keep;	/* non-NULL: keep each record's blocks */
 };
 
+/* nl lanes of sums, lane 0's f; gm: with the model's lanes (else for a
+ * replay of kept gradients). */
 static void lanes_open(struct lanes *ls, struct ifg_gradmodel *gm, struct ifg_factors *f,
 		       int nl)
 {
-	if (ifg_gradlanes_open(&ls->gl, gm, nl, false) < 0)
+	if (gm && ifg_gradlanes_open(&ls->gl, gm, nl, false) < 0)
 		ifg_die_err("cannot use the model");
+	ls->n = nl;
 	ls->lane = ifg_xcalloc(nl, sizeof *ls->lane);
 	ls->lane[0].f = f;
 	for (int i = 1; i < nl; i++) {
@@ -209,6 +219,9 @@ static int add_lane(void *arg, int i, const struct ifg_gradext *g)
 {
 	struct lanes *ls = arg;
 	struct lane *ln = &ls->lane[i];
+	if (ls->keep)
+		ifg_gradkeep_add(ls->keep, i, g->T, (const float *const *)g->a,
+				 (const float *const *)g->s);
 	for (int l = 0; l < ln->f->n_layers; l++) {
 		if (ls->prec == IFG_PREC_F64) {
 			ifg_widen_f64(g->a[l], (size_t)g->T * (g->layers[l].d_in + g->layers[l].bias),
@@ -245,7 +258,7 @@ static void pass_lanes(struct ifg_gradsrc *src, struct lanes *ls, const char *wh
 /* Adds lanes 1.. to lane 0's sums, in order, and frees them. */
 static void lanes_close(struct lanes *ls)
 {
-	int nl = ls->gl.n;
+	int nl = ls->n;
 	struct ifg_factors *f = ls->lane[0].f;
 	for (int i = 0; i < nl; i++) {
 		struct lane *ln = &ls->lane[i];
@@ -270,16 +283,19 @@ static void lanes_close(struct lanes *ls)
 		free(ln->s64);
 	}
 	free(ls->lane);
-	ifg_gradlanes_close(&ls->gl);
+	if (ls->gl.n)
+		ifg_gradlanes_close(&ls->gl);
 }
 
 /* One pass over grads files (or tokens files whose gradients o->gm
  * computes): covariance sums, or Λ sums with strategy st, the products of
  * each record in pass_prec.  h0 gets the first file's header; every file
- * must match ref (or h0). */
+ * must match ref (or h0).  keep: with -m, each record's blocks are kept
+ * in it, or (replay) the pass runs over those kept instead of the model's
+ * (the files' headers are still read and checked). */
 static void pass(char **files, int n, bool lambda, const struct ifg_strategy *st,
 		 const struct opts *o, struct ifg_gradhdr *h0, const struct ifg_gradhdr *ref,
-		 const char *refwhat, struct ifg_factors *f)
+		 const char *refwhat, struct ifg_factors *f, struct ifg_gradkeep *keep, bool replay)
 {
 	const char *what = lambda ? "lambda" : "covariance";
 	double *a64 = NULL, *s64 = NULL;
@@ -290,7 +306,10 @@ static void pass(char **files, int n, bool lambda, const struct ifg_strategy *st
 	enum ifg_precision prec = pass_prec(o, lambda);
 	/* -m -P N: records side by side, one per thread (struct lane) */
 	int nl = o->gm && o->parallel > 1 ? o->parallel : 1;
-	struct lanes ls = { .lambda = lambda, .st = st, .prec = prec };
+	struct lanes ls = { .lambda = lambda, .st = st, .prec = prec,
+			    .keep = replay ? NULL : keep };
+	if (replay)	/* the kept records' lanes, one per lane of the first pass */
+		nl = keep->n_lanes;
 	for (int i = 0; i < (n ? n : 1); i++) {
 		struct ifg_gradsrc src;
 		if (ifg_gradsrc_open(&src, n ? files[i] : NULL, o->gm) < 0)
@@ -313,10 +332,14 @@ static void pass(char **files, int n, bool lambda, const struct ifg_strategy *st
 				L->Lambda_sum = ifg_xcalloc((size_t)L->d_out * ifg_layer_na(L),
 							    sizeof(double));
 		}
-		if (i == 0 && nl > 1)
-			lanes_open(&ls, o->gm, f, nl);
+		if (i == 0 && (nl > 1 || replay))
+			lanes_open(&ls, replay ? NULL : o->gm, f, nl);
 		const msgpack_object *rec;
 		int rc = 0;
+		if (replay) {
+			ifg_gradsrc_close(&src);
+			continue;
+		}
 		if (nl > 1) {
 			pass_lanes(&src, &ls, what, &records, &tokens, &tmax);
 			ifg_gradsrc_close(&src);
@@ -336,6 +359,8 @@ static void pass(char **files, int n, bool lambda, const struct ifg_strategy *st
 					      T, &f->blas_seconds) < 0)
 					ifg_die_err("%s", what);
 			}
+			if (keep)
+				ifg_gradkeep_add(keep, 0, (int)T, src.a, src.s);
 			records++;
 			tokens += (uint64_t)T;
 			if (T > tmax)
@@ -347,8 +372,14 @@ static void pass(char **files, int n, bool lambda, const struct ifg_strategy *st
 			ifg_die_err(o->gm ? "cannot read tokens" : "cannot read gradients");
 		ifg_gradsrc_close(&src);
 	}
+	if (replay) {
+		double kept;
+		ifg_gradkeep_count(keep, &records, &tokens, &tmax, &kept);
+		if (ifg_gradkeep_replay(keep, add_lane, &ls) < 0)
+			ifg_die_err("%s", what);
+	}
 	ifg_progress_done();
-	if (nl > 1)
+	if (nl > 1 || replay)
 		lanes_close(&ls);
 	free(a64);
 	free(s64);
@@ -357,9 +388,20 @@ static void pass(char **files, int n, bool lambda, const struct ifg_strategy *st
 	ifg_warn("%s: %llu records, %llu tokens in %.3f s (%.3g us/token, BLAS %.0f%%, %s%s)",
 		 what, (unsigned long long)records, (unsigned long long)tokens, dt,
 		 tokens ? 1e6 * dt / (double)tokens : 0.0, dt > 0 ? 100 * blas / dt : 0.0,
-		 ifg_precision_name(prec), o->gm ? ", gradients in-process" : "");
+		 ifg_precision_name(prec),
+		 replay ? ", the covariance pass's gradients"
+		 : o->gm ? ", gradients in-process" : "");
+	uint64_t kr = 0, kt = 0;
+	int64_t km = 0;
+	double kept = 0;
+	if (keep)
+		ifg_gradkeep_count(keep, &kr, &kt, &km, &kept);
+	if (keep && !replay && !ifg_gradkeep_complete(keep))
+		ifg_info("%s: the gradients pass --keep %g MiB: the lambda pass computes "
+			 "them again", what, o->keep_mib);
 	ifg_info("%s: memory %.1f MiB by the formula of ifg-factor(1) at T %lld, "
-		 "peak resident %.1f MiB", what, pass_mib(f, lambda, o, tmax, nl), (long long)tmax,
+		 "peak resident %.1f MiB", what,
+		 pass_mib(f, lambda, o, tmax, nl) + kept / (1024.0 * 1024.0), (long long)tmax,
 		 ifg_peak_rss_mib());
 }
 
@@ -405,7 +447,7 @@ static void stage_covariance(char **files, int n, struct opts *o)
 	struct ifg_gradhdr h;
 	struct ifg_factors f = { 0 };
 	open_model(o, NULL);
-	pass(files, n, false, NULL, o, &h, NULL, NULL, &f);
+	pass(files, n, false, NULL, o, &h, NULL, NULL, &f, NULL, false);
 	close_model(o);
 	for (int l = 0; l < f.n_layers; l++)
 		ifg_cov_symmetrize(&f.layer[l]);
@@ -502,7 +544,7 @@ static void stage_lambda(char **files, int n, struct opts *o)
 		}
 	}
 	open_model(o, o->eigen ? &he : NULL);
-	pass(files, n, true, o->st, o, &h, o->eigen ? &he : NULL, "eigen", &f);
+	pass(files, n, true, o->st, o, &h, o->eigen ? &he : NULL, "eigen", &f, NULL, false);
 	close_model(o);
 	write_factors(o, IFG_KIND_FACTORS, &h, &f, IFG_PART_EIGEN | IFG_PART_LAMBDA, o->st->name,
 		      pass_prec(o, true));
@@ -594,13 +636,25 @@ static void stage_fit(char **files, int n, struct opts *o)
 	struct ifg_gradhdr hc, hl;
 	struct ifg_factors f = { 0 };
 	open_model(o, NULL);
+	/* one file read by the model twice: the lambda pass over the gradients
+	 * the covariance pass kept, when they fit in --keep */
+	struct ifg_gradkeep keep, *kp = NULL;
+	if (o->gm && n == 1 && st->needs_eigen && st->needs_lambda && o->keep_mib > 0) {
+		int nl = o->parallel > 1 ? o->parallel : 1;
+		ifg_gradkeep_init(&keep, nl, o->gm->g.n_layers, o->gm->g.layers,
+				  o->keep_mib * 1024.0 * 1024.0);
+		kp = &keep;
+	}
 	if (st->needs_eigen) {
-		pass(files, 1, false, NULL, o, &hc, NULL, NULL, &f);
+		pass(files, 1, false, NULL, o, &hc, NULL, NULL, &f, kp, false);
 		eigen_in_place(&f);
 	}
+	bool replay = kp && ifg_gradkeep_complete(kp);
 	if (st->needs_lambda)
 		pass(files + n - 1, 1, true, st, o, &hl, st->needs_eigen ? &hc : NULL, "grads",
-		     &f);
+		     &f, replay ? kp : NULL, replay);
+	if (kp)
+		ifg_gradkeep_release(kp);
 	close_model(o);
 	write_factors(o, IFG_KIND_FACTORS, st->needs_lambda ? &hl : &hc, &f,
 		      IFG_PART_EIGEN | IFG_PART_LAMBDA, st->name, pass_prec(o, st->needs_lambda));
@@ -614,20 +668,22 @@ static void stage_fit(char **files, int n, struct opts *o)
 int main(int argc, char **argv)
 {
 	ifg_cli_init(argv[0]);
-	enum { OPT_SAMPLE = 256, OPT_SEED, OPT_ANYTOK };
+	enum { OPT_SAMPLE = 256, OPT_SEED, OPT_ANYTOK, OPT_KEEP };
 	static const struct option longopts[] = {
 		{ "model", required_argument, NULL, 'm' },  { "layers", required_argument, NULL, 'L' },
 		{ "sample", no_argument, NULL, OPT_SAMPLE }, { "seed", required_argument, NULL, OPT_SEED },
 		{ "threads", required_argument, NULL, 'j' }, { "precision", required_argument, NULL, 'p' },
 		{ "parallel", required_argument, NULL, 'P' },
 		{ "any-tokenizer", no_argument, NULL, OPT_ANYTOK },
+		{ "keep", required_argument, NULL, OPT_KEEP },
 		{ "eigen", required_argument, NULL, 'e' },  { "output", required_argument, NULL, 'o' },
 		{ "strategy", required_argument, NULL, 's' }, { "zstd", no_argument, NULL, 'z' },
 		{ "quiet", no_argument, NULL, 'q' },	    { "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },	    { "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct opts o = { .compress = IFG_COMPRESS_AUTO, .prec = -1 };
+	struct opts o = { .compress = IFG_COMPRESS_AUTO, .prec = -1, .keep_mib = 2048 };
+	bool keep_given = false;
 	const char *strategy = "ekfac";
 	int c;
 	const struct ifg_cli_std std = { usage, &o.out, &o.compress };
@@ -644,6 +700,10 @@ int main(int argc, char **argv)
 			seeded = true;
 			break;
 		case OPT_ANYTOK: o.any_tok = true; break;
+		case OPT_KEEP:
+			o.keep_mib = ifg_opt_double("--keep", optarg, 0, 1e9);
+			keep_given = true;
+			break;
 		case 'j': ifg_gpt_set_threads((int)ifg_opt_long("-j", optarg, 1, 1024)); break;
 		case 'P': o.parallel = (int)ifg_opt_long("-P", optarg, 1, 1024); break;
 		case 'p':
@@ -672,6 +732,8 @@ int main(int argc, char **argv)
 		ifg_usage_error("-m applies to the covariance, lambda and fit stages");
 	if (!o.model && (o.layers || o.sample || seeded || o.any_tok || o.parallel))
 		ifg_usage_error("-L, --sample, --seed, -P and --any-tokenizer go with -m");
+	if (keep_given && (strcmp(stage, "fit") || !o.model))
+		ifg_usage_error("--keep goes with fit -m");
 	if (!strcmp(stage, "covariance"))
 		stage_covariance(files, n, &o);
 	else if (!strcmp(stage, "eigen")) {

@@ -12,6 +12,9 @@
 #   lambda      ifg-factor lambda -m -P 2          (fit_lambda)
 #   scores      ifg-influence -m -j 2, the queries' tokens summed in the
 #               same process            (compute_pairwise_scores x2)
+# Then the fit as one command, ifg-factor fit -m -P 2, whose lambda pass
+# runs over the gradients the covariance pass kept (--keep) instead of a
+# second forward and backward ("fit, one command" and "kf-fit-one-command").
 # BENCH_PIPE=1 runs the ifg-grad | ... pipelines instead of -m.
 #
 # What limits each ifg stage (perf, issue 14): covariance, lambda and scores
@@ -106,6 +109,11 @@ ifg_round() {
 			-n "$dir/qsafe.ifg" -o "$dir/scores.ifg" "$dir/train.ifg" || return 1
 	fi
 	t4=$(date +%s.%N)
+	# the whole fit as one command: the lambda pass over the gradients the
+	# covariance pass kept (--keep), no second forward and backward
+	"$bin/ifg-factor" fit -q $m -P $threads -o "$dir/fit1.ifg" "$dir/train.ifg" || return 1
+	t5=$(date +%s.%N)
+	echo "$t4 $t5" | awk '{printf "%.4f\n", $2 - $1}' >>"$dir/fit1.times"
 	echo "$t0 $t1 $t2 $t3 $t4" | awk '{printf "covariance %.4f eigen %.4f lambda %.4f scores %.4f\n",
 		$2 - $1, $3 - $2, $4 - $3, $5 - $4}'
 }
@@ -174,6 +182,7 @@ print(" ".join("%s %.4f" % (k, t[k]) for k in ("covariance", "eigen", "lambda", 
 }
 
 : >"$dir/ifg.times"
+: >"$dir/fit1.times"
 : >"$dir/ifg2.times"
 : >"$dir/kf.times"
 "$bin/ifg-cat" -q -s 0/2 -o "$dir/shard-0.ifg" "$dir/train.ifg" &&
@@ -292,4 +301,26 @@ report() {
 		}'
 }
 report "$dir/ifg.times" "" ""
+# the fit as one command (ifg-factor fit -m -P, gradients kept) against
+# Kronfluence's three fitting stages, and with the scores the whole path
+a=$(med "$dir/fit1.times" 1)
+b=$(awk '{print $2 + $4 + $6}' "$dir/kf.times" | sort -g | awk '{v[NR] = $1}
+	END {printf "%.4f", NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2}')
+echo "bench: kf-fit-one-command ifg=$a ref=$b refname=kronfluence-1.0.1-fp32 unit=s ratio=$(echo "$b $a" | awk '{printf "%.2f", $1 / $2}')"
+paste "$dir/fit1.times" "$dir/ifg.times" "$dir/kf.times" | awk '
+	function med(a, n,   i, j, t) {
+		for (i = 2; i <= n; i++)
+			for (j = i; j > 1 && a[j - 1] > a[j]; j--) { t = a[j]; a[j] = a[j - 1]; a[j - 1] = t }
+		return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
+	}
+	{
+		n++
+		fk = $11 + $13 + $15
+		f[n] = fk / $1; p[n] = (fk + $17) / ($1 + $9)
+		lf = lf sprintf(" %.2f", f[n]); lp = lp sprintf(" %.2f", p[n])
+	}
+	END {
+		printf "kronfluence: fit, one command ratio per round%s, median %.2f\n", lf, med(f, n)
+		printf "kronfluence: tokens-to-scores, fit as one command ratio per round%s, median %.2f\n", lp, med(p, n)
+	}'
 report "$dir/ifg2.times" shards- " (2 shards)"
