@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli.h"
 #include "ekfac.h"
 #include "kinds.h"
 #include "util.h"
@@ -78,21 +79,27 @@ int ifg_querysum_compute(struct ifg_querysum *q, struct ifg_gradmodel *gm,
 	size_t cap = 0;
 	if (gl) {
 		int k;
-		while ((rc = k = ifg_gradlanes_next(gl, &src, nothing, NULL)) > 0)
+		while ((rc = k = ifg_gradlanes_next(gl, &src, nothing, NULL)) > 0) {
 			for (int i = 0; i < k; i++) {
 				ifg_gradsum_add(&gl->lane[i].gm->g, G, &buf, &cap);
 				if (gl->lane[i].job.T > q->tmax)
 					q->tmax = gl->lane[i].job.T;
 			}
+			ifg_progress("queries '%s': %llu records", src.h.source,
+				     (unsigned long long)src.records);
+		}
 	} else {
 		const msgpack_object *rec;
 		while ((rc = ifg_gradsrc_next(&src, &rec)) > 0) {
 			ifg_gradsum_add(&gm->g, G, &buf, &cap);
 			if ((int64_t)src.T > q->tmax)
 				q->tmax = (int64_t)src.T;
+			ifg_progress("queries '%s': %llu records", src.h.source,
+				     (unsigned long long)src.records);
 		}
 	}
 	free(buf);
+	ifg_progress_done();
 	if (rc == 0 && src.records == 0)
 		rc = ifg_reader_err(src.r, "no records: a query set needs at least one");
 	if (rc == 0)
