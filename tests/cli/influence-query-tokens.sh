@@ -52,3 +52,10 @@ for j in 1 2; do
 	[ ! -e x.ifg ]
 	grep -q "'bad.tok': record 2 at byte [0-9]*: token 60 at position 1 is outside" err
 done
+# query sums, factors or records of another model are refused, nothing written
+ifg-train -q --layers 2 --heads 2 --embd 16 --ctx 16 --vocab 50 -n 2 -s 9 -o model2 train.ifg
+for args in "-q qtox.ifg -n qsafe.tok" "-q qall.ifg" "-f f.ifg -q qtox.tok"; do
+	if ifg-influence --quiet -m model2 $args -o x.ifg train.ifg 2>err; then exit 1; fi
+	[ ! -e x.ifg ]
+	grep -q "refusing to mix models: .* come from different models" err
+done
