@@ -115,20 +115,26 @@ bool ifg_gradkeep_complete(const struct ifg_gradkeep *k)
 }
 
 void ifg_gradkeep_count(const struct ifg_gradkeep *k, uint64_t *records, uint64_t *tokens,
-			int64_t *tmax, double *bytes)
+			int64_t *tmax)
 {
 	*records = *tokens = 0;
 	*tmax = 0;
-	*bytes = 0;
 	for (int i = 0; i < k->n_lanes; i++) {
 		const struct ifg_gradkeep_lane *ln = &k->lane[i];
 		*records += ln->n;
-		*bytes += ln->bytes;
 		for (size_t r = 0; r < ln->n; r++) {
 			*tokens += (uint64_t)ln->T[r];
 			*tmax = ln->T[r] > *tmax ? ln->T[r] : *tmax;
 		}
 	}
+}
+
+double ifg_gradkeep_bytes(const struct ifg_gradkeep *k)
+{
+	double b = 0;
+	for (int i = 0; i < k->n_lanes; i++)
+		b += k->lane[i].bytes;
+	return b;
 }
 
 struct replay {

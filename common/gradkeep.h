@@ -48,9 +48,11 @@ void ifg_gradkeep_add(struct ifg_gradkeep *k, int lane, int T, const float *cons
 		      const float *const *s);
 /* Whether every record is kept (no lane passed its share). */
 bool ifg_gradkeep_complete(const struct ifg_gradkeep *k);
-/* Records and tokens kept, the longest record, and their bytes. */
+/* Records and tokens kept, and the longest record. */
 void ifg_gradkeep_count(const struct ifg_gradkeep *k, uint64_t *records, uint64_t *tokens,
-			int64_t *tmax, double *bytes);
+			int64_t *tmax);
+/* The bytes kept, all lanes. */
+double ifg_gradkeep_bytes(const struct ifg_gradkeep *k);
 /* Runs work(arg, i, g) on every record lane i kept, in order, lane i on
  * thread i; g holds the record's layers, T, a and s (no model).  -1 with
  * the first failing lane's message (ifg_seterr) when a work returns

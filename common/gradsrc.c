@@ -101,8 +101,6 @@ uint64_t ifg_sample_key(const msgpack_object *rec, uint64_t recno)
 	return recno;
 }
 
-/* The grads header ifg-grad would write for these tokens: model,
- * tokenizer (the tokens stream's), layers, labels, seed, dtype f32. */
 /* The per-layer array tables of an opened source. */
 static void alloc_layers(struct ifg_gradsrc *src)
 {
@@ -116,6 +114,8 @@ static void alloc_layers(struct ifg_gradsrc *src)
 	src->scap = ifg_xcalloc(n, sizeof *src->scap);
 }
 
+/* The grads header ifg-grad would write for these tokens: model,
+ * tokenizer (the tokens stream's), layers, labels, seed, dtype f32. */
 static int model_header(struct ifg_gradsrc *src)
 {
 	struct ifg_gradmodel *gm = src->gm;

@@ -49,6 +49,17 @@ int ifg_querysum_open(struct ifg_querysum *q, const char *path, bool tokens_ok)
 	return rc;
 }
 
+/* One record's blocks into G, its length into q->tmax, and the progress. */
+static void add_record(struct ifg_querysum *q, const struct ifg_gradsrc *src,
+		       const struct ifg_gradext *g, double **G, double **buf, size_t *cap)
+{
+	ifg_gradsum_add(g, G, buf, cap);
+	if (g->T > q->tmax)
+		q->tmax = g->T;
+	ifg_progress("queries '%s': %llu records", src->h.source,
+		     (unsigned long long)src->records);
+}
+
 /* The lanes' records of one batch added in input order on this thread, as
  * the one-lane loop adds them. */
 static int nothing(void *arg, int lane, const struct ifg_gradext *g)
@@ -79,24 +90,13 @@ int ifg_querysum_compute(struct ifg_querysum *q, struct ifg_gradmodel *gm,
 	size_t cap = 0;
 	if (gl) {
 		int k;
-		while ((rc = k = ifg_gradlanes_next(gl, &src, nothing, NULL)) > 0) {
-			for (int i = 0; i < k; i++) {
-				ifg_gradsum_add(&gl->lane[i].gm->g, G, &buf, &cap);
-				if (gl->lane[i].job.T > q->tmax)
-					q->tmax = gl->lane[i].job.T;
-			}
-			ifg_progress("queries '%s': %llu records", src.h.source,
-				     (unsigned long long)src.records);
-		}
+		while ((rc = k = ifg_gradlanes_next(gl, &src, nothing, NULL)) > 0)
+			for (int i = 0; i < k; i++)
+				add_record(q, &src, &gl->lane[i].gm->g, G, &buf, &cap);
 	} else {
 		const msgpack_object *rec;
-		while ((rc = ifg_gradsrc_next(&src, &rec)) > 0) {
-			ifg_gradsum_add(&gm->g, G, &buf, &cap);
-			if ((int64_t)src.T > q->tmax)
-				q->tmax = (int64_t)src.T;
-			ifg_progress("queries '%s': %llu records", src.h.source,
-				     (unsigned long long)src.records);
-		}
+		while ((rc = ifg_gradsrc_next(&src, &rec)) > 0)
+			add_record(q, &src, &gm->g, G, &buf, &cap);
 	}
 	free(buf);
 	ifg_progress_done();

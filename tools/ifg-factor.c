@@ -373,8 +373,7 @@ static void pass(char **files, int n, bool lambda, const struct ifg_strategy *st
 		ifg_gradsrc_close(&src);
 	}
 	if (replay) {
-		double kept;
-		ifg_gradkeep_count(keep, &records, &tokens, &tmax, &kept);
+		ifg_gradkeep_count(keep, &records, &tokens, &tmax);
 		if (ifg_gradkeep_replay(keep, add_lane, &ls) < 0)
 			ifg_die_err("%s", what);
 	}
@@ -391,11 +390,7 @@ static void pass(char **files, int n, bool lambda, const struct ifg_strategy *st
 		 ifg_precision_name(prec),
 		 replay ? ", the covariance pass's gradients"
 		 : o->gm ? ", gradients in-process" : "");
-	uint64_t kr = 0, kt = 0;
-	int64_t km = 0;
-	double kept = 0;
-	if (keep)
-		ifg_gradkeep_count(keep, &kr, &kt, &km, &kept);
+	double kept = keep ? ifg_gradkeep_bytes(keep) : 0;
 	if (keep && !replay && !ifg_gradkeep_complete(keep))
 		ifg_info("%s: the gradients pass --keep %g MiB: the lambda pass computes "
 			 "them again", what, o->keep_mib);
