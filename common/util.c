@@ -104,11 +104,23 @@ void *ifg_xmalloc(size_t n, size_t size)
 	return p;
 }
 
+/* A large calloc comes as fresh pages that the kernel maps, on a first
+ * read, to its shared zero page; a later write then costs a copy-on-write
+ * fault and a TLB shootdown to every core running this process (an IPI,
+ * trapped in a VM).  Sums that BLAS reads before it writes (beta = 1) met
+ * that once per 4 KiB: over a second of the covariance pass.  So a large
+ * block is written here, one plain fault per page, before anyone reads it. */
 void *ifg_xcalloc(size_t n, size_t size)
 {
+	enum { TOUCH = 64 << 10 };
+	size_t b = mulsize(n ? n : 1, size ? size : 1);
 	void *p = calloc(n ? n : 1, size ? size : 1);
 	if (!p)
 		ifg_oom();
+	/* a zero written into each page (volatile: the compiler knows calloc's
+	 * memory is zero and would drop a memset) */
+	for (size_t i = 0; b >= TOUCH && i < b; i += 4096)
+		((volatile char *)p)[i] = 0;
 	return p;
 }
 
