@@ -293,7 +293,45 @@ struct eig_job {
 	int info;
 };
 
-static void eig_run(struct eig_job *j)
+/* dsyevd's workspace, one per worker, for every n up to its size: LAPACKE
+ * would take (and first touch) 1 + 6n + 2n² doubles and a transposed copy
+ * of the matrix on every call. */
+struct eig_work {
+	double *work;
+	lapack_int *iwork, lwork, liwork;
+};
+
+static void eig_work_init(struct eig_work *w, int n)
+{
+	double wq;
+	lapack_int iq;
+	w->work = NULL;
+	w->iwork = NULL;
+	w->lwork = w->liwork = 0;
+	if (LAPACKE_dsyevd_work(LAPACK_COL_MAJOR, 'V', 'U', n, NULL, n > 1 ? n : 1, NULL, &wq, -1,
+				&iq, -1) != 0)
+		return;	/* eig_run falls back to LAPACKE's own workspace */
+	w->lwork = (lapack_int)wq;
+	w->liwork = iq;
+	w->work = ifg_xmalloc(w->lwork > 0 ? w->lwork : 1, sizeof *w->work);
+	w->iwork = ifg_xmalloc(w->liwork > 0 ? w->liwork : 1, sizeof *w->iwork);
+}
+
+/* q (n, n) in place: q := qᵀ, in tiles that stay in cache. */
+static void transpose_square(double *q, int n)
+{
+	enum { B = 32 };
+	for (int i0 = 0; i0 < n; i0 += B)
+		for (int k0 = i0; k0 < n; k0 += B)
+			for (int i = i0; i < i0 + B && i < n; i++)
+				for (int k = k0 > i + 1 ? k0 : i + 1; k < k0 + B && k < n; k++) {
+					double t = q[(size_t)i * n + k];
+					q[(size_t)i * n + k] = q[(size_t)k * n + i];
+					q[(size_t)k * n + i] = t;
+				}
+}
+
+static void eig_run(struct eig_job *j, const struct eig_work *w)
 {
 	int n = j->n;
 	const double *sum = j->sum;
@@ -304,8 +342,16 @@ static void eig_run(struct eig_job *j)
 		for (int k = 0; k < n; k++)
 			q[(size_t)i * n + k] =
 				0.5 * (sum[(size_t)i * n + k] + sum[(size_t)k * n + i]) * inv;
-	/* row-major: on return column k of q is the eigenvector of ev[k] */
-	j->info = (int)LAPACKE_dsyevd(LAPACK_ROW_MAJOR, 'V', 'U', n, q, n, j->ev);
+	/* q is exactly symmetric, so as a column-major matrix it is the same:
+	 * decomposed in place, row k of q is then the eigenvector of ev[k];
+	 * transposed, column k is (the layout of the factors' Q, and what
+	 * LAPACKE's row-major call returns, byte for byte) */
+	if (w->work)
+		j->info = (int)LAPACKE_dsyevd_work(LAPACK_COL_MAJOR, 'V', 'U', n, q, n, j->ev,
+						   w->work, w->lwork, w->iwork, w->liwork);
+	else
+		j->info = (int)LAPACKE_dsyevd(LAPACK_COL_MAJOR, 'V', 'U', n, q, n, j->ev);
+	transpose_square(q, n);
 }
 
 struct eig_pool {
@@ -317,8 +363,12 @@ struct eig_pool {
 static void *eig_worker(void *arg)
 {
 	struct eig_pool *p = arg;
+	struct eig_work w;
+	eig_work_init(&w, p->jobs[0].n);	/* jobs come largest first */
 	for (int i; (i = atomic_fetch_add(&p->next, 1)) < p->n;)
-		eig_run(&p->jobs[i]);
+		eig_run(&p->jobs[i], &w);
+	free(w.work);
+	free(w.iwork);
 	return NULL;
 }
 
