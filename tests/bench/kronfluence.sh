@@ -32,7 +32,10 @@
 # pipelines/sharded.sh runs them, avoid that: every stage is also timed that
 # way (the "shards-" lines).  Gradients through a pipe or file cost ifg-grad
 # a third more time writing and each consumer its reading and conversion;
-# -m removes both.
+# -m removes both.  Memory touched for the first time is dear on this
+# machine (the VM returns freed pages to its host: 1-2 s per GiB), so the
+# fit's kept gradients cost it about 1 s, less than the second forward and
+# backward they save.
 # BENCH_KF64=0 skips the agreement check against Kronfluence's float64 run.
 # ifg and Kronfluence run back to back, BENCH_REPEAT times (default 3); each
 # ratio is of the medians (ratio > 1: ifg faster), with the load (uptime)
