@@ -7,18 +7,23 @@
 #   make fuzz       libFuzzer on the record reader (FUZZ_SECONDS=60)
 #   make install PREFIX=/usr/local DESTDIR=
 #
-# Layout: common/*.c -> build/libifg.a; tools/NAME.c -> bin/NAME;
+# Layout: common/DOMAIN/*.c -> build/libifg.a (the domains in COMMON_DIRS,
+# each on the include path); tools/NAME.c -> bin/NAME;
 # tests/check_*.c -> Check suites; tests/cli/*.sh -> CLI cases.
 # The sanitizer build (ASan + UBSan) of all of it lives in build-san/.
 
 PREFIX  ?= /usr/local
+# common/, by domain: basics, the stream format and its records, text and
+# tokenizers, the models (training, decoding), influence, evaluation
+COMMON_DIRS := util records text model influence evaluation
+COMMON_INC  := $(COMMON_DIRS:%=-Icommon/%)
 DESTDIR ?=
 PKGS    := openblas lapacke msgpack libzstd jansson libpcre2-8 libutf8proc
 CC      ?= cc
 OPT     ?= -O2 -march=native
 CFLAGS  ?= $(OPT) -g
 CFLAGS  += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Wno-sign-compare -Wno-unused-parameter \
-           -Icommon $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+           $(COMMON_INC) $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 LDLIBS  += $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lm -lpthread
 CHECK_LIBS = $(shell pkg-config --libs check 2>/dev/null)
 
@@ -28,8 +33,8 @@ SAN_FLAGS = -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=undefined 
 B ?= build
 BIN ?= bin
 
-COMMON_SRC := $(sort $(wildcard common/*.c))
-COMMON_HDR := $(wildcard common/*.h)
+COMMON_SRC := $(sort $(wildcard $(COMMON_DIRS:%=common/%/*.c)))
+COMMON_HDR := $(wildcard $(COMMON_DIRS:%=common/%/*.h))
 TOOL_SRC   := $(sort $(wildcard tools/*.c))
 TEST_SRC   := $(sort $(wildcard tests/check_*.c))
 PROGS      := $(patsubst tools/%.c,$(BIN)/%,$(TOOL_SRC))
@@ -118,7 +123,7 @@ fuzz: deps
 	@mkdir -p build-fuzz
 	@for t in $(FUZZ_TARGETS); do \
 	    mkdir -p build-fuzz/work-$$t tests/fuzz/corpus-$$t && \
-	    clang -O1 -g -fsanitize=fuzzer,address,undefined -std=c11 -D_GNU_SOURCE -Icommon \
+	    clang -O1 -g -fsanitize=fuzzer,address,undefined -std=c11 -D_GNU_SOURCE $(COMMON_INC) \
 	        $(shell pkg-config --cflags $(PKGS)) -o build-fuzz/fuzz_$$t \
 	        tests/fuzz/fuzz_$$t.c $(COMMON_SRC) $(LDLIBS) && \
 	    build-fuzz/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -max_len=4096 \

@@ -1,7 +1,7 @@
-/* check_dpo.c: the DPO loss and its gradient (common/dpo.h) against
+/* check_dpo.c: the DPO loss and its gradient (common/model/dpo.h) against
  * central finite differences on a tiny random GPT with a different random
  * reference, micro-batch accumulation, the reference cache, and the pair
- * batches (common/tokdata.h). */
+ * batches (common/records/tokdata.h). */
 #include <stdint.h>
 
 #include "dpo.h"

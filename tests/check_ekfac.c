@@ -1,5 +1,5 @@
 /* check_ekfac.c: covariance, eigen, lambda, merge and the inverse of
- * common/ekfac.c against dense brute force on tiny random layers. */
+ * common/influence/ekfac.c against dense brute force on tiny random layers. */
 #include <lapacke.h>
 #include <stdint.h>
 

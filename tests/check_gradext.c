@@ -1,4 +1,4 @@
-/* check_gradext.c: the gradients extracted per record (common/gradext.c)
+/* check_gradext.c: the gradients extracted per record (common/influence/gradext.c)
  * against the model's own parameter gradients, and the layer selection. */
 #include <math.h>
 #include <string.h>

@@ -1,5 +1,5 @@
 /* check_gradrec.c: grads, gradsum and factor records written and read back,
- * shape checks, and the same-model checks of common/gradrec.c. */
+ * shape checks, and the same-model checks of common/records/gradrec.c. */
 #include <unistd.h>
 
 #include "gradrec.h"

@@ -1,5 +1,5 @@
 /* check_influence.c: query-gradient difference, preconditioning and the
- * per-token and document scores of common/influence.c against naive loops. */
+ * per-token and document scores of common/influence/influence.c against naive loops. */
 #include <stdint.h>
 #include <unistd.h>
 

@@ -1,4 +1,4 @@
-/* check_kernels.c: the kernels of common/kernels.c that the GPT-2 model
+/* check_kernels.c: the kernels of common/model/kernels.c that the GPT-2 model
  * tests do not cover yet, each forward against a double-precision formula
  * written here and each backward against central differences of that
  * formula (in double, so the differences are accurate to about 1e-9). */

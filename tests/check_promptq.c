@@ -1,4 +1,4 @@
-/* check_promptq.c: ifg-sample's sampling queue (common/promptq.c) driven as
+/* check_promptq.c: ifg-sample's sampling queue (common/model/promptq.c) driven as
  * ifg-sample drives it, for many k, batch sizes and prompt counts, against
  * what the order must be: every (prompt, sample) taken exactly once, in
  * (prompt, sample) order whatever the batch size; each prompt freed once,

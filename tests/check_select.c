@@ -1,4 +1,4 @@
-/* check_select.c: the selection library (common/select.c) against brute
+/* check_select.c: the selection library (common/influence/select.c) against brute
  * force: the quantile against sorting, the streamed selection (stats, rank,
  * plan, per-document masks) against a direct transcription of the
  * reference loop that keeps every score and a boolean mask in memory. */

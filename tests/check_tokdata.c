@@ -1,4 +1,4 @@
-/* check_tokdata.c: token records in memory (common/tokdata.h): loading
+/* check_tokdata.c: token records in memory (common/records/tokdata.h): loading
  * streams written here (records with and without masks, two files, zstd),
  * the data's identity, bad inputs, the fit to a model, the epochs' order,
  * the (B, T) batches with targets and IF-Guide weights, and preference pairs

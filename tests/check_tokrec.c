@@ -1,4 +1,4 @@
-/* check_tokrec.c: tokens records written by common/tokrec.c, read back with
+/* check_tokrec.c: tokens records written by common/records/tokrec.c, read back with
  * the record reader: the ids' dtype and values, the mask, the header's keys. */
 #include <stdint.h>
 #include <unistd.h>

@@ -1,4 +1,4 @@
-/* check_trainstate.c: the train state (common/trainstate.h): the
+/* check_trainstate.c: the train state (common/model/trainstate.h): the
  * fingerprint's exact text and its sensitivity to each setting, a state
  * written and read back bit for bit, a missing state, states made with other
  * settings (the first differing setting named), files that are not train

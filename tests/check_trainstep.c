@@ -1,4 +1,4 @@
-/* check_trainstep.c: the training step (common/trainstep.h) on a tiny random
+/* check_trainstep.c: the training step (common/model/trainstep.h) on a tiny random
  * GPT: the gradient of the IF-Guide objective it reports against central
  * finite differences, micro-batches against one forward, the penalty's sign
  * and zero, clipping, weight decay only where the tensor table says, a loss

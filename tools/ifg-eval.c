@@ -5,7 +5,7 @@
  *               value of a split field;
  *   perplexity  token records and a checkpoint: perplexity and last-token
  *               accuracy (doc/method.md §8).
- * The definitions and their numerics are in common/metrics.h.  The report
+ * The definitions and their numerics are in common/evaluation/metrics.h.  The report
  * goes to standard output or, atomically, to the file of -o. */
 #include <getopt.h>
 #include <math.h>

@@ -6,10 +6,10 @@
  * cont, are the prompt), and writes JSONL, one line per sample:
  *   {"id": ..., "sample": i, "prompt": "...", "continuation": "...", carried}
  * in input order, samples 0..k-1.  Sequences (prompt, sample) run b at a
- * time through the key/value-cached forward (common/gpt_infer.h); each draws
+ * time through the key/value-cached forward (common/model/gpt_infer.h); each draws
  * from its own random stream, keyed by the seed, the prompt's number and
  * the sample's, so the output does not depend on -b, -j or --no-cache.
- * With --rad-model, every step is reward-augmented (common/rad.h): the top
+ * With --rad-model, every step is reward-augmented (common/model/rad.h): the top
  * candidates' logits gain beta times 1 - the classifier's toxicity of the
  * text with each of them. */
 #include <getopt.h>

@@ -3,7 +3,7 @@
  * Reads a scores stream and writes a tokens stream: every record, dropped
  * documents aside, with all its fields except scores and layer_scores, plus
  * mask (u8 [T], 1 = selected, aligned with tokens), ready for ifg-train.
- * Methods: ifguide (IF-Guide Algorithm 1, doc/method.md §6.1; common/select.h)
+ * Methods: ifguide (IF-Guide Algorithm 1, doc/method.md §6.1; common/influence/select.h)
  * and the baselines words, drop-docs and random.  The input is read once
  * per pass (up to four), so a pipe is first copied to an unlinked temporary
  * file.  --show prints documents of a masked tokens stream with the selected

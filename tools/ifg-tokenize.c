@@ -8,7 +8,7 @@
  * stream instead: a preference pair a document {id, prompt, chosen,
  * rejected}, for ifg-train --dpo.  --learn N instead writes a vocabulary
  * (vocab.json + merges.txt) learnt from the documents.  The tokenizer is
- * common/bpe.h; ifg-detok turns records back into text. */
+ * common/text/bpe.h; ifg-detok turns records back into text. */
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>

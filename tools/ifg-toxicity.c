@@ -1,14 +1,14 @@
 /* ifg-toxicity: offline toxicity scorers for JSONL lines.
  *
- * learn: labelled CSV or JSONL (common/textin.h) in, a classifier model file
- * out (common/toxclf.h: hashed word and character n-grams, logistic
+ * learn: labelled CSV or JSONL (common/text/textin.h) in, a classifier model file
+ * out (common/evaluation/toxclf.h: hashed word and character n-grams, logistic
  * regression); held-out accuracy and AUC on stderr and in the model.
  * test: labelled CSV or JSONL in, as for learn, and a model: its accuracy
  * and ROC AUC there, a line on stdout (one JSON object with --json).
  * score: JSONL in, the same lines out in the same order, each with
  * "toxicity" (the classifier's probability, -m) and/or "toxicity_lexicon"
  * (the largest severity of a profanity-list word found, -l;
- * common/lexicon.h) added; every other byte of a line is kept as it was. */
+ * common/evaluation/lexicon.h) added; every other byte of a line is kept as it was. */
 #include <getopt.h>
 #include <jansson.h>
 #include <limits.h>

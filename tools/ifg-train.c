@@ -7,13 +7,13 @@
  * state, step) from which --resume continues bit-identically.  Per optimizer
  * step of `batch` records, each target token weighs 1, or -lambda where its
  * record's mask selects it, and the weighted NLL sum is divided by the
- * number of label positions of the step (common/trainstep.h; the train
- * state and the settings a resume must share: common/trainstate.h).
+ * number of label positions of the step (common/model/trainstep.h; the train
+ * state and the settings a resume must share: common/model/trainstate.h).
  *
  * With --dpo it reads preference pairs instead (kind "pairs") and fine-tunes
  * the --init checkpoint by Direct Preference Optimization against a frozen
  * reference (--init, or --ref), whose log-probabilities are computed once
- * before the first step (common/dpo.h); a step of `batch` pairs minimises
+ * before the first step (common/model/dpo.h); a step of `batch` pairs minimises
  * their mean DPO loss. */
 #include <getopt.h>
 #include <math.h>

@@ -1,4 +1,4 @@
-"""ifgrec.py: ifg record streams (msgpack maps, common/kinds.h) and
+"""ifgrec.py: ifg record streams (msgpack maps, common/records/kinds.h) and
 safetensors files from Python, for the reference tests.  Needs msgpack and
 numpy (Debian python3-msgpack, python3-numpy)."""
 import json
@@ -90,7 +90,7 @@ def load_safetensors(path):
     return out, meta
 
 
-# xoshiro256** and the record order of common/tokdata.c (ifg_order_at)
+# xoshiro256** and the record order of common/records/tokdata.c (ifg_order_at)
 M64 = (1 << 64) - 1
 
 
