@@ -179,9 +179,19 @@ void ifg_json_obj(FILE *f, const msgpack_object *o, bool full)
 			const msgpack_object *k = &o->via.map.ptr[i].key;
 			if (i)
 				fputc(',', f);
-			if (k->type == MSGPACK_OBJECT_STR)
+			if (k->type == MSGPACK_OBJECT_STR) {
 				ifg_json_str(f, k->via.str.ptr, k->via.str.size);
-			else { /* JSON keys are strings: write the key's JSON as one */
+			} else if (k->type == MSGPACK_OBJECT_MAP || k->type == MSGPACK_OBJECT_ARRAY) {
+				/* a container as key: its kind and size only, as for
+				 * bin; its JSON, escaped into a string at every level
+				 * of keys within keys, would double in length at each */
+				char buf[48];
+				int len = snprintf(buf, sizeof buf, "{\"%s\":%u}",
+						   k->type == MSGPACK_OBJECT_MAP ? "map" : "array",
+						   k->type == MSGPACK_OBJECT_MAP ? k->via.map.size
+										 : k->via.array.size);
+				ifg_json_str(f, buf, (size_t)len);
+			} else { /* JSON keys are strings: write the scalar key's JSON as one */
 				char *buf = NULL;
 				size_t len = 0;
 				FILE *m = open_memstream(&buf, &len);
