@@ -4,7 +4,7 @@
 #   make check      installs missing Debian packages, builds, runs every test
 #   make bench      speed comparisons (bench: lines, see doc/records.md)
 #   make demo       the detoxification experiment on the built-in data
-#   make fuzz       libFuzzer on the record reader (FUZZ_SECONDS=60)
+#   make fuzz       libFuzzer on each parser (FUZZ_SECONDS=60 each)
 #   make install PREFIX=/usr/local DESTDIR=
 #
 # Layout: common/DOMAIN/*.c -> build/libifg.a (the domains in COMMON_DIRS,
@@ -113,12 +113,14 @@ demo-full: deps data all
 	@sh pipelines/demo.sh --full
 
 # libFuzzer (clang) on each parser: the record reader, the text readers
-# (CSV, JSONL, lines) and the safetensors reader, FUZZ_SECONDS each.
+# (CSV, JSONL, lines), the safetensors reader, the tokenizer loaders
+# (tokenizer.json, GPT-2's vocab.json + merges.txt) and JSON to msgpack
+# (ifg-pack), FUZZ_SECONDS each.
 # Crashers found go to tests/fuzz/corpus-NAME and are replayed by check-unit
 # through tests/check_fuzz_regress.c (so keep one and fix the bug: the suite
 # fails until it is fixed).
 FUZZ_SECONDS ?= 60
-FUZZ_TARGETS := reader textin safetensors
+FUZZ_TARGETS := reader textin safetensors tokenizer pack
 fuzz: deps
 	@mkdir -p build-fuzz
 	@for t in $(FUZZ_TARGETS); do \

@@ -188,6 +188,32 @@ START_TEST(test_load_errors)
 	ck_assert_ptr_null(ifg_bpe_load_gpt2(v, m));
 	ck_assert_ptr_null(ifg_bpe_load(dir) ? (void *)1 : NULL);	/* same files */
 	ck_assert_ptr_null(ifg_bpe_load("/nonexistent/tokenizer.json"));
+	/* an id past 2^24 would size the token table in gigabytes: refused */
+	f = fopen(v, "w");
+	fputs("{\"a\": 0, \"b\": 16777216}", f);
+	fclose(f);
+	ck_assert_ptr_null(ifg_bpe_load_gpt2(v, m));
+	ck_assert_msg(strstr(ifg_err(), "token 'b' has no valid id (0 to 16777215)") != NULL, "%s",
+		      ifg_err());
+	/* a vocabulary without the bytes of U+FFFD: a byte without a token is
+	 * an error (it once stood in U+FFFD, whose bytes then stood in U+FFFD
+	 * again, without end: make fuzz); text of known bytes still encodes */
+	f = fopen(v, "w");
+	fputs("{\"a\": 0, \"b\": 1, \"ab\": 2}", f);
+	fclose(f);
+	f = fopen(m, "w");
+	fputs("#version: 0.2\na b\n", f);
+	fclose(f);
+	struct ifg_bpe *t = ifg_bpe_load_gpt2(v, m);
+	ck_assert_msg(t != NULL, "%s", ifg_err());
+	struct ifg_ids ids = { 0 };
+	ck_assert_int_eq(ifg_bpe_encode(t, "abba", 4, 0, &ids), 0);
+	ck_assert_uint_eq(ids.n, 3);
+	ck_assert_int_eq(ifg_bpe_encode(t, "abxa", 4, 0, &ids), -1);
+	ck_assert_msg(strstr(ifg_err(), "byte 0x78 at offset 2 has no token") &&
+			      strstr(ifg_err(), "U+FFFD"), "%s", ifg_err());
+	ifg_ids_release(&ids);
+	ifg_bpe_free(t);
 	unlink(v);
 	unlink(m);
 	rmdir(dir);

@@ -1,13 +1,15 @@
 /* check_fuzz_regress.c: replays every input kept in tests/fuzz/corpus-NAME
  * (the seeds and any crasher `make fuzz` found) through fuzz target NAME's
- * body, for every target: the record reader, the text readers and the
- * safetensors reader. */
+ * body, for every target: the record reader, the text readers, the
+ * safetensors reader, the tokenizer loaders and JSON to msgpack. */
 #include <dirent.h>
 #include <string.h>
 
+#include "fuzz/fuzz_pack.h"
 #include "fuzz/fuzz_reader.h"
 #include "fuzz/fuzz_safetensors.h"
 #include "fuzz/fuzz_textin.h"
+#include "fuzz/fuzz_tokenizer.h"
 #include "testutil.h"
 
 #ifndef FUZZ_DIR
@@ -45,6 +47,10 @@ START_TEST(test_textin) { replay("textin", fuzz_textin_one); }
 END_TEST
 START_TEST(test_safetensors) { replay("safetensors", fuzz_safetensors_one); }
 END_TEST
+START_TEST(test_tokenizer) { replay("tokenizer", fuzz_tokenizer_one); }
+END_TEST
+START_TEST(test_pack) { replay("pack", fuzz_pack_one); }
+END_TEST
 
 Suite *make_suite(void)
 {
@@ -53,6 +59,8 @@ Suite *make_suite(void)
 	tcase_add_test(tc, test_reader);
 	tcase_add_test(tc, test_textin);
 	tcase_add_test(tc, test_safetensors);
+	tcase_add_test(tc, test_tokenizer);
+	tcase_add_test(tc, test_pack);
 	suite_add_tcase(s, tc);
 	return s;
 }

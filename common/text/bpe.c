@@ -169,6 +169,11 @@ static void bytelevel_decode(const char *s, size_t n, struct ifg_bytes *out)
 
 /* ---- token table ---- */
 
+/* Ids must lie below this: the token table holds every id up to the
+ * largest, so one id of 2^31 would ask for gigabytes; the models take
+ * vocabularies up to the same size (gpt_arch.c). */
+#define MAX_VOCAB (1 << 24)
+
 static void tok_reserve(struct ifg_bpe *t, uint32_t nvocab)
 {
 	if (nvocab <= t->nvocab)
@@ -469,8 +474,9 @@ static int load_vocab_obj(struct ifg_bpe *t, json_t *vocab)
 	json_t *v;
 	json_object_foreach(vocab, k, v) {
 		json_int_t id = json_is_integer(v) ? json_integer_value(v) : -1;
-		if (id < 0 || id >= (json_int_t)1 << 31)
-			return ifg_seterr("vocabulary: token '%s' has no valid id", k);
+		if (id < 0 || id >= MAX_VOCAB)
+			return ifg_seterr("vocabulary: token '%s' has no valid id (0 to %d)", k,
+					  MAX_VOCAB - 1);
 		if ((uint32_t)id > maxid)
 			maxid = (uint32_t)id;
 	}
@@ -646,9 +652,9 @@ static int load_hf(struct ifg_bpe *t, const char *path, json_t *root)
 	uint32_t maxid = 0;
 	json_array_foreach(added, i, a) {
 		json_int_t id = json_integer_value(json_object_get(a, "id"));
-		if (id < 0 || id >= (json_int_t)1 << 31 ||
-		    !json_is_string(json_object_get(a, "content")))
-			return ifg_seterr("added token %zu: no valid id or content", i);
+		if (id < 0 || id >= MAX_VOCAB || !json_is_string(json_object_get(a, "content")))
+			return ifg_seterr("added token %zu: no valid id (0 to %d) or content", i,
+					  MAX_VOCAB - 1);
 		if ((uint32_t)id > maxid)
 			maxid = (uint32_t)id;
 	}
@@ -1169,6 +1175,22 @@ int ifg_bpe_encode(struct ifg_bpe *t, const void *text, size_t len, int special,
 		   struct ifg_ids *out)
 {
 	const uint8_t *s = text;
+	if (t->missing_bytes) {
+		/* a byte without a token becomes U+FFFD, which needs its own
+		 * three bytes (else the copy would have missing bytes again) */
+		static const uint8_t fffd[] = { 0xef, 0xbf, 0xbd };
+		for (size_t i = 0; i < len; i++) {
+			if (t->byte_id[s[i]] != NO_ID)
+				continue;
+			for (int j = 0; j < 3; j++)
+				if (t->byte_id[fffd[j]] == NO_ID)
+					return ifg_seterr("byte 0x%02x at offset %zu has no token, "
+							  "and the vocabulary has none for byte "
+							  "0x%02x of U+FFFD, which would stand for it",
+							  s[i], i, fffd[j]);
+			break;
+		}
+	}
 	uint8_t *copy = t->missing_bytes ? replace_missing(t, s, &len) : NULL;
 	if (copy) {
 		int rc = ifg_bpe_encode(t, copy, len, special, out);
