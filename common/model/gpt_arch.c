@@ -576,15 +576,23 @@ static int read_field(json_t *j, const struct cfg_field *f, const char *path,
 		}
 		if (!json_is_integer(v))
 			return ifg_seterr("'%s': \"%s\" missing or not an integer", path, f->key);
+		/* every size is at least 1; and 0 in the struct means "the
+		 * family's default" (ifg_gpt_config_fill), which a 0 written in
+		 * the file must not silently become */
 		json_int_t x = json_integer_value(v);
-		if (x < 0 || x > INT32_MAX)
-			return ifg_seterr("'%s': \"%s\" out of range", path, f->key);
+		if (x < 1 || x > INT32_MAX)
+			return ifg_seterr("'%s': \"%s\" %lld out of range [1, 2^31)", path, f->key,
+					  (long long)x);
 		*(int *)field = (int)x;
 		return 0;
 	}
 	case V_REAL:
 		if (v && !json_is_number(v))
 			return ifg_seterr("'%s': \"%s\" is not a number", path, f->key);
+		/* epsilons, rotary share and base: positive, for the same reason */
+		if (v && !(json_number_value(v) > 0))
+			return ifg_seterr("'%s': \"%s\" is %g, not a positive number", path, f->key,
+					  json_number_value(v));
 		*(double *)field = v ? json_number_value(v) : f->num;
 		return 0;
 	case V_BOOL:
