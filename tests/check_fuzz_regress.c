@@ -1,10 +1,12 @@
 /* check_fuzz_regress.c: replays every input kept in tests/fuzz/corpus-NAME
  * (the seeds and any crasher `make fuzz` found) through fuzz target NAME's
  * body, for every target: the record reader, the text readers, the
- * safetensors reader, the tokenizer loaders and JSON to msgpack. */
+ * safetensors reader, the tokenizer loaders, JSON to msgpack and the BPE
+ * encoder's round trip. */
 #include <dirent.h>
 #include <string.h>
 
+#include "fuzz/fuzz_encode.h"
 #include "fuzz/fuzz_pack.h"
 #include "fuzz/fuzz_reader.h"
 #include "fuzz/fuzz_safetensors.h"
@@ -51,6 +53,8 @@ START_TEST(test_tokenizer) { replay("tokenizer", fuzz_tokenizer_one); }
 END_TEST
 START_TEST(test_pack) { replay("pack", fuzz_pack_one); }
 END_TEST
+START_TEST(test_encode) { replay("encode", fuzz_encode_one); }
+END_TEST
 
 Suite *make_suite(void)
 {
@@ -61,6 +65,7 @@ Suite *make_suite(void)
 	tcase_add_test(tc, test_safetensors);
 	tcase_add_test(tc, test_tokenizer);
 	tcase_add_test(tc, test_pack);
+	tcase_add_test(tc, test_encode);
 	suite_add_tcase(s, tc);
 	return s;
 }
