@@ -43,29 +43,27 @@ static void replay(const char *target, int (*one)(const uint8_t *, size_t))
 	ck_assert_msg(n > 0, "%s: no inputs", dir);
 }
 
-START_TEST(test_reader) { replay("reader", fuzz_reader_one); }
-END_TEST
-START_TEST(test_textin) { replay("textin", fuzz_textin_one); }
-END_TEST
-START_TEST(test_safetensors) { replay("safetensors", fuzz_safetensors_one); }
-END_TEST
-START_TEST(test_tokenizer) { replay("tokenizer", fuzz_tokenizer_one); }
-END_TEST
-START_TEST(test_pack) { replay("pack", fuzz_pack_one); }
-END_TEST
-START_TEST(test_encode) { replay("encode", fuzz_encode_one); }
+/* the targets, as make fuzz names them (tests/fuzz/corpus-NAME) */
+static const struct {
+	const char *name;
+	int (*one)(const uint8_t *, size_t);
+} targets[] = {
+	{ "reader", fuzz_reader_one },
+	{ "textin", fuzz_textin_one },
+	{ "safetensors", fuzz_safetensors_one },
+	{ "tokenizer", fuzz_tokenizer_one },
+	{ "pack", fuzz_pack_one },
+	{ "encode", fuzz_encode_one },
+};
+
+START_TEST(test_corpus) { replay(targets[_i].name, targets[_i].one); }
 END_TEST
 
 Suite *make_suite(void)
 {
 	Suite *s = suite_create("fuzz_regress");
 	TCase *tc = tcase_create("corpus");
-	tcase_add_test(tc, test_reader);
-	tcase_add_test(tc, test_textin);
-	tcase_add_test(tc, test_safetensors);
-	tcase_add_test(tc, test_tokenizer);
-	tcase_add_test(tc, test_pack);
-	tcase_add_test(tc, test_encode);
+	tcase_add_loop_test(tc, test_corpus, 0, (int)(sizeof targets / sizeof targets[0]));
 	suite_add_tcase(s, tc);
 	return s;
 }

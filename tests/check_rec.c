@@ -6,7 +6,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "json.h"
 #include "kinds.h"
 #include "rec.h"
 #include "testutil.h"
@@ -527,62 +526,6 @@ START_TEST(test_is_records)
 }
 END_TEST
 
-/* The JSON printer (ifg-show): a key that is not a string is written as a
- * string; a container as key by its kind and size, so that keys within
- * keys (a fuzzer's find: each level escaped the one below, doubling it,
- * 2^30 bytes for 30 levels) stay small. */
-static char *json_of(const msgpack_object *o)
-{
-	char *buf = NULL;
-	size_t len = 0;
-	FILE *m = open_memstream(&buf, &len);
-	ifg_json_obj(m, o, false);
-	fclose(m);
-	return buf;
-}
-
-START_TEST(test_json_keys)
-{
-	msgpack_sbuffer sb;
-	msgpack_sbuffer_init(&sb);
-	msgpack_packer pk;
-	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-	/* {7: true, [1, 2]: nil, {"a": 1}: "x"} */
-	msgpack_pack_map(&pk, 3);
-	msgpack_pack_int(&pk, 7);
-	msgpack_pack_true(&pk);
-	msgpack_pack_array(&pk, 2);
-	msgpack_pack_int(&pk, 1);
-	msgpack_pack_int(&pk, 2);
-	msgpack_pack_nil(&pk);
-	msgpack_pack_map(&pk, 1);
-	msgpack_pack_str(&pk, 1);
-	msgpack_pack_str_body(&pk, "a", 1);
-	msgpack_pack_int(&pk, 1);
-	msgpack_pack_str(&pk, 1);
-	msgpack_pack_str_body(&pk, "x", 1);
-	msgpack_unpacked u;
-	msgpack_unpacked_init(&u);
-	ck_assert_int_eq(msgpack_unpack_next(&u, sb.data, sb.size, NULL), MSGPACK_UNPACK_SUCCESS);
-	char *j = json_of(&u.data);
-	ck_assert_str_eq(j, "{\"7\":true,\"{\\\"array\\\":2}\":null,\"{\\\"map\\\":1}\":\"x\"}");
-	free(j);
-	/* 30 levels of a map whose key is a map: a short line */
-	msgpack_sbuffer_clear(&sb);
-	for (int i = 0; i < 30; i++)
-		msgpack_pack_map(&pk, 1);
-	msgpack_pack_int(&pk, 1);
-	for (int i = 0; i < 30; i++)
-		msgpack_pack_int(&pk, i);
-	ck_assert_int_eq(msgpack_unpack_next(&u, sb.data, sb.size, NULL), MSGPACK_UNPACK_SUCCESS);
-	j = json_of(&u.data);
-	ck_assert_str_eq(j, "{\"{\\\"map\\\":1}\":29}");
-	free(j);
-	msgpack_unpacked_destroy(&u);
-	msgpack_sbuffer_destroy(&sb);
-}
-END_TEST
-
 Suite *make_suite(void)
 {
 	Suite *s = suite_create("rec");
@@ -603,7 +546,6 @@ Suite *make_suite(void)
 	tcase_add_test(tc, test_nonfinite_and_bad_shape);
 	tcase_add_test(tc, test_atomic_output);
 	tcase_add_test(tc, test_is_records);
-	tcase_add_test(tc, test_json_keys);
 	suite_add_tcase(s, tc);
 	return s;
 }
