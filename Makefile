@@ -115,12 +115,13 @@ demo-full: deps data all
 # libFuzzer (clang) on each parser: the record reader, the text readers
 # (CSV, JSONL, lines), the safetensors reader, the tokenizer loaders
 # (tokenizer.json, GPT-2's vocab.json + merges.txt), JSON to msgpack
-# (ifg-pack) and the BPE encoder (decode(encode(x)) == x), FUZZ_SECONDS each.
+# (ifg-pack), the BPE encoder (decode(encode(x)) == x) and a model's
+# config.json beside fixed weights, FUZZ_SECONDS each.
 # Crashers found go to tests/fuzz/corpus-NAME and are replayed by check-unit
 # through tests/check_fuzz_regress.c (so keep one and fix the bug: the suite
 # fails until it is fixed).
 FUZZ_SECONDS ?= 60
-FUZZ_TARGETS := reader textin safetensors tokenizer pack encode
+FUZZ_TARGETS := reader textin safetensors tokenizer pack encode config
 fuzz: deps
 	@mkdir -p build-fuzz
 	@for t in $(FUZZ_TARGETS); do \

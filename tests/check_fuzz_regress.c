@@ -1,11 +1,12 @@
 /* check_fuzz_regress.c: replays every input kept in tests/fuzz/corpus-NAME
  * (the seeds and any crasher `make fuzz` found) through fuzz target NAME's
  * body, for every target: the record reader, the text readers, the
- * safetensors reader, the tokenizer loaders, JSON to msgpack and the BPE
- * encoder's round trip. */
+ * safetensors reader, the tokenizer loaders, JSON to msgpack, the BPE
+ * encoder's round trip and the model loader's config.json. */
 #include <dirent.h>
 #include <string.h>
 
+#include "fuzz/fuzz_config.h"
 #include "fuzz/fuzz_encode.h"
 #include "fuzz/fuzz_pack.h"
 #include "fuzz/fuzz_reader.h"
@@ -54,6 +55,7 @@ static const struct {
 	{ "tokenizer", fuzz_tokenizer_one },
 	{ "pack", fuzz_pack_one },
 	{ "encode", fuzz_encode_one },
+	{ "config", fuzz_config_one },
 };
 
 START_TEST(test_corpus) { replay(targets[_i].name, targets[_i].one); }
