@@ -169,7 +169,7 @@ static int parse_options(struct opts *o, int argc, char **argv)
 		case O_HEADS: o->cfg.n_head = (int)ifg_opt_long("--heads", optarg, 1, 1024); break;
 		case O_EMBD: o->cfg.n_embd = (int)ifg_opt_long("--embd", optarg, 1, 65536); break;
 		case O_CTX: o->cfg.n_ctx = (int)ifg_opt_long("--ctx", optarg, 1, 65536); break;
-		case O_VOCAB: o->cfg.vocab_size = (int)ifg_opt_long("--vocab", optarg, 1, 1 << 24); break;
+		case O_VOCAB: o->cfg.vocab_size = (int)ifg_opt_long("--vocab", optarg, 1, IFG_MAX_VOCAB); break;
 		case 'b': o->hp.batch = ifg_opt_long("--batch", optarg, 1, 1 << 20); break;
 		case 'm': o->hp.micro = ifg_opt_long("--micro-batch", optarg, 1, 64); break;
 		case 'n': o->steps = ifg_opt_long("--steps", optarg, 0, 1L << 40); break;

@@ -99,7 +99,7 @@ int ifg_gpt_config_check(const struct ifg_gpt_config *c)
 		return ifg_seterr("n_embd %d is not a multiple of n_head %d", c->n_embd, c->n_head);
 	if (c->n_ctx < 1 || c->n_ctx > 65536)
 		return ifg_seterr("n_ctx %d out of range [1, 65536]", c->n_ctx);
-	if (c->vocab_size < 1 || c->vocab_size > (1 << 24))
+	if (c->vocab_size < 1 || c->vocab_size > IFG_MAX_VOCAB)
 		return ifg_seterr("vocab_size %d out of range [1, 2^24]", c->vocab_size);
 	int nkv = c->n_kv_head ? c->n_kv_head : c->n_head;
 	if (nkv < 1 || c->n_head % nkv)

@@ -169,11 +169,6 @@ static void bytelevel_decode(const char *s, size_t n, struct ifg_bytes *out)
 
 /* ---- token table ---- */
 
-/* Ids must lie below this: the token table holds every id up to the
- * largest, so one id of 2^31 would ask for gigabytes; the models take
- * vocabularies up to the same size (gpt_arch.c). */
-#define MAX_VOCAB (1 << 24)
-
 static void tok_reserve(struct ifg_bpe *t, uint32_t nvocab)
 {
 	if (nvocab <= t->nvocab)
@@ -223,6 +218,7 @@ static void tid_build(struct ifg_bpe *t)
 				break;
 		}
 	}
+	t->missing_bytes = false;
 	for (int b = 0; b < 256; b++) {
 		uint8_t c = (uint8_t)b;
 		int64_t id = ifg_bpe_lookup(t, &c, 1);
@@ -474,9 +470,9 @@ static int load_vocab_obj(struct ifg_bpe *t, json_t *vocab)
 	json_t *v;
 	json_object_foreach(vocab, k, v) {
 		json_int_t id = json_is_integer(v) ? json_integer_value(v) : -1;
-		if (id < 0 || id >= MAX_VOCAB)
+		if (id < 0 || id >= IFG_MAX_VOCAB)
 			return ifg_seterr("vocabulary: token '%s' has no valid id (0 to %d)", k,
-					  MAX_VOCAB - 1);
+					  IFG_MAX_VOCAB - 1);
 		if ((uint32_t)id > maxid)
 			maxid = (uint32_t)id;
 	}
@@ -652,9 +648,9 @@ static int load_hf(struct ifg_bpe *t, const char *path, json_t *root)
 	uint32_t maxid = 0;
 	json_array_foreach(added, i, a) {
 		json_int_t id = json_integer_value(json_object_get(a, "id"));
-		if (id < 0 || id >= MAX_VOCAB || !json_is_string(json_object_get(a, "content")))
+		if (id < 0 || id >= IFG_MAX_VOCAB || !json_is_string(json_object_get(a, "content")))
 			return ifg_seterr("added token %zu: no valid id (0 to %d) or content", i,
-					  MAX_VOCAB - 1);
+					  IFG_MAX_VOCAB - 1);
 		if ((uint32_t)id > maxid)
 			maxid = (uint32_t)id;
 	}
@@ -1149,50 +1145,47 @@ static int encode_stretch(struct ifg_bpe *t, const uint8_t *s, size_t n, bool sp
 	return encode_normalized(t, t->scratch.p, t->scratch.n, specials, out);
 }
 
-/* Text whose bytes without a token are replaced by U+FFFD (see bpe.h), or
- * NULL when every byte has one. */
-static uint8_t *replace_missing(const struct ifg_bpe *t, const uint8_t *s, size_t *len)
+/* *copy: the text with each byte that has no token replaced by U+FFFD (see
+ * bpe.h), or NULL when every byte has one.  -1 with a message when U+FFFD's
+ * own bytes have no token either (the copy would lack tokens again). */
+static int replace_missing(const struct ifg_bpe *t, const uint8_t *s, size_t *len,
+			   uint8_t **copy)
 {
-	size_t n = *len, k = 0;
+	static const uint8_t fffd[] = { 0xef, 0xbf, 0xbd };
+	size_t n = *len, k = 0, first = 0;
 	for (size_t i = 0; i < n; i++)
-		k += t->byte_id[s[i]] == NO_ID;
+		if (t->byte_id[s[i]] == NO_ID && k++ == 0)
+			first = i;
+	*copy = NULL;
 	if (k == 0)
-		return NULL;
+		return 0;
+	for (int j = 0; j < 3; j++)
+		if (t->byte_id[fffd[j]] == NO_ID)
+			return ifg_seterr("byte 0x%02x at offset %zu has no token, and the vocabulary "
+					  "has none for byte 0x%02x of U+FFFD, which would stand for it",
+					  s[first], first, fffd[j]);
 	uint8_t *r = ifg_xmalloc(n + 2 * k, 1), *p = r;
 	for (size_t i = 0; i < n; i++) {
 		if (t->byte_id[s[i]] != NO_ID) {
 			*p++ = s[i];
 		} else {
-			memcpy(p, "\xef\xbf\xbd", 3);
+			memcpy(p, fffd, 3);
 			p += 3;
 		}
 	}
 	*len = n + 2 * k;
-	return r;
+	*copy = r;
+	return 0;
 }
 
 int ifg_bpe_encode(struct ifg_bpe *t, const void *text, size_t len, int special,
 		   struct ifg_ids *out)
 {
 	const uint8_t *s = text;
-	if (t->missing_bytes) {
-		/* a byte without a token becomes U+FFFD, which needs its own
-		 * three bytes (else the copy would have missing bytes again) */
-		static const uint8_t fffd[] = { 0xef, 0xbf, 0xbd };
-		for (size_t i = 0; i < len; i++) {
-			if (t->byte_id[s[i]] != NO_ID)
-				continue;
-			for (int j = 0; j < 3; j++)
-				if (t->byte_id[fffd[j]] == NO_ID)
-					return ifg_seterr("byte 0x%02x at offset %zu has no token, "
-							  "and the vocabulary has none for byte "
-							  "0x%02x of U+FFFD, which would stand for it",
-							  s[i], i, fffd[j]);
-			break;
-		}
-	}
-	uint8_t *copy = t->missing_bytes ? replace_missing(t, s, &len) : NULL;
-	if (copy) {
+	uint8_t *copy = NULL;
+	if (t->missing_bytes && replace_missing(t, s, &len, &copy) < 0)
+		return -1;
+	if (copy) {	/* every byte of it has a token: this recursion ends */
 		int rc = ifg_bpe_encode(t, copy, len, special, out);
 		free(copy);
 		return rc;

@@ -10,6 +10,11 @@
 
 #define IFG_VERSION "0.1.0"
 
+/* The largest vocabulary, for tokenizers and models alike: token tables
+ * and embeddings are sized by the largest id, so a file's id of 2^31 would
+ * ask for gigabytes; 2^24 is far past any real model's. */
+#define IFG_MAX_VOCAB (1 << 24)
+
 /* Sets the last error message (printf format). Returns -1 for convenience. */
 int ifg_seterr(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Prefixes the last error message with more context: "ctx: old". Returns -1. */

@@ -17,11 +17,11 @@
 
 #include "bpe.h"
 
-/* byte-level string of bytes s: each byte as its code point, UTF-8 */
-static void fuzz_bytelevel(const char *s, char *out)
+/* byte-level string of bytes s[0..n): each byte as its code point, UTF-8 */
+static void fuzz_bytelevel(const char *s, size_t n, char *out)
 {
-	for (; *s; s++) {
-		uint32_t c = ifg_bpe_byte_char((uint8_t)*s);
+	for (size_t i = 0; i < n; i++) {
+		uint32_t c = ifg_bpe_byte_char((uint8_t)s[i]);
 		if (c < 0x80) {
 			*out++ = (char)c;
 		} else {
@@ -43,46 +43,38 @@ static struct ifg_bpe *fuzz_encode_tokenizer(void)
 		{ "\xc3", "\xa9" }, { "\n", "\n" }, { " ", " " }, { "1", "2" },
 	};
 	json_t *vocab = json_object();
-	char key[64], l[32], r[32], both[64];
+	char key[8], l[32], r[32], both[64];
 	for (int b = 0; b < 256; b++) {
-		char s[2] = { (char)b, 0 };
-		if (b == 0) { /* NUL: its code point (Ā) by hand */
-			json_object_set_new(vocab, "\xc4\x80", json_integer(0));
-			continue;
-		}
-		fuzz_bytelevel(s, key);
+		char c = (char)b;
+		fuzz_bytelevel(&c, 1, key);
 		json_object_set_new(vocab, key, json_integer(b));
 	}
-	FILE *mf = tmpfile();
+	char *mtext = NULL;
+	size_t mlen = 0;
+	FILE *mf = open_memstream(&mtext, &mlen);
 	fputs("#version: 0.2\n", mf);
 	int id = 256;
 	for (size_t i = 0; i < sizeof merges / sizeof merges[0]; i++) {
-		fuzz_bytelevel(merges[i][0], l);
-		fuzz_bytelevel(merges[i][1], r);
+		fuzz_bytelevel(merges[i][0], strlen(merges[i][0]), l);
+		fuzz_bytelevel(merges[i][1], strlen(merges[i][1]), r);
 		snprintf(both, sizeof both, "%s%s", l, r);
 		json_object_set_new(vocab, both, json_integer(id++));
 		fprintf(mf, "%s %s\n", l, r);
 	}
+	fclose(mf);
 	json_object_set_new(vocab, "<|endoftext|>", json_integer(id));
-	char vpath[] = "/tmp/ifg-fuzz-vocab-XXXXXX", mpath[] = "/tmp/ifg-fuzz-merges-XXXXXX";
-	int vfd = mkstemp(vpath), mfd = mkstemp(mpath);
+	char *vtext = json_dumps(vocab, 0);
+	char vpath[64], mpath[64];
+	int vfd = fuzz_memfd((const uint8_t *)vtext, strlen(vtext), vpath);
+	int mfd = fuzz_memfd((const uint8_t *)mtext, mlen, mpath);
 	if (vfd < 0 || mfd < 0)
 		abort();
-	char *vj = json_dumps(vocab, 0);
-	FILE *vf = fdopen(vfd, "w"), *mo = fdopen(mfd, "w");
-	fputs(vj, vf);
-	fclose(vf);
-	rewind(mf);
-	int c;
-	while ((c = fgetc(mf)) != EOF)
-		fputc(c, mo);
-	fclose(mo);
-	fclose(mf);
-	free(vj);
-	json_decref(vocab);
 	t = ifg_bpe_load_gpt2(vpath, mpath);
-	unlink(vpath);
-	unlink(mpath);
+	close(vfd);
+	close(mfd);
+	free(vtext);
+	free(mtext);
+	json_decref(vocab);
 	if (!t) {
 		fprintf(stderr, "fuzz_encode: %s\n", ifg_err());
 		abort();
